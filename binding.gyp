@@ -1,0 +1,32 @@
+{
+  "targets": [
+    {
+      "target_name": "rnnkit",
+      "sources": [
+        "native/core/rnn.cpp",
+        "native/core/layout.cpp",
+        "native/core/tensor_ops.cpp",
+        "native/cpu/cpu_device.cpp",
+        "native/cpu/gemm.cpp",
+        "native/napi/addon.cpp",
+        "native/napi/backends.cpp",
+        "native/napi/convert.cpp",
+        "native/napi/ops_bindings.cpp",
+        "native/napi/rnn_bindings.cpp",
+        "native/napi/tensor_handle.cpp"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
+      "cflags!": ["-O2", "-O3"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-O2"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp-simd", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "OTHER_CPLUSPLUSFLAGS": ["-O3"]
+      },
+      "msvs_settings": {"VCCLCompilerTool": {"ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17", "/O2"]}}
+    }
+  ]
+}

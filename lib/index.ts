@@ -1,0 +1,38 @@
+/**
+ * rnnkit: fast, exact recurrent neural networks for Node.js.
+ *
+ * @packageDocumentation
+ */
+import { bidirectional } from './layers/bidirectional';
+import { gru, lstm, simpleRNN } from './layers/recurrent';
+
+export { backends, getBackend, setBackend } from './backend';
+export type { BackendInfo, BackendName } from './backend';
+export { Tensor, tensor } from './tensor';
+export type { TensorLike } from './tensor';
+export { clip } from './clip';
+export { padSequences, unpadSequences } from './sequences';
+export type { PadOptions, SequenceStep } from './sequences';
+export { initialize } from './initializers';
+export type { InitializerConfig, InitializerName, InitializerSpec } from './initializers';
+export { RecurrentLayer, RecurrentForward } from './layers/recurrent';
+export type {
+  Activation,
+  BackwardOptions,
+  ForwardOptions,
+  ForwardResult,
+  Gradients,
+  GRULayerArgs,
+  LSTMLayerArgs,
+  RecurrentConfig,
+  RecurrentLayerArgs,
+  SequenceLayer,
+  SimpleRNNLayerArgs,
+  WeightFormat,
+  WeightValues,
+} from './layers/recurrent';
+export { Bidirectional, BidirectionalForward } from './layers/bidirectional';
+export type { BidirectionalLayerArgs, MergeMode } from './layers/bidirectional';
+
+/** Layer factories, named as in tfjs-layers. */
+export const layers = { simpleRNN, lstm, gru, bidirectional };

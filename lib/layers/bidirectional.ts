@@ -1,0 +1,239 @@
+import { expectObject, optionalChoice, rejectUnknownOptions } from '../errors';
+import { native } from '../native';
+import { toLengths } from '../sequences';
+import { expectShape, expectTensor, fromNative, Tensor } from '../tensor';
+import {
+  BackwardOptions,
+  exportDirections,
+  ForwardOptions,
+  ForwardResult,
+  Gradients,
+  importDirections,
+  RecurrentForward,
+  RecurrentLayer,
+  WeightFormat,
+  WeightValues,
+} from './recurrent';
+
+/** How a bidirectional layer combines its two directions' outputs. */
+export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';
+
+/** Options of {@link bidirectional}. */
+export interface BidirectionalLayerArgs {
+  /** The recurrent layer to run in both directions; its configuration is copied for the backward one. */
+  layer: RecurrentLayer;
+  /** Default 'concat' (forward first). */
+  mergeMode?: MergeMode;
+}
+
+/** The result of a bidirectional forward pass. */
+export class BidirectionalForward implements ForwardResult {
+  /** @internal */
+  constructor(
+    readonly output: Tensor,
+    readonly states: Tensor[],
+    /** @internal */ readonly layer: Bidirectional,
+    /** @internal */ readonly forwardPass: RecurrentForward,
+    /** @internal */ readonly backwardPass: RecurrentForward,
+    /** @internal backward direction's output re-aligned to input positions */ readonly backwardAligned: Tensor,
+    /** @internal */ readonly lengths: Int32Array | null,
+  ) {}
+
+  dispose(): void {
+    this.forwardPass.dispose();
+    this.backwardPass.dispose();
+  }
+}
+
+/**
+ * Runs a recurrent layer forward and a copy of it backward over the same input (Keras
+ * `Bidirectional`). Weights, states and gradients list the forward layer first. The
+ * backward layer's sequence output is re-aligned so position t holds the step that
+ * consumed x[t] (with lengths, each sequence's valid steps only).
+ */
+export class Bidirectional {
+  /** The forward-direction layer (the one given). */
+  readonly forwardLayer: RecurrentLayer;
+  /** The backward-direction copy, with `goBackwards` flipped. */
+  readonly backwardLayer: RecurrentLayer;
+  readonly mergeMode: MergeMode;
+
+  /** @internal Use {@link bidirectional}. */
+  constructor(args: unknown) {
+    const o = expectObject(args, 'layers.bidirectional: options');
+    rejectUnknownOptions(o, ['layer', 'mergeMode'], 'layers.bidirectional');
+    if (!(o.layer instanceof RecurrentLayer)) {
+      throw new TypeError('layers.bidirectional: layer must be a recurrent layer (simpleRNN, lstm or gru)');
+    }
+    this.mergeMode = optionalChoice(o.mergeMode, 'layers.bidirectional: mergeMode', ['concat', 'sum', 'mul', 'ave'] as const, 'concat');
+    this.forwardLayer = o.layer;
+    const c = o.layer.config;
+    const { cell, batchInputShape, ...rest } = c;
+    void cell;
+    const copy = {
+      ...rest,
+      name: `${c.name}_backward`,
+      goBackwards: !c.goBackwards,
+      seed: (c.seed + 104729) >>> 0,
+      ...(batchInputShape ? { batchInputShape: batchInputShape as [number | null, number | null, number] } : {}),
+    };
+    if (c.cell !== 'lstm') delete (copy as { unitForgetBias?: boolean }).unitForgetBias;
+    if (c.cell !== 'gru') delete (copy as { resetAfter?: boolean }).resetAfter;
+    if (c.cell === 'simpleRNN') delete (copy as { recurrentActivation?: string }).recurrentActivation;
+    this.backwardLayer = new RecurrentLayer(c.cell, copy);
+    if (this.forwardLayer.built) this.backwardLayer.build([null, null, this.forwardLayer.inputFeatures]);
+  }
+
+  private get layers(): RecurrentLayer[] {
+    return [this.forwardLayer, this.backwardLayer];
+  }
+
+  /** Whether both directions have weights. */
+  get built(): boolean {
+    return this.forwardLayer.built && this.backwardLayer.built;
+  }
+
+  /** Builds both directions for `[N | null, T | null, D]`. */
+  build(inputShape: readonly (number | null)[]): void {
+    for (const l of this.layers) l.build(inputShape);
+  }
+
+  /** Forward layer's weights, then the backward layer's (Keras order). */
+  getWeights(): Tensor[] {
+    return this.layers.flatMap((l) => l.getWeights());
+  }
+
+  /** Number of weight values of both directions. */
+  countParams(): number {
+    return this.layers.reduce((s, l) => s + l.countParams(), 0);
+  }
+
+  /** Sets the forward layer's weights then the backward layer's, each in Keras layout. */
+  setWeights(weights: readonly WeightValues[]): void {
+    if (!Array.isArray(weights) || weights.length % 2 !== 0) {
+      throw new RangeError('bidirectional.setWeights: weights must hold the forward layer\'s weights then the backward layer\'s');
+    }
+    const half = weights.length / 2;
+    this.forwardLayer.setWeights(weights.slice(0, half));
+    this.backwardLayer.setWeights(weights.slice(half));
+  }
+
+  /** Loads PyTorch (`*_l0` and `*_l0_reverse`) or ONNX (`[2, …]` stacked) bidirectional weights. */
+  importWeights(format: WeightFormat, weights: Readonly<Record<string, WeightValues>>): void {
+    importDirections(this.layers, format, weights, 'bidirectional.importWeights');
+  }
+
+  /** Both directions' weights in PyTorch or ONNX layout and naming. */
+  exportWeights(format: WeightFormat): Record<string, Tensor> {
+    return exportDirections(this.layers, format, 'bidirectional.exportWeights');
+  }
+
+  /** Runs both directions and merges their outputs. `initialState` lists the forward layer's states first. */
+  async forward(x: Tensor, options: ForwardOptions = {}): Promise<BidirectionalForward> {
+    const opts = expectObject(options, 'bidirectional.forward: options');
+    rejectUnknownOptions(opts, ['initialState', 'lengths', 'training'], 'bidirectional.forward');
+    const input = expectTensor(x, 'bidirectional.forward: x');
+    const k = this.forwardLayer.stateCount;
+    let fwInit: Tensor[] | undefined;
+    let bwInit: Tensor[] | undefined;
+    if (opts.initialState !== undefined) {
+      const init = opts.initialState;
+      if (!Array.isArray(init) || init.length !== 2 * k) {
+        throw new TypeError(`bidirectional.forward: initialState must hold ${2 * k} Tensors (forward layer's states, then backward layer's)`);
+      }
+      fwInit = init.slice(0, k);
+      bwInit = init.slice(k);
+    }
+    const lengths =
+      opts.lengths === undefined || input.shape.length !== 3
+        ? null
+        : toLengths(opts.lengths, input.shape[0]!, input.shape[1]!, 'bidirectional.forward: lengths');
+    const common = { ...(opts.lengths !== undefined ? { lengths: opts.lengths as Int32Array } : {}), ...(opts.training !== undefined ? { training: opts.training as boolean } : {}) };
+    const fw = await this.forwardLayer.forward(input, { ...common, ...(fwInit ? { initialState: fwInit } : {}) });
+    const bw = await this.backwardLayer.forward(input, { ...common, ...(bwInit ? { initialState: bwInit } : {}) });
+    const sequences = this.forwardLayer.config.returnSequences;
+    const aligned = sequences ? fromNative(native.reverseSequences(bw.output.handle, lengths)) : bw.output;
+    const output = this.merge(fw.output, aligned);
+    return new BidirectionalForward(output, [...fw.states, ...bw.states], this, fw, bw, aligned, lengths);
+  }
+
+  private merge(a: Tensor, b: Tensor): Tensor {
+    switch (this.mergeMode) {
+      case 'concat': return fromNative(native.concatLast([a.handle, b.handle]));
+      case 'sum': return fromNative(native.add(a.handle, b.handle));
+      case 'mul': return fromNative(native.multiply(a.handle, b.handle));
+      case 'ave': {
+        const sum = native.add(a.handle, b.handle);
+        const ave = native.scale(sum, 0.5);
+        sum.dispose();
+        return fromNative(ave);
+      }
+    }
+  }
+
+  /** BPTT through both directions; gradients list the forward layer's first. */
+  async backward(fwd: ForwardResult, options: BackwardOptions): Promise<Gradients> {
+    const where = 'bidirectional.backward';
+    if (!(fwd instanceof BidirectionalForward) || fwd.layer !== this) {
+      throw new TypeError(`${where}: fwd must be the result of this layer's forward()`);
+    }
+    const opts = expectObject(options, `${where}: options`);
+    rejectUnknownOptions(opts, ['dOutput', 'dStates'], where);
+    const dOutput = expectTensor(opts.dOutput, `${where}: dOutput`);
+    expectShape(dOutput, fwd.output.shape, `${where}: dOutput`);
+    const k = this.forwardLayer.stateCount;
+    const dStates = opts.dStates;
+    if (dStates !== undefined && (!Array.isArray(dStates) || dStates.length > 2 * k)) {
+      throw new TypeError(`${where}: dStates must be an array of at most ${2 * k} Tensors (or null)`);
+    }
+    const H = this.forwardLayer.units;
+    const [dFw, dBwAligned] = this.splitGradient(dOutput, fwd, H);
+    const sequences = this.forwardLayer.config.returnSequences;
+    const dBw = sequences ? fromNative(native.reverseSequences(dBwAligned.handle, fwd.lengths)) : dBwAligned;
+    const fwStates = (dStates as Tensor[] | undefined)?.slice(0, k);
+    const bwStates = (dStates as Tensor[] | undefined)?.slice(k);
+    const gf = await this.forwardLayer.backward(fwd.forwardPass, { dOutput: dFw, ...(fwStates ? { dStates: fwStates } : {}) });
+    const gb = await this.backwardLayer.backward(fwd.backwardPass, { dOutput: dBw, ...(bwStates ? { dStates: bwStates } : {}) });
+    const dInput = fromNative(native.add(gf.dInput.handle, gb.dInput.handle));
+    for (const t of new Set([dFw, dBwAligned, dBw, gf.dInput, gb.dInput])) if (t !== dOutput) t.dispose();
+    return {
+      dInput,
+      dInitialState: [...gf.dInitialState, ...gb.dInitialState],
+      dWeights: [...gf.dWeights, ...gb.dWeights],
+    };
+  }
+
+  private splitGradient(d: Tensor, fwd: BidirectionalForward, H: number): [Tensor, Tensor] {
+    switch (this.mergeMode) {
+      case 'concat': {
+        const [a, b] = native.splitLast(d.handle, [H, H]);
+        return [fromNative(a!), fromNative(b!)];
+      }
+      case 'sum': return [d, d];
+      case 'mul':
+        return [
+          fromNative(native.multiply(d.handle, fwd.backwardAligned.handle)),
+          fromNative(native.multiply(d.handle, fwd.forwardPass.output.handle)),
+        ];
+      case 'ave': {
+        const half = fromNative(native.scale(d.handle, 0.5));
+        return [half, half];
+      }
+    }
+  }
+
+  /** Clears carried states of stateful directions. */
+  resetStates(): void {
+    for (const l of this.layers) l.resetStates();
+  }
+
+  /** Frees both directions' weights. */
+  dispose(): void {
+    for (const l of this.layers) l.dispose();
+  }
+}
+
+/** Wraps a recurrent layer to run over the sequence in both directions. */
+export function bidirectional(args: BidirectionalLayerArgs): Bidirectional {
+  return new Bidirectional(args);
+}

@@ -1,0 +1,2 @@
+export * from './recurrent';
+export * from './bidirectional';

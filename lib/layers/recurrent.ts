@@ -1,0 +1,644 @@
+import {
+  describe,
+  expectObject,
+  optionalBoolean,
+  optionalChoice,
+  optionalInteger,
+  positiveInteger,
+  rejectUnknownOptions,
+} from '../errors';
+import { initialize, InitializerSpec, validateInitializer } from '../initializers';
+import { native, NativeReserve, NativeRnnDesc, NativeTensor } from '../native';
+import { toLengths } from '../sequences';
+import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
+
+/** Activations of recurrent layers. `hardSigmoid` is Keras 2 / tfjs's clip(0.2x+0.5, 0, 1). */
+export type Activation = 'tanh' | 'sigmoid' | 'hardSigmoid' | 'relu' | 'linear' | 'elu' | 'selu' | 'softsign' | 'softplus';
+
+const ACTIVATIONS: readonly Activation[] = ['tanh', 'sigmoid', 'hardSigmoid', 'relu', 'linear', 'elu', 'selu', 'softsign', 'softplus'];
+
+/** Weight layouts that {@link RecurrentLayer.importWeights} and `exportWeights` speak. */
+export type WeightFormat = 'pytorch' | 'onnx';
+
+/** Weights given to `setWeights`: tensors or raw values in the same shapes. */
+export type WeightValues = Tensor | Float32Array;
+
+/** Options shared by every recurrent layer (tfjs-layers names, TF2 Keras defaults). */
+export interface RecurrentLayerArgs {
+  /** Number of hidden units H. */
+  units: number;
+  /** Candidate / output activation; default 'tanh'. */
+  activation?: Activation;
+  /** Whether the layer has biases; default true. */
+  useBias?: boolean;
+  /** Return the output of every step `[N,T,H]` instead of the last valid one `[N,H]`; default false. */
+  returnSequences?: boolean;
+  /** Whether a model built from this layer also returns its final states; default false. */
+  returnState?: boolean;
+  /** Process each sequence last step first (Keras semantics); default false. */
+  goBackwards?: boolean;
+  /** Carry final states into the next forward call; default false. See `resetStates()`. */
+  stateful?: boolean;
+  /** Initializer of the input kernel; default 'glorotUniform'. */
+  kernelInitializer?: InitializerSpec;
+  /** Initializer of the recurrent kernel; default 'orthogonal'. */
+  recurrentInitializer?: InitializerSpec;
+  /** Initializer of the bias; default 'zeros'. */
+  biasInitializer?: InitializerSpec;
+  /** Input dropout rate. Only 0 is supported so far. */
+  dropout?: number;
+  /** Recurrent dropout rate. Only 0 is supported so far. */
+  recurrentDropout?: number;
+  /** `[T | null, D]`, as in tfjs-layers; builds the layer at once. */
+  inputShape?: readonly [number | null, number];
+  /** `[N | null, T | null, D]`; builds the layer at once. */
+  batchInputShape?: readonly [number | null, number | null, number];
+  /** Seed of the weight initializers; default: drawn at random. */
+  seed?: number;
+  /** Sequence outputs past a sequence's length: 'zeros' (cuDNN, default) or 'carry' the last valid output (Keras/tfjs masking). */
+  maskedOutput?: 'zeros' | 'carry';
+  /** Layer name. */
+  name?: string;
+}
+
+/** Options of {@link lstm}. */
+export interface LSTMLayerArgs extends RecurrentLayerArgs {
+  /** Activation of the input, forget and output gates; default 'sigmoid'. */
+  recurrentActivation?: Activation;
+  /** Initialise the forget gate's bias to 1 (Keras); default true. */
+  unitForgetBias?: boolean;
+}
+
+/** Options of {@link gru}. */
+export interface GRULayerArgs extends RecurrentLayerArgs {
+  /** Activation of the update and reset gates; default 'sigmoid'. */
+  recurrentActivation?: Activation;
+  /** Apply the reset gate after the recurrent product (cuDNN, TF2 default); default true. */
+  resetAfter?: boolean;
+}
+
+/** Options of {@link simpleRNN}. */
+export type SimpleRNNLayerArgs = RecurrentLayerArgs;
+
+/** Options of a forward pass. */
+export interface ForwardOptions {
+  /** `[h0]`, or `[h0, c0]` for an LSTM, each `[N,H]`; default zeros (or the carried state of a stateful layer). */
+  initialState?: Tensor[];
+  /** Valid steps per sequence; steps at or past a length leave the state unchanged. */
+  lengths?: Int32Array | readonly number[];
+  /** Keep what backward() needs (the reserve space); default false. */
+  training?: boolean;
+}
+
+/** Options of a backward pass. */
+export interface BackwardOptions {
+  /** Gradient of the loss with respect to `output`, same shape. */
+  dOutput: Tensor;
+  /** Gradients with respect to the final states, in `states` order; missing entries count as zero. */
+  dStates?: (Tensor | null | undefined)[];
+}
+
+/** Gradients of a backward pass. */
+export interface Gradients {
+  /** With respect to the input, `[N,T,D]`. */
+  dInput: Tensor;
+  /** With respect to the initial states, in `initialState` order. */
+  dInitialState: Tensor[];
+  /** With respect to every weight, in `getWeights()` order and shapes. */
+  dWeights: Tensor[];
+}
+
+/** What a forward pass returns. */
+export interface ForwardResult {
+  /** `[N,T,H]` with returnSequences (`[N,T,2H]` for a concatenating bidirectional layer), else `[N,H]`. */
+  readonly output: Tensor;
+  /** Final states: `[h]` or `[h, c]` (bidirectional: forward layer's, then backward layer's). */
+  readonly states: Tensor[];
+  /** Frees the saved activations (reserve space). `output` and `states` stay the caller's. */
+  dispose(): void;
+}
+
+/** Anything with forward and backward passes over `[N,T,D]` batches. */
+export interface SequenceLayer {
+  readonly built: boolean;
+  build(inputShape: readonly (number | null)[]): void;
+  getWeights(): Tensor[];
+  setWeights(weights: readonly WeightValues[]): void;
+  forward(x: Tensor, options?: ForwardOptions): Promise<ForwardResult>;
+  backward(fwd: ForwardResult, options: BackwardOptions): Promise<Gradients>;
+}
+
+type CellName = 'simpleRNN' | 'lstm' | 'gru';
+
+const COMMON_OPTIONS = [
+  'units', 'activation', 'useBias', 'returnSequences', 'returnState', 'goBackwards', 'stateful',
+  'kernelInitializer', 'recurrentInitializer', 'biasInitializer', 'dropout', 'recurrentDropout',
+  'inputShape', 'batchInputShape', 'seed', 'maskedOutput', 'name',
+] as const;
+
+const CELL_OPTIONS: Record<CellName, readonly string[]> = {
+  simpleRNN: COMMON_OPTIONS,
+  lstm: [...COMMON_OPTIONS, 'recurrentActivation', 'unitForgetBias'],
+  gru: [...COMMON_OPTIONS, 'recurrentActivation', 'resetAfter'],
+};
+
+const LAYER_NAMES: Record<CellName, string> = { simpleRNN: 'simpleRNN', lstm: 'lstm', gru: 'gru' };
+
+let layerCounter = 0;
+
+/** Resolved, validated configuration of a recurrent layer. */
+export interface RecurrentConfig {
+  readonly cell: CellName;
+  readonly name: string;
+  readonly units: number;
+  readonly activation: Activation;
+  readonly recurrentActivation: Activation;
+  readonly useBias: boolean;
+  readonly unitForgetBias: boolean;
+  readonly resetAfter: boolean;
+  readonly returnSequences: boolean;
+  readonly returnState: boolean;
+  readonly goBackwards: boolean;
+  readonly stateful: boolean;
+  readonly kernelInitializer: InitializerSpec;
+  readonly recurrentInitializer: InitializerSpec;
+  readonly biasInitializer: InitializerSpec;
+  readonly seed: number;
+  readonly maskedOutput: 'zeros' | 'carry';
+  readonly batchInputShape: readonly (number | null)[] | null;
+}
+
+function resolveConfig(cell: CellName, args: unknown): RecurrentConfig {
+  const where = `layers.${LAYER_NAMES[cell]}`;
+  const o = expectObject(args, `${where}: options`);
+  rejectUnknownOptions(o, CELL_OPTIONS[cell], where);
+  const rate = (key: 'dropout' | 'recurrentDropout') => {
+    const v = o[key];
+    if (v === undefined || v === 0) return;
+    if (typeof v !== 'number') throw new TypeError(`${where}: ${key} must be a number, got ${describe(v)}`);
+    throw new RangeError(`${where}: ${key} must be 0: dropout inside recurrent layers is not supported yet`);
+  };
+  rate('dropout');
+  rate('recurrentDropout');
+  const seed = optionalInteger(o.seed, `${where}: seed`, Math.floor(Math.random() * 0x7fffffff));
+  const name = o.name === undefined ? `${LAYER_NAMES[cell]}_${++layerCounter}` : o.name;
+  if (typeof name !== 'string') throw new TypeError(`${where}: name must be a string`);
+  let batchInputShape: (number | null)[] | null = null;
+  const dim = (v: unknown, key: string, nullable: boolean): number | null => {
+    if (v === null && nullable) return null;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
+      throw new RangeError(`${where}: ${key} entries must be positive integers${nullable ? ' or null' : ''}, got ${describe(v)}`);
+    }
+    return v;
+  };
+  if (o.inputShape !== undefined) {
+    const s = o.inputShape;
+    if (!Array.isArray(s) || s.length !== 2) throw new TypeError(`${where}: inputShape must be [timesteps | null, features]`);
+    batchInputShape = [null, dim(s[0], 'inputShape', true), dim(s[1], 'inputShape', false)];
+  }
+  if (o.batchInputShape !== undefined) {
+    const s = o.batchInputShape;
+    if (!Array.isArray(s) || s.length !== 3) throw new TypeError(`${where}: batchInputShape must be [batch | null, timesteps | null, features]`);
+    batchInputShape = [dim(s[0], 'batchInputShape', true), dim(s[1], 'batchInputShape', true), dim(s[2], 'batchInputShape', false)];
+  }
+  const init = (key: string, fallback: InitializerSpec) =>
+    o[key] === undefined ? fallback : validateInitializer(o[key], `${where}: ${key}`);
+  return {
+    cell,
+    name,
+    units: positiveInteger(o.units, `${where}: units`),
+    activation: optionalChoice(o.activation, `${where}: activation`, ACTIVATIONS, 'tanh'),
+    recurrentActivation: optionalChoice(o.recurrentActivation, `${where}: recurrentActivation`, ACTIVATIONS, 'sigmoid'),
+    useBias: optionalBoolean(o.useBias, `${where}: useBias`, true),
+    unitForgetBias: optionalBoolean(o.unitForgetBias, `${where}: unitForgetBias`, true),
+    resetAfter: optionalBoolean(o.resetAfter, `${where}: resetAfter`, true),
+    returnSequences: optionalBoolean(o.returnSequences, `${where}: returnSequences`, false),
+    returnState: optionalBoolean(o.returnState, `${where}: returnState`, false),
+    goBackwards: optionalBoolean(o.goBackwards, `${where}: goBackwards`, false),
+    stateful: optionalBoolean(o.stateful, `${where}: stateful`, false),
+    kernelInitializer: init('kernelInitializer', 'glorotUniform'),
+    recurrentInitializer: init('recurrentInitializer', 'orthogonal'),
+    biasInitializer: init('biasInitializer', 'zeros'),
+    seed,
+    maskedOutput: optionalChoice(o.maskedOutput, `${where}: maskedOutput`, ['zeros', 'carry'] as const, 'zeros'),
+    batchInputShape,
+  };
+}
+
+/** The result of a recurrent layer's forward pass. */
+export class RecurrentForward implements ForwardResult {
+  /** @internal */
+  constructor(
+    readonly output: Tensor,
+    readonly states: Tensor[],
+    /** @internal */ readonly layer: RecurrentLayer,
+    /** @internal */ readonly reserve: NativeReserve | undefined,
+  ) {}
+
+  /** Bytes of saved activations held for backward (0 when not training or disposed). */
+  get reserveBytes(): number {
+    return this.reserve?.bytes ?? 0;
+  }
+
+  dispose(): void {
+    this.reserve?.dispose();
+  }
+}
+
+/**
+ * A recurrent layer (SimpleRNN, LSTM or GRU) running on the native core. Weights are held
+ * in the canonical cuDNN layout on the device and exchanged in Keras, PyTorch or ONNX layout.
+ */
+export class RecurrentLayer implements SequenceLayer {
+  /** The resolved configuration. */
+  readonly config: RecurrentConfig;
+  private inputSize = 0;
+  private params: Tensor[] = [];
+  private carried: Tensor[] | null = null;
+
+  /** @internal Use {@link simpleRNN}, {@link lstm} or {@link gru}. */
+  constructor(cell: CellName, args: unknown) {
+    this.config = resolveConfig(cell, args);
+    if (this.config.batchInputShape) this.build(this.config.batchInputShape);
+  }
+
+  /** The layer's name. */
+  get name(): string {
+    return this.config.name;
+  }
+  /** Number of hidden units. */
+  get units(): number {
+    return this.config.units;
+  }
+  /** Whether weights exist. */
+  get built(): boolean {
+    return this.params.length > 0;
+  }
+  /** Number of states: 2 for an LSTM (h, c), else 1. */
+  get stateCount(): number {
+    return this.config.cell === 'lstm' ? 2 : 1;
+  }
+  /** Input features D (0 before build). */
+  get inputFeatures(): number {
+    return this.inputSize;
+  }
+
+  /** @internal The description the native core runs. */
+  desc(): NativeRnnDesc {
+    const c = this.config;
+    return {
+      cell: c.cell === 'gru' ? (c.resetAfter ? 'gruResetAfter' : 'gruResetBefore') : c.cell,
+      activation: c.activation,
+      recurrentActivation: c.recurrentActivation,
+      inputSize: this.inputSize,
+      units: c.units,
+      goBackwards: c.goBackwards,
+      returnSequences: c.returnSequences,
+      maskedOutput: c.maskedOutput,
+    };
+  }
+
+  private keras(): { name: string; shape: number[] }[] {
+    return native.weightFormatArrays(this.desc(), this.config.useBias, 'keras');
+  }
+
+  /**
+   * Creates the weights for inputs of shape `[N | null, T | null, D]` with the configured
+   * initializers (seeded). Rebuilding with the same D keeps the weights.
+   */
+  build(inputShape: readonly (number | null)[]): void {
+    if (!Array.isArray(inputShape) || inputShape.length !== 3) {
+      throw new TypeError(`${this.name}.build: inputShape must be [batch | null, timesteps | null, features]`);
+    }
+    const D = inputShape[2];
+    if (typeof D !== 'number' || !Number.isInteger(D) || D < 1) {
+      throw new RangeError(`${this.name}.build: inputShape[2] (features) must be a positive integer, got ${describe(D)}`);
+    }
+    if (this.built) {
+      if (D !== this.inputSize) throw new RangeError(`${this.name}.build: layer was built for ${this.inputSize} features, got ${D}`);
+      return;
+    }
+    this.inputSize = D;
+    const c = this.config;
+    const H = c.units;
+    const shapes = this.keras();
+    const values = shapes.map((s, i) => {
+      const seed = (c.seed + 7919 * (i + 1)) >>> 0;
+      if (i === 0) return initialize(c.kernelInitializer, s.shape, seed);
+      if (i === 1) return initialize(c.recurrentInitializer, s.shape, seed);
+      if (c.cell === 'lstm' && c.unitForgetBias) {
+        const bias = new Float32Array(4 * H);
+        bias.set(initialize(c.biasInitializer, [H], seed), 0);
+        bias.fill(1, H, 2 * H);
+        bias.set(initialize(c.biasInitializer, [2 * H], seed + 1), 2 * H);
+        return bias;
+      }
+      return initialize(c.biasInitializer, s.shape, seed);
+    });
+    this.loadCanonical(native.weightsToCanonical(this.desc(), c.useBias, 'keras', values));
+  }
+
+  private loadCanonical(arrays: Float32Array[]): void {
+    const D = this.inputSize;
+    const GH = (this.config.cell === 'lstm' ? 4 : this.config.cell === 'gru' ? 3 : 1) * this.config.units;
+    const shapes = [[GH, D], [GH, this.config.units], [GH], [GH]];
+    const next = arrays.map((a, i) => tensorFrom(a, shapes[i]!));
+    for (const p of this.params) p.dispose();
+    this.params = next;
+  }
+
+  private requireBuilt(where: string): void {
+    if (!this.built) throw new Error(`${this.name}.${where}: the layer is not built; call build(), setWeights() or forward() first`);
+  }
+
+  /** Weights in Keras order and layout: kernel `[D,G·H]`, recurrentKernel `[H,G·H]`, bias. */
+  getWeights(): Tensor[] {
+    this.requireBuilt('getWeights');
+    const arrays = native.weightsFromCanonical(this.desc(), 'keras', this.params.map((p) => p.dataSync()));
+    return arrays.map((a, i) => tensorFrom(a, this.keras()[i]!.shape));
+  }
+
+  /** Number of weight values. */
+  countParams(): number {
+    this.requireBuilt('countParams');
+    return this.keras().reduce((sum, s) => sum + s.shape.reduce((a, b) => a * b, 1), 0);
+  }
+
+  /**
+   * Replaces the weights, given in `getWeights()` order, shapes and Keras layout. Builds
+   * the layer if needed (the input size comes from the kernel).
+   */
+  setWeights(weights: readonly WeightValues[]): void {
+    const where = `${this.name}.setWeights`;
+    if (!Array.isArray(weights)) throw new TypeError(`${where}: weights must be an array of Tensors or Float32Arrays`);
+    const values = weights.map((w, i) => weightValues(w, `${where}: weights[${i}]`));
+    if (!this.built) {
+      const GH = (this.config.cell === 'lstm' ? 4 : this.config.cell === 'gru' ? 3 : 1) * this.config.units;
+      const first = weights[0];
+      const D = first instanceof Tensor ? first.shape[0] : values[0] ? values[0].length / GH : NaN;
+      if (!Number.isInteger(D) || (D ?? 0) < 1) {
+        throw new RangeError(`${where}: weights[0] (kernel) must have shape [features, ${GH}]`);
+      }
+      this.inputSize = D as number;
+    }
+    const expected = this.keras();
+    if (values.length !== expected.length) {
+      throw new RangeError(
+        `${where}: expected ${expected.length} weights (${expected.map((e) => `${e.name} [${e.shape.join(',')}]`).join(', ')}), got ${values.length}`,
+      );
+    }
+    weights.forEach((w, i) => {
+      if (w instanceof Tensor) expectShape(w, expected[i]!.shape, `${where}: weights[${i}] (${expected[i]!.name})`);
+    });
+    this.loadCanonical(native.weightsToCanonical(this.desc(), this.config.useBias, 'keras', values));
+  }
+
+  /** @internal Format arrays of one direction, in the format's native order. */
+  formatArrays(format: WeightFormat): { name: string; shape: number[] }[] {
+    return native.weightFormatArrays(this.desc(), this.config.useBias, format);
+  }
+
+  /** @internal Loads one direction's arrays of `format` (already in the format's order). */
+  importArrays(format: WeightFormat, values: Float32Array[]): void {
+    this.loadCanonical(native.weightsToCanonical(this.desc(), this.config.useBias, format, values));
+  }
+
+  /** @internal One direction's arrays in `format`. */
+  exportArrays(format: WeightFormat): Float32Array[] {
+    this.requireBuilt('exportWeights');
+    return native.weightsFromCanonical(this.desc(), format, this.params.map((p) => p.dataSync()));
+  }
+
+  /**
+   * Loads weights saved by PyTorch (`weight_ih_l0`, `weight_hh_l0`, `bias_ih_l0`,
+   * `bias_hh_l0`) or ONNX (`W` `[1,G·H,D]`, `R` `[1,G·H,H]`, `B` `[1,2·G·H]`). Builds the
+   * layer from `weight_ih_l0` / `W` if needed.
+   */
+  importWeights(format: WeightFormat, weights: Readonly<Record<string, WeightValues>>): void {
+    importDirections([this], format, weights, `${this.name}.importWeights`);
+  }
+
+  /** The weights in PyTorch or ONNX layout and naming (see {@link importWeights}). */
+  exportWeights(format: WeightFormat): Record<string, Tensor> {
+    return exportDirections([this], format, `${this.name}.exportWeights`);
+  }
+
+  /** @internal Builds from an external kernel's input size when not built yet. */
+  buildFor(inputSize: number): void {
+    if (!this.built) this.build([null, null, inputSize]);
+  }
+
+  /**
+   * Runs the layer over `x` `[N,T,D]` off the JavaScript thread.
+   * @throws TypeError/RangeError (as a rejected Promise) for malformed arguments
+   */
+  async forward(x: Tensor, options: ForwardOptions = {}): Promise<RecurrentForward> {
+    const where = `${this.name}.forward`;
+    const input = expectTensor(x, `${where}: x`);
+    if (input.shape.length !== 3) {
+      throw new RangeError(`${where}: x must be rank 3 [batch, timesteps, features], got [${input.shape.join(',')}]`);
+    }
+    const [N, T, D] = input.shape as [number, number, number];
+    const opts = expectObject(options, `${where}: options`);
+    rejectUnknownOptions(opts, ['initialState', 'lengths', 'training'], where);
+    const training = optionalBoolean(opts.training, `${where}: training`, false);
+    const lengths = opts.lengths === undefined ? null : toLengths(opts.lengths, N, T, `${where}: lengths`);
+    if (!this.built) this.build([N, T, D]);
+    if (D !== this.inputSize) throw new RangeError(`${where}: x must have ${this.inputSize} features (the layer's input size), got ${D}`);
+
+    let initial = opts.initialState === undefined ? null : this.checkStates(opts.initialState, N, `${where}: initialState`);
+    if (!initial && this.config.stateful && this.carried) {
+      if (this.carried[0]!.shape[0] !== N) {
+        throw new RangeError(`${where}: a stateful layer needs the same batch size every call (${this.carried[0]!.shape[0]}), got ${N}; call resetStates() first`);
+      }
+      initial = this.carried;
+    }
+    const r = await native.rnnForward(
+      this.desc(),
+      this.params.map((p) => p.handle),
+      input.handle,
+      initial?.[0]?.handle ?? null,
+      initial?.[1]?.handle ?? null,
+      lengths,
+      training,
+    );
+    const states = [fromNative(r.h), ...(r.c ? [fromNative(r.c)] : [])];
+    if (this.config.stateful) this.carry(states);
+    return new RecurrentForward(fromNative(r.output), states, this, r.reserve);
+  }
+
+  private checkStates(states: unknown, N: number, name: string): Tensor[] {
+    if (!Array.isArray(states) || states.length !== this.stateCount) {
+      throw new TypeError(`${name} must be an array of ${this.stateCount} Tensor${this.stateCount > 1 ? 's ([h0, c0])' : ' ([h0])'}, got ${describe(states)}`);
+    }
+    return states.map((s, i) => {
+      const t = expectTensor(s, `${name}[${i}]`);
+      expectShape(t, [N, this.config.units], `${name}[${i}]`);
+      return t;
+    });
+  }
+
+  private carry(states: Tensor[]): void {
+    const copies = states.map((s) => fromNative(native.scale(s.handle, 1)));
+    for (const s of this.carried ?? []) s.dispose();
+    this.carried = copies;
+  }
+
+  /** Clears a stateful layer's carried states, or sets them to copies of `states`. */
+  resetStates(states?: Tensor[]): void {
+    if (states === undefined) {
+      for (const s of this.carried ?? []) s.dispose();
+      this.carried = null;
+      return;
+    }
+    const N = Array.isArray(states) && states[0] instanceof Tensor ? (states[0].shape[0] ?? 0) : 0;
+    this.carry(this.checkStates(states, N, `${this.name}.resetStates: states`));
+  }
+
+  /**
+   * Backpropagation through time for a forward pass run with `training: true`.
+   * @returns gradients of the input, initial states and weights (Keras layout)
+   */
+  async backward(fwd: ForwardResult, options: BackwardOptions): Promise<Gradients> {
+    const where = `${this.name}.backward`;
+    if (!(fwd instanceof RecurrentForward) || fwd.layer !== this) {
+      throw new TypeError(`${where}: fwd must be the result of this layer's forward()`);
+    }
+    if (!fwd.reserve) throw new Error(`${where}: run forward with { training: true } to keep what backward needs`);
+    if (fwd.reserve.disposed) throw new Error(`${where}: the forward pass has been disposed`);
+    const opts = expectObject(options, `${where}: options`);
+    rejectUnknownOptions(opts, ['dOutput', 'dStates'], where);
+    const dOutput = expectTensor(opts.dOutput, `${where}: dOutput`);
+    expectShape(dOutput, fwd.output.shape, `${where}: dOutput`);
+    const dStates = this.checkStateGrads(opts.dStates, fwd.states, `${where}: dStates`);
+    const g = await native.rnnBackward(fwd.reserve, dOutput.handle, dStates[0] ?? null, dStates[1] ?? null);
+    const dInitialState = [fromNative(g.dh0), ...(g.dc0 ? [fromNative(g.dc0)] : [])];
+    return { dInput: fromNative(g.dx), dInitialState, dWeights: this.kerasGradients(g.dw, g.dr, g.dbiasW, g.dbiasR) };
+  }
+
+  private checkStateGrads(value: unknown, states: Tensor[], name: string): (NativeTensor | null)[] {
+    if (value === undefined) return [];
+    if (!Array.isArray(value) || value.length > states.length) {
+      throw new TypeError(`${name} must be an array of at most ${states.length} Tensors (or null)`);
+    }
+    return value.map((d, i) => {
+      if (d === null || d === undefined) return null;
+      const t = expectTensor(d, `${name}[${i}]`);
+      expectShape(t, states[i]!.shape, `${name}[${i}]`);
+      return t.handle;
+    });
+  }
+
+  /** @internal Canonical gradients to Keras layout. */
+  kerasGradients(dw: NativeTensor, dr: NativeTensor, dbW?: NativeTensor, dbR?: NativeTensor): Tensor[] {
+    const canonical = [dw, dr, ...(dbW && dbR ? [dbW, dbR] : [])].map((t) => {
+      const values = t.read();
+      t.dispose();
+      return values;
+    });
+    // A single Keras bias feeds both canonical biases; its gradient is one of them, not the sum.
+    if (canonical.length === 4 && this.keras()[2]!.shape.length === 1) canonical[2]!.fill(0);
+    const arrays = native.weightsFromCanonical(this.desc(), 'keras', canonical);
+    const shapes = this.keras();
+    return arrays.map((a, i) => tensorFrom(a, shapes[i]!.shape));
+  }
+
+  /** Frees the weights and carried states. */
+  dispose(): void {
+    for (const p of this.params) p.dispose();
+    this.params = [];
+    this.resetStates();
+  }
+}
+
+function tensorFrom(values: Float32Array, shape: readonly number[]): Tensor {
+  return tensor(values, shape);
+}
+
+function weightValues(w: unknown, name: string): Float32Array {
+  if (w instanceof Float32Array) return w;
+  return expectTensor(w, name).dataSync();
+}
+
+const PYTORCH_NAMES = ['weight_ih_l0', 'weight_hh_l0', 'bias_ih_l0', 'bias_hh_l0'];
+const ONNX_NAMES = ['W', 'R', 'B'];
+
+/**
+ * @internal Imports PyTorch / ONNX weights into one layer per direction (forward first).
+ * PyTorch names the second direction with a `_reverse` suffix; ONNX stacks directions
+ * on a leading axis.
+ */
+export function importDirections(
+  layers: RecurrentLayer[],
+  format: WeightFormat,
+  weights: Readonly<Record<string, WeightValues>>,
+  where: string,
+): void {
+  optionalChoice(format, `${where}: format`, ['pytorch', 'onnx'] as const, 'pytorch');
+  const record = expectObject(weights, `${where}: weights`);
+  const dirs = layers.length;
+  const base = format === 'pytorch' ? PYTORCH_NAMES : ONNX_NAMES;
+  const names = format === 'pytorch' ? layers.flatMap((_, d) => base.map((n) => n + (d ? '_reverse' : ''))) : base;
+  const present = (n: string) => record[n] !== undefined;
+  const useBias = layers[0]!.config.useBias;
+  const required = names.filter((n) => useBias || !/^(bias|B)/.test(n));
+  rejectUnknownOptions(record, required, where);
+  for (const n of required) if (!present(n)) throw new TypeError(`${where}: missing '${n}'`);
+  const values = Object.fromEntries(required.map((n) => [n, weightValues(record[n], `${where}: ${n}`)]));
+  const first = values[format === 'pytorch' ? 'weight_ih_l0' : 'W']!;
+  const GH = (layers[0]!.config.cell === 'lstm' ? 4 : layers[0]!.config.cell === 'gru' ? 3 : 1) * layers[0]!.units;
+  const D = first.length / (GH * (format === 'onnx' ? dirs : 1));
+  if (!Number.isInteger(D) || D < 1) throw new RangeError(`${where}: ${format === 'pytorch' ? 'weight_ih_l0' : 'W'} has ${first.length} values, not a multiple of ${GH}`);
+  layers.forEach((layer, d) => {
+    layer.buildFor(D);
+    const expected = layer.formatArrays(format);
+    const arrays = expected.map((e, i) => {
+      if (format === 'pytorch') return values[base[i]! + (d ? '_reverse' : '')]!;
+      const all = values[base[i]!]!;
+      const size = e.shape.reduce((a, b) => a * b, 1);
+      if (all.length !== size * dirs) {
+        throw new RangeError(`${where}: ${base[i]} must have shape [${dirs},${e.shape.join(',')}], got ${all.length} values`);
+      }
+      return all.subarray(d * size, (d + 1) * size);
+    });
+    layer.importArrays(format, arrays);
+  });
+}
+
+/** @internal Exports one layer per direction in PyTorch / ONNX naming. */
+export function exportDirections(layers: RecurrentLayer[], format: WeightFormat, where: string): Record<string, Tensor> {
+  optionalChoice(format, `${where}: format`, ['pytorch', 'onnx'] as const, 'pytorch');
+  const perDir = layers.map((l) => l.exportArrays(format));
+  const shapes = layers[0]!.formatArrays(format);
+  const out: Record<string, Tensor> = {};
+  if (format === 'pytorch') {
+    perDir.forEach((arrays, d) =>
+      arrays.forEach((a, i) => {
+        out[PYTORCH_NAMES[i]! + (d ? '_reverse' : '')] = tensorFrom(a, shapes[i]!.shape);
+      }),
+    );
+  } else {
+    shapes.forEach((s, i) => {
+      const size = s.shape.reduce((a, b) => a * b, 1);
+      const stacked = new Float32Array(size * layers.length);
+      perDir.forEach((arrays, d) => stacked.set(arrays[i]!, d * size));
+      out[ONNX_NAMES[i]!] = tensorFrom(stacked, [layers.length, ...s.shape]);
+    });
+  }
+  return out;
+}
+
+/** A SimpleRNN layer: `h' = act(x·W + h·R + b)`. */
+export function simpleRNN(args: SimpleRNNLayerArgs): RecurrentLayer {
+  return new RecurrentLayer('simpleRNN', args);
+}
+
+/** An LSTM layer (cuDNN / Keras equations; gates i, f, c, o in Keras layout). */
+export function lstm(args: LSTMLayerArgs): RecurrentLayer {
+  return new RecurrentLayer('lstm', args);
+}
+
+/** A GRU layer; `resetAfter` (default true) is cuDNN's / TF2's variant, false the classic one. */
+export function gru(args: GRULayerArgs): RecurrentLayer {
+  return new RecurrentLayer('gru', args);
+}

@@ -1,0 +1,92 @@
+/**
+ * The native addon, loaded by node-gyp-build from `prebuilds/` (or a local build), and
+ * the types of what it exports. Internal: the public API wraps every entry.
+ * @internal
+ */
+import * as path from 'node:path';
+
+/** A native float32 buffer on a device. */
+export interface NativeTensor {
+  readonly shape: number[];
+  readonly device: string | null;
+  readonly disposed: boolean;
+  read(): Float32Array;
+  dispose(): void;
+}
+
+/** Saved activations of a training forward pass. */
+export interface NativeReserve {
+  readonly bytes: number;
+  readonly disposed: boolean;
+  dispose(): void;
+}
+
+/** The cell description the native side validates and runs. */
+export interface NativeRnnDesc {
+  cell: 'simpleRNN' | 'lstm' | 'gruResetAfter' | 'gruResetBefore';
+  activation: string;
+  recurrentActivation: string;
+  inputSize: number;
+  units: number;
+  goBackwards: boolean;
+  returnSequences: boolean;
+  maskedOutput: 'zeros' | 'carry';
+}
+
+export type NativeWeightFormat = 'keras' | 'pytorch' | 'onnx';
+
+export interface NativeForward {
+  output: NativeTensor;
+  h: NativeTensor;
+  c?: NativeTensor;
+  reserve?: NativeReserve;
+}
+
+export interface NativeGradients {
+  dx: NativeTensor;
+  dh0: NativeTensor;
+  dc0?: NativeTensor;
+  dw: NativeTensor;
+  dr: NativeTensor;
+  dbiasW?: NativeTensor;
+  dbiasR?: NativeTensor;
+}
+
+export interface NativeAddon {
+  NativeTensor: new (values: Float32Array, shape: number[], backend: string) => NativeTensor;
+  backends(): { name: 'cpu' | 'cuda'; available: boolean; reason?: string }[];
+  rnnForward(
+    desc: NativeRnnDesc,
+    weights: NativeTensor[],
+    x: NativeTensor,
+    h0: NativeTensor | null,
+    c0: NativeTensor | null,
+    lengths: Int32Array | null,
+    training: boolean,
+  ): Promise<NativeForward>;
+  rnnBackward(
+    reserve: NativeReserve,
+    dOutput: NativeTensor,
+    dh: NativeTensor | null,
+    dc: NativeTensor | null,
+  ): Promise<NativeGradients>;
+  weightFormatArrays(desc: NativeRnnDesc, useBias: boolean, format: NativeWeightFormat): { name: string; shape: number[] }[];
+  weightsToCanonical(desc: NativeRnnDesc, useBias: boolean, format: NativeWeightFormat, arrays: Float32Array[]): Float32Array[];
+  weightsFromCanonical(desc: NativeRnnDesc, format: NativeWeightFormat, canonical: Float32Array[]): Float32Array[];
+  clipByValue(grads: NativeTensor[], clipValue: number): NativeTensor[];
+  clipByNorm(grads: NativeTensor[], clipNorm: number): NativeTensor[];
+  clipByGlobalNorm(grads: NativeTensor[], clipNorm: number): { grads: NativeTensor[]; norm: number };
+  globalNorm(tensors: NativeTensor[]): number;
+  add(a: NativeTensor, b: NativeTensor): NativeTensor;
+  multiply(a: NativeTensor, b: NativeTensor): NativeTensor;
+  scale(a: NativeTensor, factor: number): NativeTensor;
+  concatLast(parts: NativeTensor[]): NativeTensor;
+  splitLast(x: NativeTensor, widths: number[]): NativeTensor[];
+  reverseSequences(x: NativeTensor, lengths: Int32Array | null): NativeTensor;
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const load = require('node-gyp-build') as (dir: string) => unknown;
+
+/** The addon; lib/ and dist/ both sit one level below the package root. */
+export const native = load(path.join(__dirname, '..')) as NativeAddon;

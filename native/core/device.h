@@ -1,0 +1,77 @@
+// C++ view of a device: the C ABI table wrapped so that failures throw, plus RAII
+// ownership of device memory.
+#ifndef RNNKIT_CORE_DEVICE_H
+#define RNNKIT_CORE_DEVICE_H
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "device_abi.h"
+#include "errors.h"
+
+namespace rk {
+
+class Device {
+ public:
+  explicit Device(const rk_device_ops* ops) : ops_(ops) {}
+  const rk_device_ops& ops() const { return *ops_; }
+  std::string name() const { return ops_->name; }
+
+  // Throws DeviceError with the device's own reason when a call failed.
+  void check(int status, const char* what) const {
+    if (status != 0) throw DeviceError(std::string(what) + " failed on " + ops_->name + ": " + ops_->last_error());
+  }
+
+ private:
+  const rk_device_ops* ops_;
+};
+
+// Owns one device allocation of `count` floats (or bytes for raw use).
+class DeviceBuffer {
+ public:
+  DeviceBuffer() = default;
+  DeviceBuffer(const Device* device, size_t bytes) : device_(device), bytes_(bytes) {
+    if (bytes == 0) return;
+    ptr_ = device->ops().alloc(bytes);
+    if (!ptr_) throw DeviceError("cannot allocate " + std::to_string(bytes) + " bytes on " + device->name());
+  }
+  ~DeviceBuffer() { reset(); }
+  DeviceBuffer(DeviceBuffer&& other) noexcept { *this = std::move(other); }
+  DeviceBuffer& operator=(DeviceBuffer&& other) noexcept {
+    if (this != &other) {
+      reset();
+      device_ = std::exchange(other.device_, nullptr);
+      ptr_ = std::exchange(other.ptr_, nullptr);
+      bytes_ = std::exchange(other.bytes_, 0);
+    }
+    return *this;
+  }
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+  void reset() {
+    if (ptr_) device_->ops().release(ptr_);
+    ptr_ = nullptr;
+    bytes_ = 0;
+  }
+  float* floats() const { return static_cast<float*>(ptr_); }
+  int32_t* ints() const { return static_cast<int32_t*>(ptr_); }
+  void* data() const { return ptr_; }
+  size_t bytes() const { return bytes_; }
+  const Device* device() const { return device_; }
+
+ private:
+  const Device* device_ = nullptr;
+  void* ptr_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+inline DeviceBuffer make_floats(const Device& device, size_t count) {
+  return DeviceBuffer(&device, count * sizeof(float));
+}
+
+}  // namespace rk
+
+#endif

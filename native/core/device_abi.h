@@ -1,0 +1,153 @@
+// The device interface as a C ABI, so that a device can live in a separately built
+// shared library (the CUDA plugin) and be loaded with dlopen. Every entry returns 0 on
+// success or a nonzero status; the device's last_error() then says why (thread-local).
+// All pointers except `host` ones are device memory; matrices are row-major.
+#ifndef RNNKIT_CORE_DEVICE_ABI_H
+#define RNNKIT_CORE_DEVICE_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RK_DEVICE_ABI_VERSION 1
+
+typedef enum rk_copy_kind { RK_HOST_TO_DEVICE = 0, RK_DEVICE_TO_HOST = 1, RK_DEVICE_TO_DEVICE = 2 } rk_copy_kind;
+
+typedef enum rk_cell_kind {
+  RK_CELL_RNN = 0,
+  RK_CELL_LSTM = 1,
+  RK_CELL_GRU_RESET_AFTER = 2,   // cuDNN / linear_before_reset
+  RK_CELL_GRU_RESET_BEFORE = 3,  // classic GRU, Keras reset_after=False
+} rk_cell_kind;
+
+typedef enum rk_activation {
+  RK_ACT_TANH = 0,
+  RK_ACT_SIGMOID = 1,
+  RK_ACT_HARD_SIGMOID = 2,
+  RK_ACT_RELU = 3,
+  RK_ACT_LINEAR = 4,
+  RK_ACT_ELU = 5,
+  RK_ACT_SELU = 6,
+  RK_ACT_SOFTSIGN = 7,
+  RK_ACT_SOFTPLUS = 8,
+} rk_activation;
+
+// Where a step's output goes: every step into a [N,T,H] sequence, or only each
+// sequence's last valid step into a [N,H] matrix.
+typedef enum rk_output_mode { RK_OUTPUT_SEQUENCE = 0, RK_OUTPUT_LAST = 1 } rk_output_mode;
+// What a sequence output holds at steps past a sequence's length.
+typedef enum rk_masked_output { RK_MASKED_ZEROS = 0, RK_MASKED_CARRY = 1 } rk_masked_output;
+
+// One timestep of the pointwise cell, forward. Gate blocks follow cuDNN's order
+// (LSTM i,f,g,o; GRU r,z,n). `xw` holds x·Wᵀ for this step ([N, G·H], no bias),
+// `hr` holds h_prev·Rᵀ ([N, G·H], no bias; for the classic GRU its n block is
+// (r⊙h_prev)·R_nᵀ written between the two phases).
+typedef struct rk_cell_forward_args {
+  int32_t cell;             // rk_cell_kind
+  int32_t activation;       // rk_activation (candidate / output activation)
+  int32_t recurrent_activation;
+  int32_t phase;            // classic GRU: 0 = gates r,z and r⊙h_prev, 1 = candidate and state
+  int64_t batch;            // N
+  int64_t hidden;           // H
+  int64_t step;             // processing step t, compared with lengths
+  const float* xw;
+  const float* hr;
+  const float* bias_w;      // [G·H] or null
+  const float* bias_r;      // [G·H] or null
+  const float* h_prev;      // [N,H]
+  const float* c_prev;      // [N,H] LSTM only
+  float* h_next;            // [N,H]
+  float* c_next;            // [N,H] LSTM only
+  float* gates;             // [N,G·H] activated gates, or null outside training
+  float* extra;             // [N,H] GRU: R_n·h+b (after) or r⊙h_prev (before); always needed for classic GRU
+  const int32_t* lengths;   // [N], never null (all T when the caller gave none)
+  float* output;            // sequence: row n at output + n*output_stride; last: [N,H]
+  int64_t output_stride;
+  int32_t output_mode;      // rk_output_mode
+  int32_t masked_output;    // rk_masked_output
+} rk_cell_forward_args;
+
+// One timestep of the pointwise cell, backward. Produces the gradient with respect
+// to the input projection (dgx) and to the recurrent projection (dgh; differs from
+// dgx only in the GRU candidate block), and the direct part of dh_prev (the GEMM
+// dgh·R is added by the algorithm afterwards).
+typedef struct rk_cell_backward_args {
+  int32_t cell;
+  int32_t activation;
+  int32_t recurrent_activation;
+  int32_t phase;            // classic GRU: 0 = candidate/z grads, 1 = r grads (needs d(r⊙h))
+  int64_t batch;
+  int64_t hidden;
+  int64_t step;
+  const float* gates;       // saved activations of this step
+  const float* extra;       // saved GRU extra of this step
+  const float* h_prev;
+  const float* c_prev;
+  const float* c_cur;       // LSTM c_t
+  const float* h_cur;       // SimpleRNN h_t
+  const float* dh;          // gradient flowing into h_t from later steps [N,H]
+  const float* dc;          // LSTM, into c_t
+  const float* d_output;    // sequence row stride d_output_stride, or last-mode [N,H]; null = none
+  int64_t d_output_stride;
+  int32_t output_mode;
+  int32_t masked_output;
+  const float* d_rh;        // classic GRU phase 1: d(r⊙h_prev) = dn·R_n
+  const int32_t* lengths;
+  float* dgx;               // [N,G·H]
+  float* dgh;               // [N,G·H]
+  float* dh_prev;           // [N,H]: the direct terms (overwritten)
+  float* dc_prev;           // [N,H]
+} rk_cell_backward_args;
+
+typedef struct rk_device_ops {
+  int32_t abi_version;
+  const char* name;
+  const char* (*last_error)(void);
+
+  void* (*alloc)(size_t bytes);  // null on failure
+  void (*release)(void* ptr);
+  int (*copy)(void* dst, const void* src, size_t bytes, int32_t kind);
+  int (*fill)(float* dst, float value, size_t count);
+  int (*synchronize)(void);
+
+  // C[m,n] = alpha·op(A)·op(B) + beta·C; op(X) = Xᵀ when trans_x is nonzero.
+  int (*gemm)(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,
+              const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
+              int64_t ldc);
+
+  // Rearranges [N,T,W] rows into time-major processing order [T,N,W] (to_time_major != 0)
+  // or back. With reverse, sequence n's valid steps (t < lengths[n], or T) are reversed.
+  int (*permute_steps)(const float* src, float* dst, int64_t batch, int64_t steps, int64_t width,
+                       const int32_t* lengths, int32_t reverse, int32_t to_time_major);
+  // Reverses each sequence's valid steps in place-free [N,T,W] batch-major layout.
+  int (*reverse_valid_steps)(const float* src, float* dst, int64_t batch, int64_t steps,
+                             int64_t width, const int32_t* lengths);
+
+  int (*cell_forward)(const rk_cell_forward_args* args);
+  int (*cell_backward)(const rk_cell_backward_args* args);
+
+  // out[c] (+)= Σ_r x[r, c] over a [rows, cols] matrix.
+  int (*sum_rows)(const float* x, int64_t rows, int64_t cols, float* out, int32_t accumulate);
+  // *host_result = Σ x² accumulated in double.
+  int (*sum_squares)(const float* x, size_t count, double* host_result);
+  // out = alpha·x + beta·y (y may be null for out = alpha·x).
+  int (*axpby)(float alpha, const float* x, float beta, const float* y, float* out, size_t count);
+  int (*multiply)(const float* x, const float* y, float* out, size_t count);
+  int (*clamp)(const float* x, float lo, float hi, float* out, size_t count);
+  // Copies a [rows, width] block between row-pitched matrices.
+  int (*copy_2d)(const float* src, int64_t src_pitch, float* dst, int64_t dst_pitch, int64_t rows,
+                 int64_t width);
+} rk_device_ops;
+
+// The symbol a device plugin exports.
+typedef const rk_device_ops* (*rk_get_device_ops_fn)(void);
+#define RK_DEVICE_ENTRY "rk_get_device_ops"
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,322 @@
+#include "rnn.h"
+
+#include <string>
+
+#include "cell_math.h"
+
+namespace rk {
+namespace {
+
+void expect_shape(const Tensor& t, const Shape& expected, const std::string& name) {
+  if (t.shape != expected)
+    throw RangeError(name + " must have shape " + shape_string(expected) + ", got " +
+                     shape_string(t.shape));
+}
+
+void expect_same_device(const Tensor& t, const Device& device, const std::string& name) {
+  if (&t.device() != &device)
+    throw TypeError(name + " is on " + t.device().name() + ", expected " + device.name());
+}
+
+// Thin helpers that keep the algorithm readable: every device call is checked.
+struct Ops {
+  const Device& device;
+  const rk_device_ops& o;
+  explicit Ops(const Device& d) : device(d), o(d.ops()) {}
+
+  void gemm(bool ta, bool tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda,
+            const float* b, int64_t ldb, float beta, float* c, int64_t ldc) const {
+    if (m == 0 || n == 0) return;
+    device.check(o.gemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc), "gemm");
+  }
+  void fill(float* dst, float value, int64_t count) const {
+    if (count > 0) device.check(o.fill(dst, value, count), "fill");
+  }
+  void copy(void* dst, const void* src, size_t bytes, rk_copy_kind kind) const {
+    if (bytes > 0) device.check(o.copy(dst, src, bytes, kind), "copy");
+  }
+  void permute(const float* src, float* dst, int64_t n, int64_t t, int64_t w, const int32_t* len,
+               bool reverse, bool to_time_major) const {
+    if (n * t * w == 0) return;
+    device.check(o.permute_steps(src, dst, n, t, w, len, reverse, to_time_major), "permute_steps");
+  }
+};
+
+DeviceBuffer upload_lengths(const Ops& ops, const std::vector<int32_t>& lengths) {
+  DeviceBuffer buffer(&ops.device, lengths.size() * sizeof(int32_t));
+  ops.copy(buffer.data(), lengths.data(), buffer.bytes(), RK_HOST_TO_DEVICE);
+  return buffer;
+}
+
+void init_state(const Ops& ops, float* dst, const Tensor* given, int64_t count) {
+  if (given)
+    ops.copy(dst, given->data(), count * sizeof(float), RK_DEVICE_TO_DEVICE);
+  else
+    ops.fill(dst, 0.0f, count);
+}
+
+}  // namespace
+
+int64_t RnnDesc::gates() const { return gate_count(cell); }
+
+size_t RnnReserve::bytes() const {
+  return device_lengths.bytes() + states_h.bytes() + states_c.bytes() + gates.bytes() +
+         extra.bytes();
+}
+
+void validate_params(const RnnDesc& desc, const RnnParams& p) {
+  const int64_t gh = desc.gates() * desc.hidden;
+  expect_shape(p.w, {gh, desc.input_size}, "weights.w");
+  expect_shape(p.r, {gh, desc.hidden}, "weights.r");
+  if (p.bias_w.has_value() != p.bias_r.has_value())
+    throw TypeError("weights: bias_w and bias_r must be given together");
+  if (p.bias_w) {
+    expect_shape(*p.bias_w, {gh}, "weights.bias_w");
+    expect_shape(*p.bias_r, {gh}, "weights.bias_r");
+  }
+  expect_same_device(p.r, p.w.device(), "weights.r");
+  if (p.bias_w) {
+    expect_same_device(*p.bias_w, p.w.device(), "weights.bias_w");
+    expect_same_device(*p.bias_r, p.w.device(), "weights.bias_r");
+  }
+}
+
+RnnForwardResult rnn_forward(const RnnDesc& desc, const RnnParams& params, const Tensor& x,
+                             const Tensor* h0, const Tensor* c0,
+                             const std::vector<int32_t>& lengths_in, bool training) {
+  validate_params(desc, params);
+  const Device& device = params.w.device();
+  const Ops ops(device);
+  if (x.shape.size() != 3)
+    throw RangeError("x must be rank 3 [batch, timesteps, features], got " + shape_string(x.shape));
+  const int64_t N = x.shape[0], T = x.shape[1], D = x.shape[2], H = desc.hidden;
+  const int64_t G = desc.gates(), GH = G * H;
+  if (D != desc.input_size)
+    throw RangeError("x must have " + std::to_string(desc.input_size) +
+                     " features (the layer's input size), got " + std::to_string(D));
+  expect_same_device(x, device, "x");
+  if (h0) expect_shape(*h0, {N, H}, "initialState[0] (h0)");
+  if (c0) expect_shape(*c0, {N, H}, "initialState[1] (c0)");
+  if (c0 && !desc.has_cell_state()) throw TypeError("initialState: this cell has no cell state");
+
+  std::vector<int32_t> lengths = lengths_in;
+  if (lengths.empty()) lengths.assign(N, static_cast<int32_t>(T));
+  if (static_cast<int64_t>(lengths.size()) != N)
+    throw RangeError("lengths must have one entry per sequence (" + std::to_string(N) + "), got " +
+                     std::to_string(lengths.size()));
+  for (size_t i = 0; i < lengths.size(); ++i)
+    if (lengths[i] < 0 || lengths[i] > T)
+      throw RangeError("lengths[" + std::to_string(i) + "] must be in [0, " + std::to_string(T) +
+                       "], got " + std::to_string(lengths[i]));
+
+  auto reserve = std::make_shared<RnnReserve>();
+  reserve->desc = desc;
+  reserve->batch = N;
+  reserve->steps = T;
+  reserve->device_lengths = upload_lengths(ops, lengths);
+  const int32_t* dev_len = reserve->device_lengths.ints();
+
+  // Input projection over all steps at once, in time-major processing order.
+  DeviceBuffer x_tm = make_floats(device, N * T * D);
+  ops.permute(x.data(), x_tm.floats(), N, T, D, dev_len, desc.go_backwards, true);
+  DeviceBuffer xw = make_floats(device, T * N * GH);
+  ops.gemm(false, true, T * N, GH, D, x_tm.floats(), D, params.w.data(), D, 0.0f, xw.floats(), GH);
+  x_tm.reset();
+
+  // Training keeps every step's state; inference ping-pongs between two slots.
+  const int64_t state_slots = training ? T + 1 : 2;
+  const bool lstm = desc.cell == RK_CELL_LSTM;
+  const bool gru_before = desc.cell == RK_CELL_GRU_RESET_BEFORE;
+  const bool gru_after = desc.cell == RK_CELL_GRU_RESET_AFTER;
+  reserve->states_h = make_floats(device, state_slots * N * H);
+  if (lstm) reserve->states_c = make_floats(device, state_slots * N * H);
+  if (training && (lstm || gru_after || gru_before)) reserve->gates = make_floats(device, T * N * GH);
+  if (training && (gru_after || gru_before))
+    reserve->extra = make_floats(device, T * N * H);
+  else if (gru_before)
+    reserve->extra = make_floats(device, N * H);  // scratch for r⊙h_prev
+
+  init_state(ops, reserve->states_h.floats(), h0, N * H);
+  if (lstm) init_state(ops, reserve->states_c.floats(), c0, N * H);
+
+  const bool sequence = desc.output_mode == RK_OUTPUT_SEQUENCE;
+  Tensor output = sequence ? make_tensor(device, {N, T, H}) : make_zeros(device, {N, H});
+  DeviceBuffer hr = make_floats(device, N * GH);
+
+  auto slot = [&](const DeviceBuffer& b, int64_t t) {
+    return b.floats() + (training ? t : t % 2) * N * H;
+  };
+  const float* bias_w = params.bias_w ? params.bias_w->data() : nullptr;
+  const float* bias_r = params.bias_r ? params.bias_r->data() : nullptr;
+  const float* R = params.r.data();
+
+  for (int64_t t = 0; t < T; ++t) {
+    rk_cell_forward_args a{};
+    a.cell = desc.cell;
+    a.activation = desc.activation;
+    a.recurrent_activation = desc.recurrent_activation;
+    a.batch = N;
+    a.hidden = H;
+    a.step = t;
+    a.xw = xw.floats() + t * N * GH;
+    a.hr = hr.floats();
+    a.bias_w = bias_w;
+    a.bias_r = bias_r;
+    a.h_prev = slot(reserve->states_h, t);
+    a.h_next = slot(reserve->states_h, t + 1);
+    if (lstm) {
+      a.c_prev = slot(reserve->states_c, t);
+      a.c_next = slot(reserve->states_c, t + 1);
+    }
+    a.gates = training && reserve->gates.data() ? reserve->gates.floats() + t * N * GH : nullptr;
+    if (reserve->extra.data()) a.extra = reserve->extra.floats() + (training ? t * N * H : 0);
+    a.lengths = dev_len;
+    a.output = sequence ? output.data() + t * H : output.data();
+    a.output_stride = T * H;
+    a.output_mode = desc.output_mode;
+    a.masked_output = desc.masked_output;
+
+    if (gru_before) {
+      ops.gemm(false, true, N, 2 * H, H, a.h_prev, H, R, H, 0.0f, hr.floats(), GH);
+      a.phase = 0;
+      device.check(ops.o.cell_forward(&a), "cell_forward");
+      ops.gemm(false, true, N, H, H, a.extra, H, R + 2 * H * H, H, 0.0f, hr.floats() + 2 * H, GH);
+      a.phase = 1;
+    } else {
+      ops.gemm(false, true, N, GH, H, a.h_prev, H, R, H, 0.0f, hr.floats(), GH);
+    }
+    device.check(ops.o.cell_forward(&a), "cell_forward");
+  }
+
+  RnnForwardResult result;
+  result.output = std::move(output);
+  result.h = make_tensor(device, {N, H});
+  ops.copy(result.h.data(), slot(reserve->states_h, T), N * H * sizeof(float), RK_DEVICE_TO_DEVICE);
+  if (lstm) {
+    result.c = make_tensor(device, {N, H});
+    ops.copy(result.c.data(), slot(reserve->states_c, T), N * H * sizeof(float), RK_DEVICE_TO_DEVICE);
+  }
+  if (training) {
+    reserve->params = params;
+    reserve->x = x;
+    reserve->lengths = std::move(lengths);
+    result.reserve = std::move(reserve);
+  }
+  return result;
+}
+
+RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Tensor* dh_final,
+                          const Tensor* dc_final) {
+  const RnnDesc& desc = rs.desc;
+  const Device& device = rs.params.w.device();
+  const Ops ops(device);
+  const int64_t N = rs.batch, T = rs.steps, D = desc.input_size, H = desc.hidden;
+  const int64_t G = desc.gates(), GH = G * H;
+  const bool sequence = desc.output_mode == RK_OUTPUT_SEQUENCE;
+  const bool lstm = desc.cell == RK_CELL_LSTM;
+  const bool gru_before = desc.cell == RK_CELL_GRU_RESET_BEFORE;
+  const bool gru_after = desc.cell == RK_CELL_GRU_RESET_AFTER;
+
+  expect_same_device(d_output, device, "dOutput");
+  expect_shape(d_output, sequence ? Shape{N, T, H} : Shape{N, H}, "dOutput");
+  if (dh_final) expect_shape(*dh_final, {N, H}, "dStates[0] (dh)");
+  if (dc_final) expect_shape(*dc_final, {N, H}, "dStates[1] (dc)");
+  if (dc_final && !lstm) throw TypeError("dStates: this cell has no cell state");
+
+  // dgh differs from dgx only in the reset-after GRU's candidate block.
+  DeviceBuffer dgx = make_floats(device, T * N * GH);
+  DeviceBuffer dgh_own = gru_after ? make_floats(device, T * N * GH) : DeviceBuffer();
+  float* dgh = gru_after ? dgh_own.floats() : dgx.floats();
+  DeviceBuffer dh = make_floats(device, 2 * N * H);
+  DeviceBuffer dc = lstm ? make_floats(device, 2 * N * H) : DeviceBuffer();
+  DeviceBuffer d_rh = gru_before ? make_floats(device, N * H) : DeviceBuffer();
+  init_state(ops, dh.floats(), dh_final, N * H);
+  if (lstm) init_state(ops, dc.floats(), dc_final, N * H);
+
+  const float* R = rs.params.r.data();
+  auto state = [&](const DeviceBuffer& b, int64_t t) { return b.floats() + t * N * H; };
+  for (int64_t t = T - 1; t >= 0; --t) {
+    const int64_t cur = (T - 1 - t) % 2, next = 1 - cur;
+    rk_cell_backward_args a{};
+    a.cell = desc.cell;
+    a.activation = desc.activation;
+    a.recurrent_activation = desc.recurrent_activation;
+    a.batch = N;
+    a.hidden = H;
+    a.step = t;
+    a.gates = rs.gates.data() ? rs.gates.floats() + t * N * GH : nullptr;
+    a.extra = rs.extra.data() ? rs.extra.floats() + t * N * H : nullptr;
+    a.h_prev = state(rs.states_h, t);
+    a.h_cur = state(rs.states_h, t + 1);
+    if (lstm) {
+      a.c_prev = state(rs.states_c, t);
+      a.c_cur = state(rs.states_c, t + 1);
+      a.dc = dc.floats() + cur * N * H;
+      a.dc_prev = dc.floats() + next * N * H;
+    }
+    a.dh = dh.floats() + cur * N * H;
+    a.dh_prev = dh.floats() + next * N * H;
+    a.d_output = sequence ? d_output.data() + t * H : d_output.data();
+    a.d_output_stride = T * H;
+    a.output_mode = desc.output_mode;
+    a.masked_output = desc.masked_output;
+    a.lengths = rs.device_lengths.ints();
+    a.dgx = dgx.floats() + t * N * GH;
+    a.dgh = dgh + t * N * GH;
+    a.phase = 0;
+    device.check(ops.o.cell_backward(&a), "cell_backward");
+    if (gru_before) {
+      ops.gemm(false, false, N, H, H, a.dgh + 2 * H, GH, R + 2 * H * H, H, 0.0f, d_rh.floats(), H);
+      a.d_rh = d_rh.floats();
+      a.phase = 1;
+      device.check(ops.o.cell_backward(&a), "cell_backward");
+      ops.gemm(false, false, N, H, 2 * H, a.dgh, GH, R, H, 1.0f, a.dh_prev, H);
+    } else {
+      ops.gemm(false, false, N, H, GH, a.dgh, GH, R, H, 1.0f, a.dh_prev, H);
+    }
+  }
+  const int64_t final_slot = T % 2;
+
+  RnnGradients g;
+  g.dh0 = make_tensor(device, {N, H});
+  ops.copy(g.dh0.data(), dh.floats() + final_slot * N * H, N * H * sizeof(float), RK_DEVICE_TO_DEVICE);
+  if (lstm) {
+    g.dc0 = make_tensor(device, {N, H});
+    ops.copy(g.dc0.data(), dc.floats() + final_slot * N * H, N * H * sizeof(float), RK_DEVICE_TO_DEVICE);
+  }
+
+  // Weight gradients over all steps at once.
+  DeviceBuffer x_tm = make_floats(device, N * T * D);
+  const int32_t* dev_len = rs.device_lengths.ints();
+  ops.permute(rs.x.data(), x_tm.floats(), N, T, D, dev_len, desc.go_backwards, true);
+  g.dw = make_tensor(device, {GH, D});
+  ops.gemm(true, false, GH, D, T * N, dgx.floats(), GH, x_tm.floats(), D, 0.0f, g.dw.data(), D);
+  g.dr = make_tensor(device, {GH, H});
+  if (gru_before) {
+    ops.gemm(true, false, 2 * H, H, T * N, dgh, GH, rs.states_h.floats(), H, 0.0f, g.dr.data(), H);
+    ops.gemm(true, false, H, H, T * N, dgh + 2 * H, GH, rs.extra.floats(), H, 0.0f,
+             g.dr.data() + 2 * H * H, H);
+  } else {
+    ops.gemm(true, false, GH, H, T * N, dgh, GH, rs.states_h.floats(), H, 0.0f, g.dr.data(), H);
+  }
+  if (T * N == 0) {
+    ops.fill(g.dw.data(), 0.0f, GH * D);
+    ops.fill(g.dr.data(), 0.0f, GH * H);
+  }
+  if (rs.params.bias_w) {
+    g.dbias_w = make_zeros(device, {GH});
+    g.dbias_r = make_zeros(device, {GH});
+    if (T * N > 0) {
+      device.check(ops.o.sum_rows(dgx.floats(), T * N, GH, g.dbias_w.data(), 0), "sum_rows");
+      device.check(ops.o.sum_rows(dgh, T * N, GH, g.dbias_r.data(), 0), "sum_rows");
+    }
+  }
+
+  // dx in processing order, then back to the caller's [N,T,D] order.
+  ops.gemm(false, false, T * N, D, GH, dgx.floats(), GH, rs.params.w.data(), D, 0.0f, x_tm.floats(), D);
+  g.dx = make_tensor(device, {N, T, D});
+  ops.permute(x_tm.floats(), g.dx.data(), N, T, D, dev_len, desc.go_backwards, false);
+  return g;
+}
+
+}  // namespace rk

@@ -1,0 +1,161 @@
+#include "tensor_ops.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+namespace rk {
+namespace {
+
+void require_same_shape(const Tensor& a, const Tensor& b, const char* what) {
+  if (a.shape != b.shape)
+    throw RangeError(std::string(what) + ": shapes must match, got " + shape_string(a.shape) +
+                     " and " + shape_string(b.shape));
+  if (&a.device() != &b.device()) throw TypeError(std::string(what) + ": tensors are on different devices");
+}
+
+Tensor scaled_copy(const Tensor& g, float factor) {
+  Tensor out = make_tensor(g.device(), g.shape);
+  if (g.size() > 0)
+    g.device().check(g.device().ops().axpby(factor, g.data(), 0.0f, nullptr, out.data(), g.size()),
+                     "axpby");
+  return out;
+}
+
+double squared_norm(const Tensor& t) {
+  double sum = 0.0;
+  if (t.size() > 0) t.device().check(t.device().ops().sum_squares(t.data(), t.size(), &sum), "sum_squares");
+  return sum;
+}
+
+float clip_factor(double norm, float clip) {
+  return static_cast<float>(clip / std::max(norm, static_cast<double>(clip)));
+}
+
+}  // namespace
+
+std::vector<Tensor> clip_by_value(const std::vector<Tensor>& grads, float clip_value) {
+  std::vector<Tensor> out;
+  for (const Tensor& g : grads) {
+    Tensor c = make_tensor(g.device(), g.shape);
+    if (g.size() > 0)
+      g.device().check(g.device().ops().clamp(g.data(), -clip_value, clip_value, c.data(), g.size()),
+                       "clamp");
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::vector<Tensor> clip_by_norm(const std::vector<Tensor>& grads, float clip_norm) {
+  std::vector<Tensor> out;
+  for (const Tensor& g : grads) out.push_back(scaled_copy(g, clip_factor(std::sqrt(squared_norm(g)), clip_norm)));
+  return out;
+}
+
+double global_norm(const std::vector<Tensor>& tensors) {
+  double sum = 0.0;
+  for (const Tensor& t : tensors) sum += squared_norm(t);
+  return std::sqrt(sum);
+}
+
+std::vector<Tensor> clip_by_global_norm(const std::vector<Tensor>& grads, float clip_norm,
+                                        double* norm_out) {
+  const double norm = global_norm(grads);
+  const float factor = clip_factor(norm, clip_norm);
+  std::vector<Tensor> out;
+  for (const Tensor& g : grads) out.push_back(scaled_copy(g, factor));
+  if (norm_out) *norm_out = norm;
+  return out;
+}
+
+Tensor add(const Tensor& a, const Tensor& b) {
+  require_same_shape(a, b, "add");
+  Tensor out = make_tensor(a.device(), a.shape);
+  if (a.size() > 0)
+    a.device().check(a.device().ops().axpby(1.0f, a.data(), 1.0f, b.data(), out.data(), a.size()), "axpby");
+  return out;
+}
+
+Tensor multiply(const Tensor& a, const Tensor& b) {
+  require_same_shape(a, b, "multiply");
+  Tensor out = make_tensor(a.device(), a.shape);
+  if (a.size() > 0)
+    a.device().check(a.device().ops().multiply(a.data(), b.data(), out.data(), a.size()), "multiply");
+  return out;
+}
+
+Tensor scale(const Tensor& a, float factor) { return scaled_copy(a, factor); }
+
+Tensor concat_last(const std::vector<Tensor>& parts) {
+  if (parts.empty()) throw RangeError("concat: at least one tensor is required");
+  const Tensor& first = parts.front();
+  if (first.shape.empty()) throw RangeError("concat: tensors must have rank >= 1");
+  Shape shape = first.shape;
+  const int64_t rows = first.size() / std::max<int64_t>(first.shape.back(), 1);
+  int64_t width = 0;
+  for (const Tensor& p : parts) {
+    Shape lead(p.shape.begin(), p.shape.end() - (p.shape.empty() ? 0 : 1));
+    Shape first_lead(first.shape.begin(), first.shape.end() - 1);
+    if (p.shape.empty() || lead != first_lead)
+      throw RangeError("concat: all but the last axis must match, got " + shape_string(first.shape) +
+                       " and " + shape_string(p.shape));
+    width += p.shape.back();
+  }
+  shape.back() = width;
+  Tensor out = make_tensor(first.device(), shape);
+  int64_t offset = 0;
+  for (const Tensor& p : parts) {
+    const int64_t w = p.shape.back();
+    if (rows > 0 && w > 0)
+      first.device().check(first.device().ops().copy_2d(p.data(), w, out.data() + offset, width, rows, w),
+                           "copy_2d");
+    offset += w;
+  }
+  return out;
+}
+
+std::vector<Tensor> split_last(const Tensor& x, const std::vector<int64_t>& widths) {
+  if (x.shape.empty()) throw RangeError("split: tensor must have rank >= 1");
+  int64_t total = 0;
+  for (int64_t w : widths) {
+    if (w < 0) throw RangeError("split: widths must be non-negative");
+    total += w;
+  }
+  if (total != x.shape.back())
+    throw RangeError("split: widths must sum to the last axis (" + std::to_string(x.shape.back()) +
+                     "), got " + std::to_string(total));
+  const int64_t rows = total > 0 ? x.size() / total : 0;
+  std::vector<Tensor> out;
+  int64_t offset = 0;
+  for (int64_t w : widths) {
+    Shape shape = x.shape;
+    shape.back() = w;
+    Tensor part = make_tensor(x.device(), shape);
+    if (rows > 0 && w > 0)
+      x.device().check(x.device().ops().copy_2d(x.data() + offset, total, part.data(), w, rows, w), "copy_2d");
+    offset += w;
+    out.push_back(std::move(part));
+  }
+  return out;
+}
+
+Tensor reverse_sequences(const Tensor& x, const std::vector<int32_t>& lengths_in) {
+  if (x.shape.size() != 3) throw RangeError("reverseSequences: x must be rank 3 [batch, timesteps, width]");
+  const int64_t N = x.shape[0], T = x.shape[1], W = x.shape[2];
+  std::vector<int32_t> lengths = lengths_in;
+  if (lengths.empty()) lengths.assign(N, static_cast<int32_t>(T));
+  if (static_cast<int64_t>(lengths.size()) != N)
+    throw RangeError("lengths must have one entry per sequence (" + std::to_string(N) + ")");
+  for (int32_t l : lengths)
+    if (l < 0 || l > T) throw RangeError("lengths must be in [0, " + std::to_string(T) + "]");
+  const Device& device = x.device();
+  Tensor out = make_tensor(device, x.shape);
+  if (out.size() == 0) return out;
+  DeviceBuffer dev_len(&device, lengths.size() * sizeof(int32_t));
+  device.check(device.ops().copy(dev_len.data(), lengths.data(), dev_len.bytes(), RK_HOST_TO_DEVICE), "copy");
+  device.check(device.ops().reverse_valid_steps(x.data(), out.data(), N, T, W, dev_len.ints()),
+               "reverse_valid_steps");
+  return out;
+}
+
+}  // namespace rk

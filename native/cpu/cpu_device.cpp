@@ -1,0 +1,172 @@
+#include "cpu_device.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <new>
+#include <string>
+
+#include "../core/cell_step.h"
+#include "gemm.h"
+
+namespace rk::cpu {
+namespace {
+
+thread_local std::string last_error_message;
+
+// Runs a body, turning any exception into a status the core turns back into an error.
+template <typename F>
+int guarded(F&& body) {
+  try {
+    body();
+    return 0;
+  } catch (const std::exception& e) {
+    last_error_message = e.what();
+  } catch (...) {
+    last_error_message = "unknown error";
+  }
+  return 1;
+}
+
+const char* last_error() { return last_error_message.c_str(); }
+
+constexpr size_t kAlignment = 64;
+
+void* alloc(size_t bytes) {
+  const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  void* p = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
+  if (!p) last_error_message = "out of host memory allocating " + std::to_string(bytes) + " bytes";
+  return p;
+}
+
+void release(void* p) { std::free(p); }
+
+int copy(void* dst, const void* src, size_t bytes, int32_t) {
+  std::memmove(dst, src, bytes);
+  return 0;
+}
+
+int fill(float* dst, float value, size_t count) {
+  for (size_t i = 0; i < count; ++i) dst[i] = value;
+  return 0;
+}
+
+int synchronize() { return 0; }
+
+int gemm_entry(int32_t ta, int32_t tb, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+               int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
+  return guarded([&] { gemm(ta != 0, tb != 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc); });
+}
+
+// Batch-major (n, source step) <-> time-major (processing step t, n).
+int64_t source_step(const int32_t* lengths, int64_t n, int64_t t, int64_t steps, bool reverse) {
+  const int64_t len = lengths ? lengths[n] : steps;
+  return (reverse && t < len) ? len - 1 - t : t;
+}
+
+int permute_steps(const float* src, float* dst, int64_t batch, int64_t steps, int64_t width,
+                  const int32_t* lengths, int32_t reverse, int32_t to_time_major) {
+  for (int64_t t = 0; t < steps; ++t)
+    for (int64_t n = 0; n < batch; ++n) {
+      const int64_t s = source_step(lengths, n, t, steps, reverse != 0);
+      const int64_t tm = (t * batch + n) * width, bm = (n * steps + s) * width;
+      if (to_time_major)
+        std::memcpy(dst + tm, src + bm, width * sizeof(float));
+      else
+        std::memcpy(dst + bm, src + tm, width * sizeof(float));
+    }
+  return 0;
+}
+
+int reverse_valid_steps(const float* src, float* dst, int64_t batch, int64_t steps, int64_t width,
+                        const int32_t* lengths) {
+  for (int64_t n = 0; n < batch; ++n)
+    for (int64_t t = 0; t < steps; ++t) {
+      const int64_t s = source_step(lengths, n, t, steps, true);
+      std::memcpy(dst + (n * steps + t) * width, src + (n * steps + s) * width, width * sizeof(float));
+    }
+  return 0;
+}
+
+int cell_forward(const rk_cell_forward_args* a) {
+  for (int64_t n = 0; n < a->batch; ++n)
+    for (int64_t j = 0; j < a->hidden; ++j) cell_forward_element(*a, n, j);
+  return 0;
+}
+
+int cell_backward(const rk_cell_backward_args* a) {
+  for (int64_t n = 0; n < a->batch; ++n)
+    for (int64_t j = 0; j < a->hidden; ++j) cell_backward_element(*a, n, j);
+  return 0;
+}
+
+int sum_rows(const float* x, int64_t rows, int64_t cols, float* out, int32_t accumulate) {
+  if (!accumulate) std::memset(out, 0, cols * sizeof(float));
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* row = x + r * cols;
+#pragma omp simd
+    for (int64_t c = 0; c < cols; ++c) out[c] += row[c];
+  }
+  return 0;
+}
+
+int sum_squares(const float* x, size_t count, double* result) {
+  double sum = 0.0;
+  for (size_t i = 0; i < count; ++i) sum += static_cast<double>(x[i]) * x[i];
+  *result = sum;
+  return 0;
+}
+
+int axpby(float alpha, const float* x, float beta, const float* y, float* out, size_t count) {
+  if (y)
+    for (size_t i = 0; i < count; ++i) out[i] = alpha * x[i] + beta * y[i];
+  else
+    for (size_t i = 0; i < count; ++i) out[i] = alpha * x[i];
+  return 0;
+}
+
+int multiply(const float* x, const float* y, float* out, size_t count) {
+  for (size_t i = 0; i < count; ++i) out[i] = x[i] * y[i];
+  return 0;
+}
+
+int clamp(const float* x, float lo, float hi, float* out, size_t count) {
+  for (size_t i = 0; i < count; ++i) out[i] = std::fmin(hi, std::fmax(lo, x[i]));
+  return 0;
+}
+
+int copy_2d(const float* src, int64_t src_pitch, float* dst, int64_t dst_pitch, int64_t rows,
+            int64_t width) {
+  for (int64_t r = 0; r < rows; ++r)
+    std::memcpy(dst + r * dst_pitch, src + r * src_pitch, width * sizeof(float));
+  return 0;
+}
+
+const rk_device_ops kOps = {
+    RK_DEVICE_ABI_VERSION,
+    "cpu",
+    last_error,
+    alloc,
+    release,
+    copy,
+    fill,
+    synchronize,
+    gemm_entry,
+    permute_steps,
+    reverse_valid_steps,
+    cell_forward,
+    cell_backward,
+    sum_rows,
+    sum_squares,
+    axpby,
+    multiply,
+    clamp,
+    copy_2d,
+};
+
+}  // namespace
+
+const rk_device_ops* device_ops() { return &kOps; }
+
+}  // namespace rk::cpu

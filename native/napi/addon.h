@@ -1,0 +1,24 @@
+// Per-context state of the addon (it is context-aware, so it loads in worker_threads).
+#ifndef RNNKIT_NAPI_ADDON_H
+#define RNNKIT_NAPI_ADDON_H
+
+#include <napi.h>
+
+namespace rk::napi {
+
+class Addon : public Napi::Addon<Addon> {
+ public:
+  Addon(Napi::Env env, Napi::Object exports);
+  static Addon& of(Napi::Env env) { return *env.GetInstanceData<Addon>(); }
+
+  Napi::FunctionReference tensor_constructor;
+  Napi::FunctionReference reserve_constructor;
+};
+
+// Registration of each group of bindings (one file each).
+void register_tensor_ops(Addon& addon, Napi::Env env, Napi::Object exports);
+void register_rnn(Addon& addon, Napi::Env env, Napi::Object exports);
+
+}  // namespace rk::napi
+
+#endif

@@ -1,0 +1,123 @@
+// Bindings of gradient clipping and the elementwise / reshaping tensor ops.
+#include <cmath>
+
+#include "../core/tensor_ops.h"
+#include "addon.h"
+#include "convert.h"
+#include "tensor_handle.h"
+
+namespace rk::napi {
+namespace {
+
+std::vector<Tensor> to_tensors(const Napi::Value& v, const std::string& name) {
+  if (!v.IsArray()) throw rk::TypeError(name + " must be an array of Tensors");
+  Napi::Array a = v.As<Napi::Array>();
+  std::vector<Tensor> out;
+  for (uint32_t i = 0; i < a.Length(); ++i)
+    out.push_back(TensorHandle::unwrap(a.Get(i), name + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+Napi::Array wrap_all(Napi::Env env, std::vector<Tensor> tensors) {
+  Napi::Array out = Napi::Array::New(env, tensors.size());
+  for (size_t i = 0; i < tensors.size(); ++i) out.Set(i, TensorHandle::wrap(env, std::move(tensors[i])));
+  return out;
+}
+
+float to_clip(const Napi::Value& v, const std::string& name) {
+  const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
+  if (!v.IsNumber()) throw rk::TypeError(name + " must be a number");
+  if (!(d > 0) || !std::isfinite(d)) throw rk::RangeError(name + " must be a finite number > 0, got " + std::to_string(d));
+  return static_cast<float>(d);
+}
+
+Napi::Value clip_by_value(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    auto grads = to_tensors(info[0], "grads");
+    return wrap_all(info.Env(), rk::clip_by_value(grads, to_clip(info[1], "clipValue")));
+  });
+}
+
+Napi::Value clip_by_norm(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    auto grads = to_tensors(info[0], "grads");
+    return wrap_all(info.Env(), rk::clip_by_norm(grads, to_clip(info[1], "clipNorm")));
+  });
+}
+
+Napi::Value clip_by_global_norm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return translate_errors(env, [&]() -> Napi::Value {
+    auto grads = to_tensors(info[0], "grads");
+    double norm = 0.0;
+    auto clipped = rk::clip_by_global_norm(grads, to_clip(info[1], "clipNorm"), &norm);
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("grads", wrap_all(env, std::move(clipped)));
+    out.Set("norm", Napi::Number::New(env, norm));
+    return out;
+  });
+}
+
+Napi::Value global_norm(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), rk::global_norm(to_tensors(info[0], "tensors")));
+  });
+}
+
+Napi::Value add(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    return TensorHandle::wrap(info.Env(), rk::add(TensorHandle::unwrap(info[0], "a"), TensorHandle::unwrap(info[1], "b")));
+  });
+}
+
+Napi::Value multiply(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    return TensorHandle::wrap(info.Env(),
+                              rk::multiply(TensorHandle::unwrap(info[0], "a"), TensorHandle::unwrap(info[1], "b")));
+  });
+}
+
+Napi::Value scale(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    if (!info[1].IsNumber()) throw rk::TypeError("factor must be a number");
+    return TensorHandle::wrap(info.Env(), rk::scale(TensorHandle::unwrap(info[0], "a"),
+                                                    info[1].As<Napi::Number>().FloatValue()));
+  });
+}
+
+Napi::Value concat_last(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    return TensorHandle::wrap(info.Env(), rk::concat_last(to_tensors(info[0], "tensors")));
+  });
+}
+
+Napi::Value split_last(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    Tensor x = TensorHandle::unwrap(info[0], "x");
+    return wrap_all(info.Env(), rk::split_last(x, to_shape(info[1], "widths")));
+  });
+}
+
+Napi::Value reverse_sequences(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    Tensor x = TensorHandle::unwrap(info[0], "x");
+    return TensorHandle::wrap(info.Env(), rk::reverse_sequences(x, to_lengths(info[1], "lengths")));
+  });
+}
+
+}  // namespace
+
+void register_tensor_ops(Addon&, Napi::Env env, Napi::Object exports) {
+  exports.Set("clipByValue", Napi::Function::New(env, clip_by_value, "clipByValue"));
+  exports.Set("clipByNorm", Napi::Function::New(env, clip_by_norm, "clipByNorm"));
+  exports.Set("clipByGlobalNorm", Napi::Function::New(env, clip_by_global_norm, "clipByGlobalNorm"));
+  exports.Set("globalNorm", Napi::Function::New(env, global_norm, "globalNorm"));
+  exports.Set("add", Napi::Function::New(env, add, "add"));
+  exports.Set("multiply", Napi::Function::New(env, multiply, "multiply"));
+  exports.Set("scale", Napi::Function::New(env, scale, "scale"));
+  exports.Set("concatLast", Napi::Function::New(env, concat_last, "concatLast"));
+  exports.Set("splitLast", Napi::Function::New(env, split_last, "splitLast"));
+  exports.Set("reverseSequences", Napi::Function::New(env, reverse_sequences, "reverseSequences"));
+}
+
+}  // namespace rk::napi
