@@ -33,3 +33,17 @@ export function setBackend(name: BackendName): void {
 export function getBackend(): BackendName {
   return current;
 }
+
+/** Native memory in use on a backend. */
+export interface MemoryInfo {
+  backend: BackendName;
+  /** Bytes of live device allocations: tensors, saved activations, weights. */
+  bytes: number;
+  /** Number of live device allocations. */
+  allocations: number;
+}
+
+/** Native memory in use on the current backend (like tfjs's `tf.memory()`). */
+export function memory(): MemoryInfo {
+  return { backend: current, ...native.memory(current) };
+}

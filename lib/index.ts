@@ -6,8 +6,8 @@
 import { bidirectional } from './layers/bidirectional';
 import { gru, lstm, simpleRNN } from './layers/recurrent';
 
-export { backends, getBackend, setBackend } from './backend';
-export type { BackendInfo, BackendName } from './backend';
+export { backends, getBackend, memory, setBackend } from './backend';
+export type { BackendInfo, BackendName, MemoryInfo } from './backend';
 export { Tensor, tensor } from './tensor';
 export type { TensorLike } from './tensor';
 export { clip } from './clip';

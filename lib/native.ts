@@ -55,6 +55,7 @@ export interface NativeGradients {
 export interface NativeAddon {
   NativeTensor: new (values: Float32Array, shape: number[], backend: string) => NativeTensor;
   backends(): { name: 'cpu' | 'cuda'; available: boolean; reason?: string }[];
+  memory(backend: string): { bytes: number; allocations: number };
   rnnForward(
     desc: NativeRnnDesc,
     weights: NativeTensor[],

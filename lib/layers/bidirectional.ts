@@ -151,10 +151,18 @@ export class Bidirectional {
     const common = { ...(opts.lengths !== undefined ? { lengths: opts.lengths as Int32Array } : {}), ...(opts.training !== undefined ? { training: opts.training as boolean } : {}) };
     const fw = await this.forwardLayer.forward(input, { ...common, ...(fwInit ? { initialState: fwInit } : {}) });
     const bw = await this.backwardLayer.forward(input, { ...common, ...(bwInit ? { initialState: bwInit } : {}) });
-    const sequences = this.forwardLayer.config.returnSequences;
-    const aligned = sequences ? fromNative(native.reverseSequences(bw.output.handle, lengths)) : bw.output;
+    const aligned = this.realigns() ? fromNative(native.reverseSequences(bw.output.handle, lengths)) : bw.output;
     const output = this.merge(fw.output, aligned);
     return new BidirectionalForward(output, [...fw.states, ...bw.states], this, fw, bw, aligned, lengths);
+  }
+
+  /**
+   * Whether the second direction's sequence output needs re-aligning to input positions:
+   * only when it returns sequences and runs backwards (it runs forwards when the wrapped
+   * layer itself has goBackwards).
+   */
+  private realigns(): boolean {
+    return this.backwardLayer.config.returnSequences && this.backwardLayer.config.goBackwards;
   }
 
   private merge(a: Tensor, b: Tensor): Tensor {
@@ -183,13 +191,12 @@ export class Bidirectional {
     expectShape(dOutput, fwd.output.shape, `${where}: dOutput`);
     const k = this.forwardLayer.stateCount;
     const dStates = opts.dStates;
-    if (dStates !== undefined && (!Array.isArray(dStates) || dStates.length > 2 * k)) {
-      throw new TypeError(`${where}: dStates must be an array of at most ${2 * k} Tensors (or null)`);
+    if (dStates !== undefined && (!Array.isArray(dStates) || dStates.length !== 2 * k)) {
+      throw new TypeError(`${where}: dStates must be an array of ${2 * k} Tensors (null for a zero gradient)`);
     }
     const H = this.forwardLayer.units;
     const [dFw, dBwAligned] = this.splitGradient(dOutput, fwd, H);
-    const sequences = this.forwardLayer.config.returnSequences;
-    const dBw = sequences ? fromNative(native.reverseSequences(dBwAligned.handle, fwd.lengths)) : dBwAligned;
+    const dBw = this.realigns() ? fromNative(native.reverseSequences(dBwAligned.handle, fwd.lengths)) : dBwAligned;
     const fwStates = (dStates as Tensor[] | undefined)?.slice(0, k);
     const bwStates = (dStates as Tensor[] | undefined)?.slice(k);
     const gf = await this.forwardLayer.backward(fwd.forwardPass, { dOutput: dFw, ...(fwStates ? { dStates: fwStates } : {}) });

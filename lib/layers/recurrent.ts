@@ -94,7 +94,7 @@ export interface ForwardOptions {
 export interface BackwardOptions {
   /** Gradient of the loss with respect to `output`, same shape. */
   dOutput: Tensor;
-  /** Gradients with respect to the final states, in `states` order; missing entries count as zero. */
+  /** Gradients with respect to the final states, one per state in `states` order; `null` counts as zero. */
   dStates?: (Tensor | null | undefined)[];
 }
 
@@ -504,7 +504,7 @@ export class RecurrentLayer implements SequenceLayer {
     if (!(fwd instanceof RecurrentForward) || fwd.layer !== this) {
       throw new TypeError(`${where}: fwd must be the result of this layer's forward()`);
     }
-    if (!fwd.reserve) throw new Error(`${where}: run forward with { training: true } to keep what backward needs`);
+    if (!fwd.reserve) throw new TypeError(`${where}: fwd comes from a forward pass without { training: true }, which keeps nothing for backward`);
     if (fwd.reserve.disposed) throw new Error(`${where}: the forward pass has been disposed`);
     const opts = expectObject(options, `${where}: options`);
     rejectUnknownOptions(opts, ['dOutput', 'dStates'], where);
@@ -518,8 +518,8 @@ export class RecurrentLayer implements SequenceLayer {
 
   private checkStateGrads(value: unknown, states: Tensor[], name: string): (NativeTensor | null)[] {
     if (value === undefined) return [];
-    if (!Array.isArray(value) || value.length > states.length) {
-      throw new TypeError(`${name} must be an array of at most ${states.length} Tensors (or null)`);
+    if (!Array.isArray(value) || value.length !== states.length) {
+      throw new TypeError(`${name} must be an array of ${states.length} Tensors (null for a zero gradient), got ${describe(value)}`);
     }
     return value.map((d, i) => {
       if (d === null || d === undefined) return null;

@@ -1,5 +1,6 @@
 #include "cpu_device.h"
 
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
@@ -32,15 +33,36 @@ int guarded(F&& body) {
 const char* last_error() { return last_error_message.c_str(); }
 
 constexpr size_t kAlignment = 64;
+std::atomic<uint64_t> live_bytes{0};
+std::atomic<uint64_t> live_allocations{0};
 
+// Each block starts with a header (one alignment unit) that records its size.
 void* alloc(size_t bytes) {
   const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  void* p = std::aligned_alloc(kAlignment, rounded == 0 ? kAlignment : rounded);
-  if (!p) last_error_message = "out of host memory allocating " + std::to_string(bytes) + " bytes";
-  return p;
+  auto* block = static_cast<unsigned char*>(std::aligned_alloc(kAlignment, rounded + kAlignment));
+  if (!block) {
+    last_error_message = "out of host memory allocating " + std::to_string(bytes) + " bytes";
+    return nullptr;
+  }
+  *reinterpret_cast<size_t*>(block) = bytes;
+  live_bytes += bytes;
+  ++live_allocations;
+  return block + kAlignment;
 }
 
-void release(void* p) { std::free(p); }
+void release(void* p) {
+  if (!p) return;
+  auto* block = static_cast<unsigned char*>(p) - kAlignment;
+  live_bytes -= *reinterpret_cast<size_t*>(block);
+  --live_allocations;
+  std::free(block);
+}
+
+int memory_stats(uint64_t* bytes, uint64_t* allocations) {
+  *bytes = live_bytes.load();
+  *allocations = live_allocations.load();
+  return 0;
+}
 
 int copy(void* dst, const void* src, size_t bytes, int32_t) {
   std::memmove(dst, src, bytes);
@@ -152,6 +174,7 @@ const rk_device_ops kOps = {
     copy,
     fill,
     synchronize,
+    memory_stats,
     gemm_entry,
     permute_steps,
     reverse_valid_steps,

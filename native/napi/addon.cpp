@@ -21,6 +21,21 @@ Napi::Value backends(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// memory(backend) -> { bytes, allocations } live on that device.
+Napi::Value memory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return translate_errors(env, [&]() -> Napi::Value {
+    if (!info[0].IsString()) throw rk::TypeError("backend must be a string");
+    const Device& device = device_for(info[0].As<Napi::String>().Utf8Value());
+    uint64_t bytes = 0, allocations = 0;
+    device.check(device.ops().memory_stats(&bytes, &allocations), "memory_stats");
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("bytes", Napi::Number::New(env, static_cast<double>(bytes)));
+    o.Set("allocations", Napi::Number::New(env, static_cast<double>(allocations)));
+    return o;
+  });
+}
+
 }  // namespace
 
 Addon::Addon(Napi::Env env, Napi::Object exports) {
@@ -28,6 +43,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   tensor_constructor = Napi::Persistent(tensor);
   exports.Set("NativeTensor", tensor);
   exports.Set("backends", Napi::Function::New(env, backends, "backends"));
+  exports.Set("memory", Napi::Function::New(env, memory, "memory"));
   register_tensor_ops(*this, env, exports);
   register_rnn(*this, env, exports);
 }

@@ -1,0 +1,755 @@
+/**
+ * Seeded weight initializers with Keras / tfjs-layers semantics.
+ *
+ * Every initializer here produces row-major `Float32Array` values for a given shape and is
+ * fully deterministic for a given seed: the same `(spec, shape, seed)` always yields the
+ * same numbers, on every platform (the generator is a pure-JavaScript xoshiro128** seeded
+ * through splitmix32; normal variates use the Box-Muller transform in float64).
+ *
+ * The numbers are not bit-identical to Keras or tfjs (those use other generators), but
+ * the distributions are: the same fans, limits, standard deviations, truncation rules and
+ * the same orthogonal construction (QR of a normal matrix with the sign of `diag(R)`
+ * folded into `Q`, transposed for wide matrices).
+ *
+ * @packageDocumentation
+ */
+
+/** The canonical (tfjs-layers camelCase) names of the built-in initializers. */
+export type InitializerName =
+  | 'glorotUniform'
+  | 'glorotNormal'
+  | 'heUniform'
+  | 'heNormal'
+  | 'orthogonal'
+  | 'zeros'
+  | 'ones'
+  | 'identity'
+  | 'randomNormal'
+  | 'randomUniform'
+  | 'truncatedNormal'
+  | 'constant';
+
+/**
+ * An initializer with parameters, in the shape of a tfjs-layers / Keras serialized
+ * initializer (`{ className, config }`).
+ *
+ * `className` accepts the canonical camelCase names ({@link InitializerName}) as well as
+ * the Keras / tfjs class names and Keras's snake_case aliases, e.g. `'GlorotUniform'`,
+ * `'glorot_uniform'`, `'Orthogonal'`, `'RandomNormal'`, `'he_normal'`. Also accepted:
+ * `'lecunUniform'`, `'lecunNormal'` and `'varianceScaling'` (with `scale`, `mode`,
+ * `distribution`).
+ *
+ * Which `config` keys are allowed depends on the initializer (as in Keras, where an
+ * unexpected keyword argument is an error):
+ *
+ * | initializer | keys (defaults) |
+ * |---|---|
+ * | glorot*, he*, lecun* | `seed` |
+ * | orthogonal | `seed`, `gain` (1) |
+ * | identity | `gain` (1) |
+ * | randomNormal, truncatedNormal | `seed`, `mean` (0), `stddev` (0.05) |
+ * | randomUniform | `seed`, `minval` (-0.05), `maxval` (0.05) |
+ * | constant | `value` (0) |
+ * | zeros, ones | none |
+ * | varianceScaling | `seed`, `scale` (1), `mode` ('fanIn'), `distribution` ('truncatedNormal') |
+ *
+ * A key whose value is `null` counts as absent (Keras writes `"seed": null`).
+ * A `seed` in the config overrides the seed passed to {@link initialize}.
+ */
+export interface InitializerConfig {
+  /** Initializer name, canonical or in a Keras / tfjs spelling. */
+  className: InitializerName | string;
+  /** Initializer parameters; see the table above for which apply to which initializer. */
+  config?: {
+    /** Seed for the random generator; overrides the seed argument of {@link initialize}. */
+    seed?: number;
+    /** Multiplicative factor (`orthogonal`, `identity`). Default 1. */
+    gain?: number;
+    /** Mean of the normal distribution (`randomNormal`, `truncatedNormal`). Default 0. */
+    mean?: number;
+    /** Standard deviation (`randomNormal`, `truncatedNormal`). Default 0.05. */
+    stddev?: number;
+    /** Lower bound, inclusive (`randomUniform`). Default -0.05. */
+    minval?: number;
+    /** Upper bound, exclusive (`randomUniform`). Default 0.05. */
+    maxval?: number;
+    /** The constant (`constant`). Default 0. */
+    value?: number;
+    /** Scaling factor, non-negative (`varianceScaling`). Default 1. */
+    scale?: number;
+    /** Fan mode (`varianceScaling`): `'fanIn'`, `'fanOut'`, `'fanAvg'` (or snake_case). */
+    mode?: string;
+    /**
+     * Distribution (`varianceScaling`): `'truncatedNormal'`, `'untruncatedNormal'`,
+     * `'uniform'` (or snake_case); `'normal'` means truncated normal, as in Keras.
+     */
+    distribution?: string;
+  };
+}
+
+/** An initializer: a bare name or a `{ className, config }` object. */
+export type InitializerSpec = InitializerName | InitializerConfig;
+
+/* ------------------------------------------------------------------------------------ */
+/* Names                                                                                */
+/* ------------------------------------------------------------------------------------ */
+
+/** Internal canonical ids: the public names plus the extra Keras initializers. */
+type CanonicalName = InitializerName | 'lecunUniform' | 'lecunNormal' | 'varianceScaling';
+
+/** Canonical names in the order they are listed in error messages. */
+const CANONICAL_NAMES: readonly CanonicalName[] = [
+  'glorotUniform',
+  'glorotNormal',
+  'heUniform',
+  'heNormal',
+  'lecunUniform',
+  'lecunNormal',
+  'orthogonal',
+  'identity',
+  'zeros',
+  'ones',
+  'constant',
+  'randomNormal',
+  'randomUniform',
+  'truncatedNormal',
+  'varianceScaling',
+];
+
+/** The public (typed) names, for deciding whether a bare string can be returned. */
+const PUBLIC_NAMES: ReadonlySet<string> = new Set<InitializerName>([
+  'glorotUniform',
+  'glorotNormal',
+  'heUniform',
+  'heNormal',
+  'orthogonal',
+  'zeros',
+  'ones',
+  'identity',
+  'randomNormal',
+  'randomUniform',
+  'truncatedNormal',
+  'constant',
+]);
+
+/** Lower-cased, underscore-free spelling → canonical name. */
+const NAME_LOOKUP: ReadonlyMap<string, CanonicalName> = new Map<string, CanonicalName>([
+  ...CANONICAL_NAMES.map((n): [string, CanonicalName] => [n.toLowerCase(), n]),
+  // Keras / tfjs aliases.
+  ['zero', 'zeros'],
+  ['one', 'ones'],
+]);
+
+/** Allowed config keys per initializer. */
+const ALLOWED_KEYS: Readonly<Record<CanonicalName, readonly string[]>> = {
+  glorotUniform: ['seed'],
+  glorotNormal: ['seed'],
+  heUniform: ['seed'],
+  heNormal: ['seed'],
+  lecunUniform: ['seed'],
+  lecunNormal: ['seed'],
+  orthogonal: ['seed', 'gain'],
+  identity: ['gain'],
+  zeros: [],
+  ones: [],
+  constant: ['value'],
+  randomNormal: ['seed', 'mean', 'stddev'],
+  randomUniform: ['seed', 'minval', 'maxval'],
+  truncatedNormal: ['seed', 'mean', 'stddev'],
+  varianceScaling: ['seed', 'scale', 'mode', 'distribution'],
+};
+
+type FanMode = 'fanIn' | 'fanOut' | 'fanAvg';
+type Distribution = 'truncatedNormal' | 'untruncatedNormal' | 'uniform';
+
+const FAN_MODES: ReadonlyMap<string, FanMode> = new Map<string, FanMode>([
+  ['fanin', 'fanIn'],
+  ['fanout', 'fanOut'],
+  ['fanavg', 'fanAvg'],
+]);
+
+const DISTRIBUTIONS: ReadonlyMap<string, Distribution> = new Map<string, Distribution>([
+  ['truncatednormal', 'truncatedNormal'],
+  ['normal', 'truncatedNormal'],
+  ['untruncatednormal', 'untruncatedNormal'],
+  ['uniform', 'uniform'],
+]);
+
+/** Normalizes a spelling for lookup: drops underscores and case. */
+function normalizeName(name: string): string {
+  return name.replace(/_/g, '').toLowerCase();
+}
+
+function describe(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return `a value of type ${typeof value}`;
+}
+
+function validNamesText(): string {
+  return CANONICAL_NAMES.map((n) => `'${n}'`).join(', ');
+}
+
+function unknownNameError(argName: string, got: unknown): TypeError {
+  return new TypeError(
+    `${argName}: unknown initializer ${describe(got)}; expected one of ${validNamesText()} ` +
+      `(Keras/tfjs spellings such as 'GlorotUniform' or 'glorot_uniform' are also accepted), ` +
+      `or an object { className, config }`,
+  );
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Validation                                                                           */
+/* ------------------------------------------------------------------------------------ */
+
+/** A fully resolved initializer: canonical name and parameters with defaults applied. */
+interface Resolved {
+  name: CanonicalName;
+  seed: number | undefined;
+  gain: number;
+  mean: number;
+  stddev: number;
+  minval: number;
+  maxval: number;
+  value: number;
+  scale: number;
+  mode: FanMode;
+  distribution: Distribution;
+}
+
+type CleanConfig = NonNullable<InitializerConfig['config']>;
+
+function resolveName(raw: string, argName: string): CanonicalName {
+  const name = NAME_LOOKUP.get(normalizeName(raw));
+  if (name === undefined) throw unknownNameError(argName, raw);
+  return name;
+}
+
+function checkNumber(
+  value: unknown,
+  where: string,
+  opts: { min?: number; integer?: boolean } = {},
+): number {
+  if (typeof value !== 'number') {
+    throw new TypeError(`${where} must be a number; got ${describe(value)}`);
+  }
+  if (!Number.isFinite(value)) {
+    throw new RangeError(`${where} must be a finite number; got ${value}`);
+  }
+  if (opts.integer === true && !Number.isInteger(value)) {
+    throw new RangeError(`${where} must be an integer; got ${value}`);
+  }
+  if (opts.min !== undefined && value < opts.min) {
+    throw new RangeError(`${where} must be >= ${opts.min}; got ${value}`);
+  }
+  return value;
+}
+
+function validateConfig(
+  name: CanonicalName,
+  rawConfig: unknown,
+  argName: string,
+): CleanConfig {
+  const clean: CleanConfig = {};
+  if (rawConfig === undefined || rawConfig === null) return clean;
+  if (!isPlainObject(rawConfig)) {
+    throw new TypeError(`${argName}.config must be a plain object; got ${describe(rawConfig)}`);
+  }
+  const allowed = ALLOWED_KEYS[name];
+  for (const key of Object.keys(rawConfig)) {
+    const value = rawConfig[key];
+    if (value === undefined || value === null) continue;
+    if (!allowed.includes(key)) {
+      const list = allowed.length === 0 ? 'none' : allowed.map((k) => `'${k}'`).join(', ');
+      throw new TypeError(
+        `${argName}.config: unknown option '${key}' for initializer '${name}'; ` +
+          `allowed options: ${list}`,
+      );
+    }
+    const where = `${argName}.config.${key}`;
+    switch (key) {
+      case 'seed':
+        clean.seed = checkNumber(value, where);
+        break;
+      case 'gain':
+        clean.gain = checkNumber(value, where);
+        break;
+      case 'mean':
+        clean.mean = checkNumber(value, where);
+        break;
+      case 'stddev':
+        clean.stddev = checkNumber(value, where, { min: 0 });
+        break;
+      case 'minval':
+        clean.minval = checkNumber(value, where);
+        break;
+      case 'maxval':
+        clean.maxval = checkNumber(value, where);
+        break;
+      case 'value':
+        clean.value = checkNumber(value, where);
+        break;
+      case 'scale':
+        clean.scale = checkNumber(value, where, { min: 0 });
+        break;
+      case 'mode': {
+        const mode = typeof value === 'string' ? FAN_MODES.get(normalizeName(value)) : undefined;
+        if (mode === undefined) {
+          throw new TypeError(
+            `${where} must be one of 'fanIn', 'fanOut', 'fanAvg'; got ${describe(value)}`,
+          );
+        }
+        clean.mode = mode;
+        break;
+      }
+      case 'distribution': {
+        const dist =
+          typeof value === 'string' ? DISTRIBUTIONS.get(normalizeName(value)) : undefined;
+        if (dist === undefined) {
+          throw new TypeError(
+            `${where} must be one of 'truncatedNormal', 'untruncatedNormal', 'uniform'; ` +
+              `got ${describe(value)}`,
+          );
+        }
+        clean.distribution = dist;
+        break;
+      }
+      default:
+        // Unreachable: every allowed key is handled above.
+        throw new TypeError(`${argName}.config: unknown option '${key}'`);
+    }
+  }
+  if (name === 'randomUniform') {
+    const lo = clean.minval ?? -0.05;
+    const hi = clean.maxval ?? 0.05;
+    if (lo > hi) {
+      throw new RangeError(
+        `${argName}.config: minval (${lo}) must not be greater than maxval (${hi})`,
+      );
+    }
+  }
+  return clean;
+}
+
+/**
+ * Checks an initializer given by a user (a layer option such as `kernelInitializer`) and
+ * returns it in canonical form.
+ *
+ * A string is looked up ignoring case and underscores, so `'glorotUniform'`,
+ * `'GlorotUniform'` and `'glorot_uniform'` are the same initializer; the result is the
+ * canonical camelCase name. An object must be `{ className, config? }` (Keras JSON's
+ * `class_name` is accepted too); the result is a fresh `{ className, config }` with the
+ * canonical name and only the non-null config values. Config keys that do not apply to
+ * the initializer are rejected, as are non-finite numbers, negative `stddev`/`scale` and
+ * `minval > maxval`.
+ *
+ * @param spec - The value to check.
+ * @param argName - The name of the argument or option being checked, used in error
+ *   messages (e.g. `'kernelInitializer'`).
+ * @returns The initializer in canonical form.
+ * @throws TypeError naming `argName` and listing the valid names, for an unknown name or a
+ *   value of the wrong type; RangeError naming the offending config key for an
+ *   out-of-range number.
+ */
+export function validateInitializer(spec: unknown, argName: string): InitializerSpec {
+  if (typeof spec === 'string') {
+    const name = resolveName(spec, argName);
+    if (PUBLIC_NAMES.has(name)) return name as InitializerName;
+    return { className: name, config: {} };
+  }
+  if (!isPlainObject(spec)) throw unknownNameError(argName, spec);
+  for (const key of Object.keys(spec)) {
+    if (key !== 'className' && key !== 'class_name' && key !== 'config') {
+      throw new TypeError(
+        `${argName}: unknown key '${key}' in initializer object; ` +
+          `expected { className, config }`,
+      );
+    }
+  }
+  const rawName: unknown = spec['className'] ?? spec['class_name'];
+  if (typeof rawName !== 'string') {
+    throw new TypeError(
+      `${argName}.className must be a string naming an initializer, one of ` +
+        `${validNamesText()}; got ${describe(rawName)}`,
+    );
+  }
+  const name = resolveName(rawName, argName);
+  const config = validateConfig(name, spec['config'], argName);
+  return { className: name, config };
+}
+
+function resolve(spec: InitializerSpec): Resolved {
+  const canonical = validateInitializer(spec, 'initializer');
+  const name: CanonicalName =
+    typeof canonical === 'string' ? canonical : resolveName(canonical.className, 'initializer');
+  const config: CleanConfig = typeof canonical === 'string' ? {} : (canonical.config ?? {});
+  return {
+    name,
+    seed: config.seed,
+    gain: config.gain ?? 1,
+    mean: config.mean ?? 0,
+    stddev: config.stddev ?? 0.05,
+    minval: config.minval ?? -0.05,
+    maxval: config.maxval ?? 0.05,
+    value: config.value ?? 0,
+    scale: config.scale ?? 1,
+    mode: (config.mode as FanMode | undefined) ?? 'fanIn',
+    distribution: (config.distribution as Distribution | undefined) ?? 'truncatedNormal',
+  };
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Random numbers                                                                       */
+/* ------------------------------------------------------------------------------------ */
+
+/**
+ * Seeded generator: xoshiro128** (32-bit state words), seeded through splitmix32 from the
+ * 64 bits of the seed's float64 representation. Normals by Box-Muller in float64.
+ */
+class Rng {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+  private spare: number | undefined = undefined;
+
+  constructor(seed: number) {
+    const view = new DataView(new ArrayBuffer(8));
+    // Integers map through their float64 bits too; -0 and 0 are the same seed.
+    view.setFloat64(0, seed === 0 ? 0 : seed);
+    let x = (view.getUint32(0) ^ Math.imul(view.getUint32(4), 0x9e3779b9)) >>> 0;
+    const next = (): number => {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      return (z ^ (z >>> 16)) >>> 0;
+    };
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next();
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+  }
+
+  /** Next 32-bit unsigned integer. */
+  nextUint32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** Uniform in [0, 1) with 53 bits of resolution. */
+  uniform(): number {
+    const hi = this.nextUint32() >>> 5; // 27 bits
+    const lo = this.nextUint32() >>> 6; // 26 bits
+    return (hi * 67108864 + lo) / 9007199254740992;
+  }
+
+  /** Standard normal variate. */
+  normal(): number {
+    if (this.spare !== undefined) {
+      const s = this.spare;
+      this.spare = undefined;
+      return s;
+    }
+    const u1 = 1 - this.uniform(); // (0, 1]
+    const u2 = this.uniform();
+    const r = Math.sqrt(-2 * Math.log(u1));
+    const theta = 2 * Math.PI * u2;
+    this.spare = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  }
+
+  /** Standard normal variate redrawn until it lies within [-2, 2]. */
+  truncatedNormal(): number {
+    for (;;) {
+      const z = this.normal();
+      if (z >= -2 && z <= 2) return z;
+    }
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}
+
+/* ------------------------------------------------------------------------------------ */
+/* Initializers                                                                         */
+/* ------------------------------------------------------------------------------------ */
+
+/** Keras `compute_fans`. */
+function computeFans(shape: readonly number[]): [number, number] {
+  if (shape.length === 0) return [1, 1];
+  if (shape.length === 1) return [shape[0], shape[0]];
+  if (shape.length === 2) return [shape[0], shape[1]];
+  let receptive = 1;
+  for (let i = 0; i < shape.length - 2; i++) receptive *= shape[i];
+  return [shape[shape.length - 2] * receptive, shape[shape.length - 1] * receptive];
+}
+
+/** 1 / stddev of the standard normal truncated to [-2, 2] (Keras's constant). */
+const TRUNCATED_STDDEV_CORRECTION = 0.87962566103423978;
+
+function varianceScaling(
+  out: Float32Array,
+  shape: readonly number[],
+  rng: Rng,
+  scale: number,
+  mode: FanMode,
+  distribution: Distribution,
+): void {
+  const [fanIn, fanOut] = computeFans(shape);
+  let s = scale;
+  if (mode === 'fanIn') s /= Math.max(1, fanIn);
+  else if (mode === 'fanOut') s /= Math.max(1, fanOut);
+  else s /= Math.max(1, (fanIn + fanOut) / 2);
+  if (distribution === 'uniform') {
+    const limit = Math.sqrt(3 * s);
+    fillUniform(out, rng, -limit, limit);
+  } else if (distribution === 'truncatedNormal') {
+    const stddev = Math.sqrt(s) / TRUNCATED_STDDEV_CORRECTION;
+    for (let i = 0; i < out.length; i++) out[i] = stddev * rng.truncatedNormal();
+  } else {
+    const stddev = Math.sqrt(s);
+    for (let i = 0; i < out.length; i++) out[i] = stddev * rng.normal();
+  }
+}
+
+function fillUniform(out: Float32Array, rng: Rng, lo: number, hi: number): void {
+  const width = hi - lo;
+  for (let i = 0; i < out.length; i++) {
+    let v = Math.fround(lo + width * rng.uniform());
+    // Keep the upper bound exclusive after rounding to float32 (when the range allows).
+    if (v >= hi && hi > lo) v = Math.fround(lo + width * 0.5);
+    out[i] = v;
+  }
+}
+
+/**
+ * Keras `Orthogonal`: QR of a standard normal matrix of shape
+ * `(max(rows, cols), min(rows, cols))`, `Q` multiplied by `sign(diag(R))`, transposed when
+ * `rows < cols`, times `gain`. `rows` is the product of all but the last dimension.
+ * Thin QR by Householder reflections in float64.
+ */
+function orthogonal(out: Float32Array, shape: readonly number[], rng: Rng, gain: number): void {
+  let rows = 1;
+  for (let i = 0; i < shape.length - 1; i++) rows *= shape[i];
+  const cols = shape[shape.length - 1];
+  if (rows === 0 || cols === 0) return;
+  const m = Math.max(rows, cols);
+  const k = Math.min(rows, cols);
+
+  // a: m x k, row-major.
+  const a = new Float64Array(m * k);
+  for (let i = 0; i < a.length; i++) a[i] = rng.normal();
+
+  // Householder vectors, each of length m - j (stored in a full m-length slot).
+  const vs = new Float64Array(m * k);
+  const rDiag = new Float64Array(k);
+  for (let j = 0; j < k; j++) {
+    let norm2 = 0;
+    for (let i = j; i < m; i++) norm2 += a[i * k + j] * a[i * k + j];
+    const norm = Math.sqrt(norm2);
+    if (norm === 0) {
+      rDiag[j] = 0;
+      continue; // H_j = I
+    }
+    const x0 = a[j * k + j];
+    const alpha = x0 >= 0 ? -norm : norm;
+    // v = x - alpha e1, normalized.
+    const v = vs.subarray(j * m, j * m + m);
+    for (let i = j; i < m; i++) v[i] = a[i * k + j];
+    v[j] -= alpha;
+    let vnorm2 = 0;
+    for (let i = j; i < m; i++) vnorm2 += v[i] * v[i];
+    const vnorm = Math.sqrt(vnorm2);
+    if (vnorm === 0) {
+      rDiag[j] = x0;
+      continue;
+    }
+    for (let i = j; i < m; i++) v[i] /= vnorm;
+    // A[j:, j:] -= 2 v (v^T A[j:, j:])
+    for (let c = j; c < k; c++) {
+      let dot = 0;
+      for (let i = j; i < m; i++) dot += v[i] * a[i * k + c];
+      dot *= 2;
+      for (let i = j; i < m; i++) a[i * k + c] -= dot * v[i];
+    }
+    rDiag[j] = a[j * k + j];
+  }
+
+  // Q (m x k) = H_0 H_1 ... H_{k-1} I[:, :k]
+  const q = new Float64Array(m * k);
+  for (let j = 0; j < k; j++) q[j * k + j] = 1;
+  for (let j = k - 1; j >= 0; j--) {
+    const v = vs.subarray(j * m, j * m + m);
+    let any = false;
+    for (let i = j; i < m; i++) {
+      if (v[i] !== 0) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) continue;
+    for (let c = 0; c < k; c++) {
+      let dot = 0;
+      for (let i = j; i < m; i++) dot += v[i] * q[i * k + c];
+      dot *= 2;
+      for (let i = j; i < m; i++) q[i * k + c] -= dot * v[i];
+    }
+  }
+
+  // Make R's diagonal non-negative: q[:, j] *= sign(r[j, j]) (sign(0) taken as +1).
+  for (let j = 0; j < k; j++) {
+    if (rDiag[j] < 0) for (let i = 0; i < m; i++) q[i * k + j] = -q[i * k + j];
+  }
+
+  if (rows >= cols) {
+    // rows = m, cols = k: out = q
+    for (let i = 0; i < m * k; i++) out[i] = gain * q[i];
+  } else {
+    // rows = k, cols = m: out = q^T
+    for (let r = 0; r < k; r++) {
+      for (let c = 0; c < m; c++) out[r * m + c] = gain * q[c * k + r];
+    }
+  }
+}
+
+function checkShape(shape: unknown): readonly number[] {
+  if (!Array.isArray(shape)) {
+    throw new TypeError(`shape must be an array of non-negative integers; got ${describe(shape)}`);
+  }
+  let size = 1;
+  for (let i = 0; i < shape.length; i++) {
+    const d: unknown = shape[i];
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+      throw new RangeError(
+        `shape[${i}] must be a non-negative integer; got ${describe(d)} (shape [${shape.join(', ')}])`,
+      );
+    }
+    size *= d;
+  }
+  if (!Number.isSafeInteger(size) || size > 0x7fffffff) {
+    throw new RangeError(`shape [${shape.join(', ')}] has too many elements (${size})`);
+  }
+  return shape as readonly number[];
+}
+
+/**
+ * Generates initial values for a weight of the given shape.
+ *
+ * Semantics follow Keras (fans for a 2-D shape `[rows, cols]` are `fanIn = rows`,
+ * `fanOut = cols`; for rank > 2 the leading dimensions form the receptive field):
+ *
+ * - `glorotUniform`: U(-l, l), `l = sqrt(6 / (fanIn + fanOut))`.
+ * - `glorotNormal`: normal truncated at 2σ, `σ = sqrt(2 / (fanIn + fanOut)) / 0.8796…`.
+ * - `heUniform`: U(-l, l), `l = sqrt(6 / fanIn)`; `heNormal`: truncated, `σ = sqrt(2 / fanIn) / 0.8796…`.
+ * - `lecunUniform` / `lecunNormal`: as He with scale 1.
+ * - `orthogonal`: Keras's QR construction (see {@link InitializerConfig}), times `gain`;
+ *   needs rank ≥ 2.
+ * - `identity`: `gain` times the identity matrix of the given 2-D shape (rectangular
+ *   shapes get ones on the main diagonal).
+ * - `zeros`, `ones`, `constant` (`value`).
+ * - `randomNormal` (mean 0, stddev 0.05), `randomUniform` ([-0.05, 0.05)),
+ *   `truncatedNormal` (mean 0, stddev 0.05, redrawn beyond 2 stddev).
+ *
+ * @param spec - The initializer (name or `{ className, config }`).
+ * @param shape - The weight shape, non-negative integers.
+ * @param seed - Seed of the random generator (any finite number); a `seed` in the
+ *   initializer's config takes precedence. The same arguments always give the same values.
+ * @returns The values in row-major order, `shape.reduce((a, b) => a * b, 1)` of them.
+ * @throws TypeError / RangeError for an invalid initializer, shape or seed, or a shape the
+ *   initializer does not support (`orthogonal` with rank < 2, `identity` not 2-D).
+ */
+export function initialize(
+  spec: InitializerSpec,
+  shape: readonly number[],
+  seed: number,
+): Float32Array {
+  const r = resolve(spec);
+  const dims = checkShape(shape);
+  const effectiveSeed = r.seed ?? seed;
+  if (typeof effectiveSeed !== 'number' || !Number.isFinite(effectiveSeed)) {
+    throw new TypeError(`seed must be a finite number; got ${describe(effectiveSeed)}`);
+  }
+  let size = 1;
+  for (const d of dims) size *= d;
+  const out = new Float32Array(size);
+  const rng = new Rng(effectiveSeed);
+
+  switch (r.name) {
+    case 'glorotUniform':
+      varianceScaling(out, dims, rng, 1, 'fanAvg', 'uniform');
+      break;
+    case 'glorotNormal':
+      varianceScaling(out, dims, rng, 1, 'fanAvg', 'truncatedNormal');
+      break;
+    case 'heUniform':
+      varianceScaling(out, dims, rng, 2, 'fanIn', 'uniform');
+      break;
+    case 'heNormal':
+      varianceScaling(out, dims, rng, 2, 'fanIn', 'truncatedNormal');
+      break;
+    case 'lecunUniform':
+      varianceScaling(out, dims, rng, 1, 'fanIn', 'uniform');
+      break;
+    case 'lecunNormal':
+      varianceScaling(out, dims, rng, 1, 'fanIn', 'truncatedNormal');
+      break;
+    case 'varianceScaling':
+      varianceScaling(out, dims, rng, r.scale, r.mode, r.distribution);
+      break;
+    case 'orthogonal':
+      if (dims.length < 2) {
+        throw new RangeError(
+          `the orthogonal initializer needs a shape of rank >= 2; got shape [${dims.join(', ')}]`,
+        );
+      }
+      orthogonal(out, dims, rng, r.gain);
+      break;
+    case 'identity': {
+      if (dims.length !== 2) {
+        throw new RangeError(
+          `the identity initializer needs a 2-D shape; got shape [${dims.join(', ')}]`,
+        );
+      }
+      const [rows, cols] = dims;
+      const n = Math.min(rows, cols);
+      for (let i = 0; i < n; i++) out[i * cols + i] = r.gain;
+      break;
+    }
+    case 'zeros':
+      break;
+    case 'ones':
+      out.fill(1);
+      break;
+    case 'constant':
+      out.fill(r.value);
+      break;
+    case 'randomNormal':
+      for (let i = 0; i < size; i++) out[i] = r.mean + r.stddev * rng.normal();
+      break;
+    case 'randomUniform':
+      fillUniform(out, rng, r.minval, r.maxval);
+      break;
+    case 'truncatedNormal':
+      for (let i = 0; i < size; i++) out[i] = r.mean + r.stddev * rng.truncatedNormal();
+      break;
+  }
+  return out;
+}

@@ -1,0 +1,91 @@
+/**
+ * Runtime properties of the addon: it loads in worker_threads (context-aware), heavy work
+ * runs off the JavaScript thread, and repeated use does not grow native memory.
+ */
+import { Worker } from 'node:worker_threads';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import * as rk from '../lib';
+import { Rng } from './helpers/random';
+
+describe('runtime', () => {
+  it('loads and runs a forward pass inside a worker thread', async () => {
+    const entry = path.join(__dirname, '..', 'dist', 'index.js');
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      const rk = require(${JSON.stringify(entry)});
+      (async () => {
+        const layer = rk.layers.gru({ units: 4, seed: 3 });
+        const x = rk.tensor(Float32Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i + 1)), [2, 5, 3]);
+        const fwd = await layer.forward(x);
+        parentPort.postMessage(Array.from(fwd.output.dataSync()));
+      })().catch((e) => parentPort.postMessage(String(e)));`;
+    const run = () =>
+      new Promise<unknown>((resolve, reject) => {
+        const w = new Worker(code, { eval: true });
+        w.once('message', (m) => {
+          resolve(m);
+          void w.terminate();
+        });
+        w.once('error', reject);
+      });
+    const [a, b] = await Promise.all([run(), run()]);
+    expect(Array.isArray(a)).toBe(true);
+    expect((a as number[]).length).toBe(8);
+    expect(a).toEqual(b);
+    // The same seed and input in the main thread give the same numbers.
+    const layer = rk.layers.gru({ units: 4, seed: 3 });
+    const x = rk.tensor(Float32Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i + 1)), [2, 5, 3]);
+    const fwd = await layer.forward(x);
+    expect(Array.from(fwd.output.dataSync())).toEqual(a);
+  });
+
+  it('keeps the event loop free while a large forward pass runs', async () => {
+    const rng = new Rng(5);
+    const [N, T, D, H] = [64, 200, 64, 128];
+    const layer = rk.layers.lstm({ units: H, seed: 1, returnSequences: true });
+    const x = rk.tensor(rng.normal(N * T * D), [N, T, D]);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const started = Date.now();
+    const pending = layer.forward(x, { training: true });
+    expect(pending).toBeInstanceOf(Promise);
+    const fwd = await pending;
+    const elapsed = Date.now() - started;
+    clearInterval(timer);
+    expect(fwd.output.shape).toEqual([N, T, H]);
+    // The timer fired throughout the native work instead of once at the end.
+    if (elapsed > 20) expect(ticks).toBeGreaterThan(elapsed / 10);
+  });
+
+  it('frees every native allocation of forward/backward/clip cycles once results are disposed', async () => {
+    const rng = new Rng(9);
+    const [N, T, D, H] = [8, 30, 16, 32];
+    for (const layer of [
+      rk.layers.gru({ units: H, seed: 2, returnSequences: true }),
+      rk.layers.lstm({ units: H, seed: 2, returnSequences: true }),
+      rk.layers.gru({ units: H, seed: 2, returnSequences: true, resetAfter: false }),
+    ]) {
+      const x = rk.tensor(rng.normal(N * T * D), [N, T, D]);
+      const dOutput = rk.tensor(rng.normal(N * T * H), [N, T, H]);
+      layer.build(x.shape);
+      const baseline = rk.memory();
+      for (let i = 0; i < 20; i++) {
+        const fwd = await layer.forward(x, { training: true, lengths: [30, 1, 0, 7, 30, 12, 3, 29] });
+        expect(rk.memory().bytes).toBeGreaterThanOrEqual(baseline.bytes + fwd.reserveBytes);
+        const g = await layer.backward(fwd, { dOutput });
+        const clipped = rk.clip.byGlobalNorm(g.dWeights, 1).grads;
+        for (const t of [fwd.output, ...fwd.states, g.dInput, ...g.dInitialState, ...g.dWeights, ...clipped]) t.dispose();
+        fwd.dispose();
+        fwd.dispose();
+        expect(rk.memory()).toEqual(baseline);
+      }
+      // A failed call leaves nothing behind either.
+      await expect(layer.forward(x, { lengths: [99, 0, 0, 0, 0, 0, 0, 0] })).rejects.toThrow(RangeError);
+      const bad = rk.tensor(rng.normal(N * T * 3), [N, T, 3]);
+      await expect(layer.forward(bad)).rejects.toThrow(/features/);
+      bad.dispose();
+      expect(rk.memory()).toEqual(baseline);
+    }
+  });
+});
