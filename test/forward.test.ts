@@ -10,121 +10,58 @@ import { describe, it, expect } from 'vitest';
 import * as rk from '../lib';
 import * as ref from './reference/rnn64';
 import { Rng } from './helpers/random';
+import { expectClose } from './helpers/compare';
+import {
+  ACTIVATIONS,
+  MASK_MODES,
+  makeLayer,
+  makeVariants,
+  randomWeights,
+  seedOf,
+  setUpCase,
+  type AnyLayer,
+  type Case,
+  type MaskMode,
+  type Variant,
+} from './helpers/rnn-cases';
 
 const TOL = 1e-5;
 
 // ---------------------------------------------------------------------------
 // helpers
 
-/** FNV-1a hash of a test name, used as its seed. */
-function seedOf(name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) {
-    h ^= name.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
+/** The output and every final state of a forward result against a reference result. */
+function expectOutputAndStates(
+  what: string,
+  fwd: { output: { dataSync(): Float32Array }; states: { dataSync(): Float32Array }[] },
+  expected: { output: ArrayLike<number>; states: ArrayLike<number>[] },
+): void {
+  expectClose(fwd.output.dataSync(), expected.output, TOL, `${what}output`);
+  for (let k = 0; k < expected.states.length; k++) expectClose(fwd.states[k].dataSync(), expected.states[k], TOL, `${what}state ${k}`);
 }
 
-/** rnnkit options for one RNN layer; only options defined for that cell are passed. */
-function rnnOptions(c: ref.RnnConfig, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  const o: Record<string, unknown> = { units: c.units };
-  if (c.activation) o.activation = c.activation;
-  if (c.cell !== 'simpleRNN' && c.recurrentActivation) o.recurrentActivation = c.recurrentActivation;
-  if (c.useBias === false) o.useBias = false;
-  if (c.cell === 'gru') o.resetAfter = c.resetAfter ?? true;
-  if (c.returnSequences) o.returnSequences = true;
-  if (c.goBackwards) o.goBackwards = true;
-  if (c.maskedOutput) o.maskedOutput = c.maskedOutput;
-  return { ...o, ...extra };
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyLayer = any;
-
-function makeLayer(cfg: ref.LayerConfig, extra: Record<string, unknown> = {}): AnyLayer {
-  if (ref.isBidirectional(cfg)) {
-    const inner = makeLayer(cfg.layer, extra);
-    const o: Record<string, unknown> = { layer: inner };
-    if (cfg.mergeMode) o.mergeMode = cfg.mergeMode;
-    return rk.layers.bidirectional(o as never);
-  }
-  const o = rnnOptions(cfg, extra);
-  switch (cfg.cell) {
-    case 'simpleRNN':
-      return rk.layers.simpleRNN(o as never);
-    case 'lstm':
-      return rk.layers.lstm(o as never);
-    case 'gru':
-      return rk.layers.gru(o as never);
-  }
-}
-
-function inputDim(cfg: ref.LayerConfig): number {
-  return ref.isBidirectional(cfg) ? cfg.layer.inputDim : cfg.inputDim;
-}
-
-/** Seeded random Keras-layout weights (float32 values). */
-function randomWeights(rng: Rng, cfg: ref.LayerConfig, scale = 0.5): Float32Array[] {
-  return ref.weightShapes(cfg).map((s) => rng.uniform(ref.sizeOf(s), -scale, scale));
-}
-
-function randomStates(rng: Rng, cfg: ref.LayerConfig, N: number): Float32Array[] {
-  const H = ref.units(cfg);
-  return Array.from({ length: ref.stateCount(cfg) }, () => rng.normal(N * H, 0, 0.5));
-}
-
-async function readAll(ts: { dataSync(): Float32Array }[]): Promise<Float32Array[]> {
-  return ts.map((t) => t.dataSync());
-}
-
-function expectClose(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol = TOL): void {
-  expect(actual.length, `${name}: size`).toBe(expected.length);
-  const e = ref.relL2(actual, expected);
-  expect(e, `${name}: relative L2 error ${e.toExponential(3)}`).toBeLessThanOrEqual(tol);
-}
-
-interface Case {
-  cfg: ref.LayerConfig;
-  N: number;
-  T: number;
-  lengths?: number[];
-  init?: boolean;
+interface ForwardCase extends Case {
+  /** the expected output is all zeros (every length 0): compared by absolute L2 error */
+  zeroOutput?: boolean;
 }
 
 /** Runs one case through rnnkit and the reference and compares output and states. */
-async function checkForward(name: string, c: Case): Promise<void> {
-  const rng = new Rng(seedOf(name));
-  const D = inputDim(c.cfg);
-  const H = ref.units(c.cfg);
-  const weights = randomWeights(rng, c.cfg);
-  const x = rng.normal(c.N * c.T * D);
-  const init = c.init ? randomStates(rng, c.cfg, c.N) : undefined;
-
-  const expected = ref.forward(c.cfg, weights, { x, N: c.N, T: c.T, initialState: init, lengths: c.lengths });
-
-  const layer = makeLayer(c.cfg);
-  layer.build([c.N, c.T, D]);
-  layer.setWeights(weights);
-  const xt = rk.tensor(x, [c.N, c.T, D]);
-  const initT = init?.map((s) => rk.tensor(s, [c.N, H]));
-  const opts: Record<string, unknown> = {};
-  if (initT) opts.initialState = initT;
-  if (c.lengths) opts.lengths = Int32Array.from(c.lengths);
-  const fwd = await layer.forward(xt, opts);
+async function checkForward(name: string, c: ForwardCase): Promise<void> {
+  const { weights, args, layer, tensors, opts } = setUpCase(name, c);
+  const expected = ref.forward(c.cfg, weights, args);
+  const fwd = await layer.forward(tensors[0], opts);
   try {
     expect(fwd.output.shape, 'output shape').toEqual(expected.outputShape);
-    expectClose('output', fwd.output.dataSync(), expected.output);
+    expectClose(fwd.output.dataSync(), expected.output, TOL, 'output', { allowZeroReference: c.zeroOutput });
     expect(fwd.states.length, 'number of states').toBe(expected.states.length);
-    const states = await readAll(fwd.states);
+    const states = fwd.states.map((t: { dataSync(): Float32Array }) => t.dataSync());
     for (let k = 0; k < expected.states.length; k++) {
       expect(fwd.states[k].shape, `state ${k} shape`).toEqual(expected.stateShapes[k]);
-      expectClose(`state ${k}`, states[k], expected.states[k]);
+      expectClose(states[k], expected.states[k], TOL, `state ${k}`);
     }
   } finally {
     fwd.dispose();
-    xt.dispose();
-    initT?.forEach((t) => t.dispose());
+    tensors.forEach((t) => t.dispose());
   }
 }
 
@@ -138,21 +75,7 @@ const T = 6;
 /** lengths with T, an intermediate value, 0 and 1 */
 const LENGTHS = [6, 3, 0, 1];
 
-interface Variant {
-  name: string;
-  cfg: ref.RnnConfig;
-}
-const VARIANTS: Variant[] = [
-  { name: 'simpleRNN', cfg: { cell: 'simpleRNN', units: H, inputDim: D } },
-  { name: 'lstm', cfg: { cell: 'lstm', units: H, inputDim: D } },
-  { name: 'gru resetAfter=true', cfg: { cell: 'gru', units: H, inputDim: D, resetAfter: true } },
-  { name: 'gru resetAfter=false', cfg: { cell: 'gru', units: H, inputDim: D, resetAfter: false } },
-];
-
-const ACTIVATIONS: ref.Activation[] = ['tanh', 'sigmoid', 'hardSigmoid', 'relu', 'linear'];
-
-type MaskMode = 'none' | 'zeros' | 'carry';
-const MASK_MODES: MaskMode[] = ['none', 'zeros', 'carry'];
+const VARIANTS: Variant[] = makeVariants(D, H);
 
 function withMask(cfg: ref.RnnConfig, m: MaskMode): { cfg: ref.RnnConfig; lengths?: number[] } {
   if (m === 'none') return { cfg };
@@ -210,10 +133,10 @@ describe('forward: seed example (Keras parameter counts)', () => {
     const xt = rk.tensor(x, [32, 10, 8]);
     const f1 = await l1.forward(xt);
     expect(f1.output.shape).toEqual([32, 10, 5]);
-    expectClose('layer 1 output', f1.output.dataSync(), r1.output);
+    expectClose(f1.output.dataSync(), r1.output, TOL, 'layer 1 output');
     const f2 = await l2.forward(f1.output);
     expect(f2.output.shape).toEqual([32, 3]);
-    expectClose('layer 2 output', f2.output.dataSync(), r2.output);
+    expectClose(f2.output.dataSync(), r2.output, TOL, 'layer 2 output');
     f2.dispose();
     f1.dispose();
     xt.dispose();
@@ -296,7 +219,7 @@ describe('forward: lengths edge cases', () => {
       await checkForward(`${v.name} allT`, { cfg: { ...v.cfg, returnSequences: true }, N, T, lengths: [T, T, T, T], init: true });
     });
     it(`${v.name}: all lengths 0 give the initial states and zero outputs`, async () => {
-      await checkForward(`${v.name} all0`, { cfg: { ...v.cfg, returnSequences: true, maskedOutput: 'carry' }, N, T, lengths: [0, 0, 0, 0], init: true });
+      await checkForward(`${v.name} all0`, { cfg: { ...v.cfg, returnSequences: true, maskedOutput: 'carry' }, N, T, lengths: [0, 0, 0, 0], init: true, zeroOutput: true });
     });
     it(`${v.name}: lengths given as number[] (goBackwards, zeros, last output)`, async () => {
       // same as the matrix, but with a plain array for lengths
@@ -311,8 +234,7 @@ describe('forward: lengths edge cases', () => {
       layer.setWeights(weights);
       const xt = rk.tensor(x, [N, T, D]);
       const fwd = await layer.forward(xt, { lengths: [2, 6, 0, 5] });
-      expectClose('output', fwd.output.dataSync(), expected.output);
-      for (let k = 0; k < expected.states.length; k++) expectClose(`state ${k}`, fwd.states[k].dataSync(), expected.states[k]);
+      expectOutputAndStates('', fwd, expected);
       fwd.dispose();
       xt.dispose();
     });
@@ -382,17 +304,14 @@ describe('forward: stateful', () => {
         const t1 = rk.tensor(x1, [N, T1, D]);
         const t2 = rk.tensor(x2, [N, T1, D]);
         const f1 = await layer.forward(t1);
-        expectClose('first call output', f1.output.dataSync(), r1.output);
-        for (let k = 0; k < r1.states.length; k++) expectClose(`first call state ${k}`, f1.states[k].dataSync(), r1.states[k]);
+        expectOutputAndStates('first call ', f1, r1);
         f1.dispose();
         const f2 = await layer.forward(t2);
-        expectClose('second call output', f2.output.dataSync(), exp2);
-        for (let k = 0; k < rLong.states.length; k++) expectClose(`second call state ${k}`, f2.states[k].dataSync(), rLong.states[k]);
+        expectOutputAndStates('second call ', f2, { output: exp2, states: rLong.states });
         f2.dispose();
         layer.resetStates();
         const f3 = await layer.forward(t1);
-        expectClose('after resetStates output', f3.output.dataSync(), r1.output);
-        for (let k = 0; k < r1.states.length; k++) expectClose(`after resetStates state ${k}`, f3.states[k].dataSync(), r1.states[k]);
+        expectOutputAndStates('after resetStates ', f3, r1);
         f3.dispose();
         t1.dispose();
         t2.dispose();
@@ -432,9 +351,8 @@ describe('forward: stacked layers', () => {
         const opts = lengths ? { lengths: Int32Array.from(lengths) } : {};
         const f1 = await l1.forward(xt, opts);
         const f2 = await l2.forward(f1.output, opts);
-        expectClose('layer 1 output', f1.output.dataSync(), r1.output);
-        expectClose('layer 2 output', f2.output.dataSync(), r2.output);
-        for (let k = 0; k < r2.states.length; k++) expectClose(`layer 2 state ${k}`, f2.states[k].dataSync(), r2.states[k]);
+        expectClose(f1.output.dataSync(), r1.output, TOL, 'layer 1 output');
+        expectOutputAndStates('layer 2 ', f2, r2);
         f2.dispose();
         f1.dispose();
         xt.dispose();

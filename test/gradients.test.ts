@@ -11,7 +11,8 @@
 import { describe, it, expect } from 'vitest';
 import * as rk from '../lib';
 import * as ref from './reference/rnn64';
-import { Rng } from './helpers/random';
+import { expectClose } from './helpers/compare';
+import { ACTIVATIONS, MASK_MODES, makeVariants, setUpCase, type Case, type MaskMode, type Variant } from './helpers/rnn-cases';
 
 const TOL = 1e-4;
 const FWD_TOL = 1e-5;
@@ -20,104 +21,29 @@ const EPS = 1e-6;
 // ---------------------------------------------------------------------------
 // helpers
 
-function seedOf(name: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < name.length; i++) {
-    h ^= name.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h;
-}
-
-function rnnOptions(c: ref.RnnConfig): Record<string, unknown> {
-  const o: Record<string, unknown> = { units: c.units };
-  if (c.activation) o.activation = c.activation;
-  if (c.cell !== 'simpleRNN' && c.recurrentActivation) o.recurrentActivation = c.recurrentActivation;
-  if (c.useBias === false) o.useBias = false;
-  if (c.cell === 'gru') o.resetAfter = c.resetAfter ?? true;
-  if (c.returnSequences) o.returnSequences = true;
-  if (c.goBackwards) o.goBackwards = true;
-  if (c.maskedOutput) o.maskedOutput = c.maskedOutput;
-  return o;
-}
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyLayer = any;
-
-function makeLayer(cfg: ref.LayerConfig): AnyLayer {
-  if (ref.isBidirectional(cfg)) {
-    const o: Record<string, unknown> = { layer: makeLayer(cfg.layer) };
-    if (cfg.mergeMode) o.mergeMode = cfg.mergeMode;
-    return rk.layers.bidirectional(o as never);
-  }
-  const o = rnnOptions(cfg);
-  switch (cfg.cell) {
-    case 'simpleRNN':
-      return rk.layers.simpleRNN(o as never);
-    case 'lstm':
-      return rk.layers.lstm(o as never);
-    case 'gru':
-      return rk.layers.gru(o as never);
-  }
-}
-
-function inputDim(cfg: ref.LayerConfig): number {
-  return ref.isBidirectional(cfg) ? cfg.layer.inputDim : cfg.inputDim;
-}
-
-function expectClose(name: string, actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number): void {
-  expect(actual.length, `${name}: size`).toBe(expected.length);
-  const e = ref.relL2(actual, expected);
-  expect(e, `${name}: relative L2 error ${e.toExponential(3)}`).toBeLessThanOrEqual(tol);
-}
-
-interface Case {
-  cfg: ref.LayerConfig;
-  N: number;
-  T: number;
-  lengths?: number[];
-  /** pass random initial states */
-  init?: boolean;
+interface GradientCase extends Case {
   /** pass random dStates (the states enter the loss) */
   dStates?: boolean;
 }
 
-async function checkGradients(name: string, c: Case): Promise<void> {
-  const rng = new Rng(seedOf(name));
-  const D = inputDim(c.cfg);
-  const H = ref.units(c.cfg);
+async function checkGradients(name: string, c: GradientCase): Promise<void> {
+  const { rng, D, H, weights, args, layer, tensors, opts } = setUpCase(name, c, 0.8, { training: true });
   const nS = ref.stateCount(c.cfg);
   const shapes = ref.weightShapes(c.cfg);
-  const weights = shapes.map((s) => rng.uniform(ref.sizeOf(s), -0.5, 0.5));
-  const x = rng.normal(c.N * c.T * D, 0, 0.8);
-  const init = c.init ? Array.from({ length: nS }, () => rng.normal(c.N * H, 0, 0.5)) : undefined;
-  const args: ref.ForwardArgs = { x, N: c.N, T: c.T, initialState: init, lengths: c.lengths };
 
   const expected = ref.forward(c.cfg, weights, args);
   const G = rng.normal(expected.output.length);
   const S = c.dStates ? expected.states.map((s) => rng.normal(s.length)) : undefined;
   const fd = ref.finiteDifferenceGradients(c.cfg, weights, args, { G, S }, EPS);
 
-  const layer = makeLayer(c.cfg);
-  layer.build([c.N, c.T, D]);
-  layer.setWeights(weights);
-  const owned: { dispose(): void }[] = [];
-  const xt = rk.tensor(x, [c.N, c.T, D]);
-  owned.push(xt);
-  const opts: Record<string, unknown> = { training: true };
-  if (init) {
-    const initT = init.map((s) => rk.tensor(s, [c.N, H]));
-    owned.push(...initT);
-    opts.initialState = initT;
-  }
-  if (c.lengths) opts.lengths = Int32Array.from(c.lengths);
-  const fwd = await layer.forward(xt, opts);
+  const owned: { dispose(): void }[] = [...tensors];
+  const fwd = await layer.forward(tensors[0], opts);
   owned.push(fwd);
   try {
     // the forward pass that BPTT differentiates must itself be right
     expect(fwd.output.shape, 'output shape').toEqual(expected.outputShape);
-    expectClose('forward output (training)', fwd.output.dataSync(), expected.output, FWD_TOL);
-    for (let k = 0; k < nS; k++) expectClose(`forward state ${k} (training)`, fwd.states[k].dataSync(), expected.states[k], FWD_TOL);
+    expectClose(fwd.output.dataSync(), expected.output, FWD_TOL, 'forward output (training)');
+    for (let k = 0; k < nS; k++) expectClose(fwd.states[k].dataSync(), expected.states[k], FWD_TOL, `forward state ${k} (training)`);
 
     const dOutput = rk.tensor(G, expected.outputShape);
     owned.push(dOutput);
@@ -131,22 +57,22 @@ async function checkGradients(name: string, c: Case): Promise<void> {
     owned.push(g.dInput, ...g.dInitialState, ...g.dWeights);
 
     expect(g.dInput.shape, 'dInput shape').toEqual([c.N, c.T, D]);
-    expectClose('dInput', g.dInput.dataSync(), fd.dInput, TOL);
+    expectClose(g.dInput.dataSync(), fd.dInput, TOL, 'dInput');
 
-    if (init) {
+    if (c.init) {
       expect(g.dInitialState.length, 'number of dInitialState').toBe(nS);
     }
     // when no initial state was given, a returned dInitialState must still be the
     // gradient with respect to the (zero) initial state
     for (let k = 0; k < g.dInitialState.length; k++) {
       expect(g.dInitialState[k].shape, `dInitialState ${k} shape`).toEqual([c.N, H]);
-      expectClose(`dInitialState ${k}`, g.dInitialState[k].dataSync(), fd.dInitialState[k], TOL);
+      expectClose(g.dInitialState[k].dataSync(), fd.dInitialState[k], TOL, `dInitialState ${k}`);
     }
 
     expect(g.dWeights.length, 'number of dWeights (getWeights order)').toBe(shapes.length);
     for (let k = 0; k < shapes.length; k++) {
       expect(g.dWeights[k].shape, `dWeights[${k}] shape`).toEqual(shapes[k]);
-      expectClose(`dWeights[${k}] (shape [${shapes[k]}])`, g.dWeights[k].dataSync(), fd.dWeights[k], TOL);
+      expectClose(g.dWeights[k].dataSync(), fd.dWeights[k], TOL, `dWeights[${k}] (shape [${shapes[k]}])`);
     }
   } finally {
     for (const t of owned) t?.dispose();
@@ -164,20 +90,7 @@ const N = 2;
 const NL = 3;
 const LENGTHS = [3, 1, 0];
 
-interface Variant {
-  name: string;
-  cfg: ref.RnnConfig;
-}
-const VARIANTS: Variant[] = [
-  { name: 'simpleRNN', cfg: { cell: 'simpleRNN', units: H, inputDim: D } },
-  { name: 'lstm', cfg: { cell: 'lstm', units: H, inputDim: D } },
-  { name: 'gru resetAfter=true', cfg: { cell: 'gru', units: H, inputDim: D, resetAfter: true } },
-  { name: 'gru resetAfter=false', cfg: { cell: 'gru', units: H, inputDim: D, resetAfter: false } },
-];
-const ACTIVATIONS: ref.Activation[] = ['tanh', 'sigmoid', 'hardSigmoid', 'relu', 'linear'];
-
-type MaskMode = 'none' | 'zeros' | 'carry';
-const MASK_MODES: MaskMode[] = ['none', 'zeros', 'carry'];
+const VARIANTS: Variant[] = makeVariants(D, H);
 
 function masked(cfg: ref.RnnConfig, m: MaskMode): { cfg: ref.RnnConfig; lengths?: number[]; N: number } {
   if (m === 'none') return { cfg, N };
@@ -213,45 +126,33 @@ describe('gradients: option matrix (returnSequences x goBackwards x lengths/mask
 });
 
 describe('gradients: activations', () => {
-  const opts = { returnSequences: true, maskedOutput: 'carry' as const };
+  /** returnSequences, carry-masked lengths, initial states and dStates */
+  const check = (name: string, cfg: ref.RnnConfig) =>
+    checkGradients(name, {
+      cfg: { ...cfg, returnSequences: true, maskedOutput: 'carry' },
+      N: NL,
+      T,
+      lengths: LENGTHS,
+      init: true,
+      dStates: true,
+    });
   for (const act of ACTIVATIONS) {
     const name = `simpleRNN activation=${act}`;
     it(name, async () => {
-      await checkGradients(name, {
-        cfg: { cell: 'simpleRNN', units: H, inputDim: D, activation: act, ...opts },
-        N: NL,
-        T,
-        lengths: LENGTHS,
-        init: true,
-        dStates: true,
-      });
+      await check(name, { cell: 'simpleRNN', units: H, inputDim: D, activation: act });
     });
   }
   for (const v of VARIANTS.filter((u) => u.cfg.cell !== 'simpleRNN')) {
     for (const act of ACTIVATIONS) {
       const name = `${v.name} activation=${act} recurrentActivation=sigmoid`;
       it(name, async () => {
-        await checkGradients(name, {
-          cfg: { ...v.cfg, activation: act, recurrentActivation: 'sigmoid', ...opts },
-          N: NL,
-          T,
-          lengths: LENGTHS,
-          init: true,
-          dStates: true,
-        });
+        await check(name, { ...v.cfg, activation: act, recurrentActivation: 'sigmoid' });
       });
     }
     for (const rec of ACTIVATIONS.filter((a) => a !== 'sigmoid')) {
       const name = `${v.name} activation=tanh recurrentActivation=${rec}`;
       it(name, async () => {
-        await checkGradients(name, {
-          cfg: { ...v.cfg, activation: 'tanh', recurrentActivation: rec, ...opts },
-          N: NL,
-          T,
-          lengths: LENGTHS,
-          init: true,
-          dStates: true,
-        });
+        await check(name, { ...v.cfg, activation: 'tanh', recurrentActivation: rec });
       });
     }
   }

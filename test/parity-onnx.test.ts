@@ -13,35 +13,13 @@ import { describe, it, expect } from 'vitest';
 import * as ort from 'onnxruntime-node';
 import * as rk from '../lib';
 import { Rng } from './helpers/random';
+import { expectClose } from './helpers/compare';
 import { buildRnnModel, gateCount, type OnnxDirection, type OnnxRnnOp } from './helpers/onnx';
 
 const TOL = 1e-5;
 const COPY_TOL = 1e-6;
 
 // ------------------------------------------------------------------ utilities
-
-function relL2(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let e = 0;
-  let s = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const d = actual[i] - expected[i];
-    e += d * d;
-    s += expected[i] * expected[i];
-  }
-  return Math.sqrt(e) / Math.max(Math.sqrt(s), 1e-30);
-}
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  expect(actual.length, `${what}: number of elements`).toBe(expected.length);
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) norm += expected[i] * expected[i];
-  expect(norm, `${what}: the reference is all zeros (test data is degenerate)`).toBeGreaterThan(0);
-  for (let i = 0; i < actual.length; i++) {
-    if (!Number.isFinite(actual[i])) throw new Error(`${what}: non-finite value ${actual[i]} at ${i}`);
-  }
-  const err = relL2(actual, expected);
-  expect(err, `${what}: relative L2 error ${err.toExponential(3)} > ${tol}`).toBeLessThanOrEqual(tol);
-}
 
 /** Elements that must be exactly zero (masked steps). */
 function expectZerosAt(actual: ArrayLike<number>, indices: number[], what: string): void {

@@ -12,6 +12,7 @@ import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import * as rk from '../lib';
 import { Rng } from './helpers/random';
+import { expectClose } from './helpers/compare';
 
 const FWD_TOL = 1e-5;
 const GRAD_TOL = 1e-4;
@@ -22,29 +23,6 @@ beforeAll(async () => {
 });
 
 // ------------------------------------------------------------------ utilities
-
-function relL2(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let e = 0;
-  let s = 0;
-  for (let i = 0; i < expected.length; i++) {
-    const d = actual[i] - expected[i];
-    e += d * d;
-    s += expected[i] * expected[i];
-  }
-  return Math.sqrt(e) / Math.max(Math.sqrt(s), 1e-30);
-}
-
-function expectClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: number, what: string): void {
-  expect(actual.length, `${what}: number of elements`).toBe(expected.length);
-  let norm = 0;
-  for (let i = 0; i < expected.length; i++) norm += expected[i] * expected[i];
-  expect(norm, `${what}: the reference is all zeros (test data is degenerate)`).toBeGreaterThan(0);
-  for (let i = 0; i < actual.length; i++) {
-    if (!Number.isFinite(actual[i])) throw new Error(`${what}: non-finite value ${actual[i]} at ${i}`);
-  }
-  const err = relL2(actual, expected);
-  expect(err, `${what}: relative L2 error ${err.toExponential(3)} > ${tol}`).toBeLessThanOrEqual(tol);
-}
 
 type Kind = 'lstm' | 'gru' | 'simpleRNN';
 const GATES: Record<Kind, number> = { lstm: 4, gru: 3, simpleRNN: 1 };

@@ -86,6 +86,11 @@ describe('runtime', () => {
       await expect(layer.forward(bad)).rejects.toThrow(/features/);
       bad.dispose();
       expect(rk.memory()).toEqual(baseline);
+      // Dispose now: tensors left to the garbage collector would be freed during the next
+      // layer's loop and move its baseline.
+      x.dispose();
+      dOutput.dispose();
+      layer.dispose();
     }
   });
 });

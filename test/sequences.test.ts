@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import * as rk from '../lib';
 import { Rng } from './helpers/random';
+import { expectElementwiseClose } from './helpers/compare';
 
 type Tensor = ReturnType<typeof rk.tensor>;
 type Step = Float32Array | number[];
@@ -43,16 +44,6 @@ function randomSeqs(rng: Rng, lens: number[], D: number, asF32: boolean): Step[]
       return asF32 ? v : Array.from(v);
     }),
   );
-}
-
-function expectClose(got: ArrayLike<number>, want: ArrayLike<number>, tol: number, what: string): void {
-  expect(got.length, what).toBe(want.length);
-  for (let i = 0; i < got.length; i++) {
-    const d = Math.abs(got[i] - want[i]);
-    if (!(d <= tol * Math.max(1, Math.abs(want[i])))) {
-      throw new Error(`${what}: index ${i}: got ${got[i]}, want ${want[i]} (|diff| ${d} > ${tol})`);
-    }
-  }
 }
 
 // ------------------------------------------------------------------ padSequences
@@ -309,14 +300,14 @@ describe('forward over a padded batch with lengths = forwards over each sequence
           const f1 = await seqLayer.forward(single);
           const o1 = f1.output.dataSync();
           expect(f1.output.shape).toEqual([1, L, H]);
-          expectClose(sliceSeq(out, n, T, H, 0, L), o1, TOL, `${cell} seq ${n} outputs (valid steps)`);
+          expectElementwiseClose(sliceSeq(out, n, T, H, 0, L), o1, TOL, `${cell} seq ${n} outputs (valid steps)`);
           // Masked steps output zeros (maskedOutput 'zeros', the default).
           expect(Array.from(sliceSeq(out, n, T, H, L, T))).toEqual(new Array((T - L) * H).fill(0));
           f1.states.forEach((s, k) => {
-            expectClose(states[k].slice(n * H, (n + 1) * H), s.dataSync(), TOL, `${cell} seq ${n} state ${k}`);
+            expectElementwiseClose(states[k].slice(n * H, (n + 1) * H), s.dataSync(), TOL, `${cell} seq ${n} state ${k}`);
           });
           // Without returnSequences: the output of the last valid step.
-          expectClose(last.slice(n * H, (n + 1) * H), o1.slice((L - 1) * H, L * H), TOL, `${cell} seq ${n} last output`);
+          expectElementwiseClose(last.slice(n * H, (n + 1) * H), o1.slice((L - 1) * H, L * H), TOL, `${cell} seq ${n} last output`);
           f1.dispose();
           single.dispose();
         }
@@ -351,13 +342,13 @@ describe('forward over a padded batch with lengths = forwards over each sequence
       const oc = fc.output.dataSync();
       for (let n = 0; n < N; n++) {
         const L = lens[n];
-        expectClose(sliceSeq(oc, n, T, H, 0, L), sliceSeq(oz, n, T, H, 0, L), TOL, `carry seq ${n} valid`);
+        expectElementwiseClose(sliceSeq(oc, n, T, H, 0, L), sliceSeq(oz, n, T, H, 0, L), TOL, `carry seq ${n} valid`);
         const lastValid = L === 0 ? new Float32Array(H) : sliceSeq(oz, n, T, H, L - 1, L);
         for (let t = L; t < T; t++) {
-          expectClose(sliceSeq(oc, n, T, H, t, t + 1), lastValid, TOL, `carry seq ${n} step ${t}`);
+          expectElementwiseClose(sliceSeq(oc, n, T, H, t, t + 1), lastValid, TOL, `carry seq ${n} step ${t}`);
         }
       }
-      fc.states.forEach((s, k) => expectClose(s.dataSync(), fz.states[k].dataSync(), TOL, `carry state ${k}`));
+      fc.states.forEach((s, k) => expectElementwiseClose(s.dataSync(), fz.states[k].dataSync(), TOL, `carry state ${k}`));
       fz.dispose();
       fc.dispose();
       x.dispose();
@@ -372,7 +363,7 @@ describe('forward over a padded batch with lengths = forwards over each sequence
     layer.setWeights(randomWeights(layer, 41));
     const a = await layer.forward(x);
     const b = await layer.forward(x, { lengths: new Int32Array([5, 5, 5]) });
-    expectClose(b.output.dataSync(), a.output.dataSync(), TOL, 'full lengths');
+    expectElementwiseClose(b.output.dataSync(), a.output.dataSync(), TOL, 'full lengths');
     a.dispose();
     b.dispose();
     x.dispose();

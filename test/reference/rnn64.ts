@@ -470,20 +470,3 @@ export function finiteDifferenceGradients(
   const dWeights = centralDiff(ws, f, eps);
   return { dInput, dInitialState, dWeights };
 }
-
-// ---------------------------------------------------------------------------
-// comparison
-
-/** ||a - b||_2 / ||b||_2 (absolute ||a - b|| when b is exactly zero). */
-export function relL2(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return Infinity;
-  let num = 0;
-  let den = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = a[i] - b[i];
-    num += d * d;
-    den += b[i] * b[i];
-  }
-  if (!Number.isFinite(num)) return Infinity;
-  return den > 0 ? Math.sqrt(num / den) : Math.sqrt(num);
-}
