@@ -38,6 +38,8 @@ describe('runtime', () => {
     const x = rk.tensor(Float32Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i + 1)), [2, 5, 3]);
     const fwd = await layer.forward(x);
     expect(Array.from(fwd.output.dataSync())).toEqual(a);
+    for (const t of [x, fwd.output, ...fwd.states]) t.dispose();
+    layer.dispose();
   });
 
   it('keeps the event loop free while a large forward pass runs', async () => {
@@ -54,6 +56,9 @@ describe('runtime', () => {
     const elapsed = Date.now() - started;
     clearInterval(timer);
     expect(fwd.output.shape).toEqual([N, T, H]);
+    for (const t of [x, fwd.output, ...fwd.states]) t.dispose();
+    fwd.dispose();
+    layer.dispose();
     // The timer fired throughout the native work instead of once at the end.
     if (elapsed > 20) expect(ticks).toBeGreaterThan(elapsed / 10);
   });

@@ -1,6 +1,14 @@
 // Pointwise forward and backward math of every cell, shared by the CPU device and the
 // CUDA kernels (compiled by nvcc as __host__ __device__), so that the CPU tests check
 // the numerics the GPU runs. Gate blocks are in cuDNN order: LSTM i,f,g,o; GRU r,z,n.
+//
+// The cell equations are templates over a lane type V: `float` (one unit at a time, as
+// on the GPU) or a SIMD vector of the CPU device (several consecutive units). A lane
+// type provides arithmetic operators and an `activate` / `activate_grad_from_output`
+// overload; the scalar ones are here.
+//
+// On the host every function has internal linkage (`static`), so that translation units
+// compiled for different instruction sets never share an instantiation.
 #ifndef RNNKIT_CORE_CELL_MATH_H
 #define RNNKIT_CORE_CELL_MATH_H
 
@@ -11,8 +19,10 @@
 
 #ifdef __CUDACC__
 #define RK_HD __host__ __device__ __forceinline__
+#define RK_HD_MEMBER __host__ __device__ __forceinline__ static
 #else
-#define RK_HD inline
+#define RK_HD static inline
+#define RK_HD_MEMBER static inline
 #endif
 
 namespace rk {
@@ -61,15 +71,17 @@ RK_HD int gate_count(int32_t cell) {
   return cell == RK_CELL_RNN ? 1 : cell == RK_CELL_LSTM ? 4 : 3;
 }
 
-// ---- forward, one element (n, j) -------------------------------------------------
+// ---- forward -----------------------------------------------------------------------
 // pre_* are the summed pre-activations of a gate (x·W + bW + h·R + bR).
 
+template <typename V>
 struct LstmForward {
-  float i, f, g, o, c, h;
+  V i, f, g, o, c, h;
 };
-RK_HD LstmForward lstm_forward(int32_t act, int32_t rec, float pre_i, float pre_f, float pre_g,
-                               float pre_o, float c_prev) {
-  LstmForward r;
+template <typename V>
+RK_HD LstmForward<V> lstm_forward(int32_t act, int32_t rec, V pre_i, V pre_f, V pre_g, V pre_o,
+                                  V c_prev) {
+  LstmForward<V> r;
   r.i = activate(rec, pre_i);
   r.f = activate(rec, pre_f);
   r.g = activate(act, pre_g);
@@ -80,12 +92,13 @@ RK_HD LstmForward lstm_forward(int32_t act, int32_t rec, float pre_i, float pre_
 }
 
 // GRU, reset after the recurrent product: n = act(xn + r ⊙ hn), hn = R_n·h + bR_n.
+template <typename V>
 struct GruForward {
-  float r, z, n, h;
+  V r, z, n, h;
 };
-RK_HD GruForward gru_forward(int32_t act, int32_t rec, float pre_r, float pre_z, float xn,
-                             float hn, float h_prev) {
-  GruForward g;
+template <typename V>
+RK_HD GruForward<V> gru_forward(int32_t act, int32_t rec, V pre_r, V pre_z, V xn, V hn, V h_prev) {
+  GruForward<V> g;
   g.r = activate(rec, pre_r);
   g.z = activate(rec, pre_z);
   g.n = activate(act, xn + g.r * hn);
@@ -93,17 +106,19 @@ RK_HD GruForward gru_forward(int32_t act, int32_t rec, float pre_r, float pre_z,
   return g;
 }
 
-// ---- backward, one element -------------------------------------------------------
+// ---- backward ----------------------------------------------------------------------
 
 // dh, dc: gradients into h_t and c_t. Returns gate pre-activation grads and dc_prev.
+template <typename V>
 struct LstmBackward {
-  float di, df, dg, do_, dc_prev;
+  V di, df, dg, do_, dc_prev;
 };
-RK_HD LstmBackward lstm_backward(int32_t act, int32_t rec, float i, float f, float g, float o,
-                                 float c, float c_prev, float dh, float dc) {
-  LstmBackward b;
-  const float ac = activate(act, c);
-  const float dc_total = dc + dh * o * activate_grad_from_output(act, ac);
+template <typename V>
+RK_HD LstmBackward<V> lstm_backward(int32_t act, int32_t rec, V i, V f, V g, V o, V c, V c_prev,
+                                    V dh, V dc) {
+  LstmBackward<V> b;
+  const V ac = activate(act, c);
+  const V dc_total = dc + dh * o * activate_grad_from_output(act, ac);
   b.do_ = dh * ac * activate_grad_from_output(rec, o);
   b.di = dc_total * g * activate_grad_from_output(rec, i);
   b.df = dc_total * c_prev * activate_grad_from_output(rec, f);
@@ -114,13 +129,15 @@ RK_HD LstmBackward lstm_backward(int32_t act, int32_t rec, float i, float f, flo
 
 // GRU reset-after. dxn: grad of the candidate pre-activation (input side);
 // dhn: grad of hn = R_n·h + bR_n (recurrent side).
+template <typename V>
 struct GruBackward {
-  float dr, dz, dxn, dhn, dh_prev_direct;
+  V dr, dz, dxn, dhn, dh_prev_direct;
 };
-RK_HD GruBackward gru_reset_after_backward(int32_t act, int32_t rec, float r, float z, float n,
-                                           float hn, float h_prev, float dh) {
-  GruBackward b;
-  const float dn = dh * (1.0f - z);
+template <typename V>
+RK_HD GruBackward<V> gru_reset_after_backward(int32_t act, int32_t rec, V r, V z, V n, V hn,
+                                              V h_prev, V dh) {
+  GruBackward<V> b;
+  const V dn = dh * (1.0f - z);
   b.dz = dh * (h_prev - n) * activate_grad_from_output(rec, z);
   b.dxn = dn * activate_grad_from_output(act, n);
   b.dhn = b.dxn * r;
