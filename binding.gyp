@@ -8,9 +8,16 @@
         "native/core/tensor_ops.cpp",
         "native/cpu/cpu_device.cpp",
         "native/cpu/gemm.cpp",
+        "native/cpu/isa.cpp",
+        "native/cpu/kernels_avx2.cpp",
+        "native/cpu/kernels_avx512.cpp",
+        "native/cpu/kernels_generic.cpp",
+        "native/cpu/peak_probe.cpp",
+        "native/cpu/thread_pool.cpp",
         "native/napi/addon.cpp",
         "native/napi/backends.cpp",
         "native/napi/convert.cpp",
+        "native/napi/cpu_bindings.cpp",
         "native/napi/ops_bindings.cpp",
         "native/napi/rnn_bindings.cpp",
         "native/napi/tensor_handle.cpp"
@@ -20,12 +27,13 @@
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],
       "cflags!": ["-O2", "-O3"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17", "-O2"],
-      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp-simd", "-fvisibility=hidden", "-Wall", "-Wextra", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fopenmp-simd", "-fvisibility=hidden", "-pthread", "-Wall", "-Wextra", "-Wno-unused-parameter"],
       "xcode_settings": {
         "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
         "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
         "OTHER_CPLUSPLUSFLAGS": ["-O3"]
       },
+      "ldflags": ["-pthread"],
       "msvs_settings": {"VCCLCompilerTool": {"ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17", "/O2"]}}
     }
   ]

@@ -8,6 +8,8 @@ import { gru, lstm, simpleRNN } from './layers/recurrent';
 
 export { backends, getBackend, memory, setBackend } from './backend';
 export type { BackendInfo, BackendName, MemoryInfo } from './backend';
+export { getIsa, getNumThreads, measureFmaPeak, setIsa, setNumThreads, supportedIsas } from './cpu';
+export type { Isa } from './cpu';
 export { Tensor, tensor } from './tensor';
 export type { TensorLike } from './tensor';
 export { clip } from './clip';

@@ -56,6 +56,13 @@ export interface NativeAddon {
   NativeTensor: new (values: Float32Array, shape: number[], backend: string) => NativeTensor;
   backends(): { name: 'cpu' | 'cuda'; available: boolean; reason?: string }[];
   memory(backend: string): { bytes: number; allocations: number };
+  setNumThreads(threads: number): void;
+  getNumThreads(): number;
+  hardwareThreads(): number;
+  setIsa(isa: string): void;
+  getIsa(): string;
+  supportedIsas(): string[];
+  measureFmaPeak(isa: string, threads: number, seconds: number): number;
   rnnForward(
     desc: NativeRnnDesc,
     weights: NativeTensor[],

@@ -120,6 +120,14 @@ typedef struct rk_device_ops {
               const float* a, int64_t lda, const float* b, int64_t ldb, float beta, float* c,
               int64_t ldc);
 
+  // A right-hand operand prepared once for many GEMMs (the recurrent weights, used every
+  // step): op(B) of shape [k, n] in the device's own layout, in `packed_b_bytes` bytes.
+  size_t (*packed_b_bytes)(int64_t k, int64_t n);
+  int (*pack_b)(int32_t trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, void* packed);
+  // C[m,n] = alpha·op(A)·B + beta·C with B prepared by pack_b.
+  int (*gemm_packed_b)(int32_t trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
+                       int64_t lda, const void* packed_b, float beta, float* c, int64_t ldc);
+
   // Rearranges [N,T,W] rows into time-major processing order [T,N,W] (to_time_major != 0)
   // or back. With reverse, sequence n's valid steps (t < lengths[n], or T) are reversed.
   int (*permute_steps)(const float* src, float* dst, int64_t batch, int64_t steps, int64_t width,

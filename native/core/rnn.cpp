@@ -29,6 +29,17 @@ struct Ops {
     if (m == 0 || n == 0) return;
     device.check(o.gemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc), "gemm");
   }
+  // op(B) [k, n] prepared once for the per-step GEMMs.
+  DeviceBuffer pack(bool tb, int64_t k, int64_t n, const float* b, int64_t ldb) const {
+    DeviceBuffer packed(&device, o.packed_b_bytes(k, n));
+    if (k > 0 && n > 0) device.check(o.pack_b(tb, k, n, b, ldb, packed.data()), "pack_b");
+    return packed;
+  }
+  void gemm_packed(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const DeviceBuffer& packed,
+                   float beta, float* c, int64_t ldc) const {
+    if (m == 0 || n == 0) return;
+    device.check(o.gemm_packed_b(false, m, n, k, 1.0f, a, lda, packed.data(), beta, c, ldc), "gemm_packed_b");
+  }
   void fill(float* dst, float value, int64_t count) const {
     if (count > 0) device.check(o.fill(dst, value, count), "fill");
   }
@@ -149,6 +160,9 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, const RnnParams& params, const
   const float* bias_w = params.bias_w ? params.bias_w->data() : nullptr;
   const float* bias_r = params.bias_r ? params.bias_r->data() : nullptr;
   const float* R = params.r.data();
+  // h·Rᵀ per step; the classic GRU multiplies the r,z rows and the n rows separately.
+  const DeviceBuffer r_packed = ops.pack(true, H, gru_before ? 2 * H : GH, R, H);
+  const DeviceBuffer rn_packed = gru_before ? ops.pack(true, H, H, R + 2 * H * H, H) : DeviceBuffer();
 
   for (int64_t t = 0; t < T; ++t) {
     rk_cell_forward_args a{};
@@ -177,13 +191,13 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, const RnnParams& params, const
     a.masked_output = desc.masked_output;
 
     if (gru_before) {
-      ops.gemm(false, true, N, 2 * H, H, a.h_prev, H, R, H, 0.0f, hr.floats(), GH);
+      ops.gemm_packed(N, 2 * H, H, a.h_prev, H, r_packed, 0.0f, hr.floats(), GH);
       a.phase = 0;
       device.check(ops.o.cell_forward(&a), "cell_forward");
-      ops.gemm(false, true, N, H, H, a.extra, H, R + 2 * H * H, H, 0.0f, hr.floats() + 2 * H, GH);
+      ops.gemm_packed(N, H, H, a.extra, H, rn_packed, 0.0f, hr.floats() + 2 * H, GH);
       a.phase = 1;
     } else {
-      ops.gemm(false, true, N, GH, H, a.h_prev, H, R, H, 0.0f, hr.floats(), GH);
+      ops.gemm_packed(N, GH, H, a.h_prev, H, r_packed, 0.0f, hr.floats(), GH);
     }
     device.check(ops.o.cell_forward(&a), "cell_forward");
   }
@@ -234,6 +248,9 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
   if (lstm) init_state(ops, dc.floats(), dc_final, N * H);
 
   const float* R = rs.params.r.data();
+  // dh_prev += dgh·R per step; the classic GRU takes the n rows first, then the r,z rows.
+  const DeviceBuffer r_packed = ops.pack(false, gru_before ? 2 * H : GH, H, R, H);
+  const DeviceBuffer rn_packed = gru_before ? ops.pack(false, H, H, R + 2 * H * H, H) : DeviceBuffer();
   auto state = [&](const DeviceBuffer& b, int64_t t) { return b.floats() + t * N * H; };
   for (int64_t t = T - 1; t >= 0; --t) {
     const int64_t cur = (T - 1 - t) % 2, next = 1 - cur;
@@ -266,13 +283,13 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
     a.phase = 0;
     device.check(ops.o.cell_backward(&a), "cell_backward");
     if (gru_before) {
-      ops.gemm(false, false, N, H, H, a.dgh + 2 * H, GH, R + 2 * H * H, H, 0.0f, d_rh.floats(), H);
+      ops.gemm_packed(N, H, H, a.dgh + 2 * H, GH, rn_packed, 0.0f, d_rh.floats(), H);
       a.d_rh = d_rh.floats();
       a.phase = 1;
       device.check(ops.o.cell_backward(&a), "cell_backward");
-      ops.gemm(false, false, N, H, 2 * H, a.dgh, GH, R, H, 1.0f, a.dh_prev, H);
+      ops.gemm_packed(N, H, 2 * H, a.dgh, GH, r_packed, 1.0f, a.dh_prev, H);
     } else {
-      ops.gemm(false, false, N, H, GH, a.dgh, GH, R, H, 1.0f, a.dh_prev, H);
+      ops.gemm_packed(N, H, GH, a.dgh, GH, r_packed, 1.0f, a.dh_prev, H);
     }
   }
   const int64_t final_slot = T % 2;

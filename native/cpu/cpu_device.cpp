@@ -8,8 +8,9 @@
 #include <new>
 #include <string>
 
-#include "../core/cell_step.h"
 #include "gemm.h"
+#include "isa.h"
+#include "thread_pool.h"
 
 namespace rk::cpu {
 namespace {
@@ -81,6 +82,19 @@ int gemm_entry(int32_t ta, int32_t tb, int64_t m, int64_t n, int64_t k, float al
   return guarded([&] { gemm(ta != 0, tb != 0, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc); });
 }
 
+size_t packed_b_bytes_entry(int64_t k, int64_t n) { return packed_b_bytes(k, n); }
+
+int pack_b_entry(int32_t tb, int64_t k, int64_t n, const float* b, int64_t ldb, void* packed) {
+  return guarded([&] { pack_b(tb != 0, k, n, b, ldb, static_cast<float*>(packed)); });
+}
+
+int gemm_packed_b_entry(int32_t ta, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                        const void* packed_b, float beta, float* c, int64_t ldc) {
+  return guarded([&] {
+    gemm_packed_b(ta != 0, m, n, k, alpha, a, lda, static_cast<const float*>(packed_b), beta, c, ldc);
+  });
+}
+
 // Batch-major (n, source step) <-> time-major (processing step t, n).
 int64_t source_step(const int32_t* lengths, int64_t n, int64_t t, int64_t steps, bool reverse) {
   const int64_t len = lengths ? lengths[n] : steps;
@@ -111,15 +125,24 @@ int reverse_valid_steps(const float* src, float* dst, int64_t batch, int64_t ste
   return 0;
 }
 
+// Pointwise steps run on the pool, each thread on its own units (whole vectors of them).
+constexpr int64_t kUnitGrain = 16;
+
 int cell_forward(const rk_cell_forward_args* a) {
-  for (int64_t n = 0; n < a->batch; ++n)
-    for (int64_t j = 0; j < a->hidden; ++j) cell_forward_element(*a, n, j);
+  const Kernels& kern = active_kernels();
+  ThreadPool::instance().run([&](int index, int count) {
+    const Range u = split_range(a->hidden, kUnitGrain, index, count);
+    if (u.begin < u.end) kern.cell_forward(*a, u.begin, u.end);
+  });
   return 0;
 }
 
 int cell_backward(const rk_cell_backward_args* a) {
-  for (int64_t n = 0; n < a->batch; ++n)
-    for (int64_t j = 0; j < a->hidden; ++j) cell_backward_element(*a, n, j);
+  const Kernels& kern = active_kernels();
+  ThreadPool::instance().run([&](int index, int count) {
+    const Range u = split_range(a->hidden, kUnitGrain, index, count);
+    if (u.begin < u.end) kern.cell_backward(*a, u.begin, u.end);
+  });
   return 0;
 }
 
@@ -176,6 +199,9 @@ const rk_device_ops kOps = {
     synchronize,
     memory_stats,
     gemm_entry,
+    packed_b_bytes_entry,
+    pack_b_entry,
+    gemm_packed_b_entry,
     permute_steps,
     reverse_valid_steps,
     cell_forward,

@@ -1,97 +1,150 @@
 #include "gemm.h"
 
 #include <algorithm>
+#include <vector>
+
+#include "isa.h"
+#include "thread_pool.h"
 
 namespace rk::cpu {
 namespace {
 
-constexpr int64_t kBlockK = 256;
-constexpr int64_t kBlockN = 512;
+constexpr int64_t kKc = 384;  // depth of a packed A block: a group stays in L1 across panels
+constexpr int64_t kMc = 96;   // rows of a packed A block (a multiple of every kMr)
 
-void scale_c(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
-  for (int64_t i = 0; i < m; ++i) {
-    float* row = c + i * ldc;
-    if (beta == 0.0f)
-      std::fill(row, row + n, 0.0f);
-    else if (beta != 1.0f)
-      for (int64_t j = 0; j < n; ++j) row[j] *= beta;
-  }
-}
+int64_t panel_count(int64_t n) { return (n + kPanel - 1) / kPanel; }
 
-// C += alpha·A·B: rows of C accumulate scaled rows of B (unit stride, vectorizes),
-// blocked so that a panel of B stays in cache.
-void gemm_nn(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-             const float* b, int64_t ldb, float* c, int64_t ldc) {
-  for (int64_t j0 = 0; j0 < n; j0 += kBlockN) {
-    const int64_t nb = std::min(kBlockN, n - j0);
-    for (int64_t p0 = 0; p0 < k; p0 += kBlockK) {
-      const int64_t pb = std::min(kBlockK, k - p0);
-      for (int64_t i = 0; i < m; ++i) {
-        float* __restrict crow = c + i * ldc + j0;
-        for (int64_t p = p0; p < p0 + pb; ++p) {
-          const float s = alpha * a[i * lda + p];
-          const float* __restrict brow = b + p * ldb + j0;
-#pragma omp simd
-          for (int64_t j = 0; j < nb; ++j) crow[j] += s * brow[j];
-        }
+void pack_b_panels(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* packed,
+                   int64_t panel_begin, int64_t panel_end) {
+  for (int64_t q = panel_begin; q < panel_end; ++q) {
+    float* dst = packed + q * k * kPanel;
+    const int64_t col0 = q * kPanel, cols = std::min(kPanel, n - col0);
+    if (!trans_b) {
+      for (int64_t p = 0; p < k; ++p) {
+        const float* src = b + p * ldb + col0;
+        float* row = dst + p * kPanel;
+        std::copy(src, src + cols, row);
+        std::fill(row + cols, row + kPanel, 0.0f);
+      }
+    } else {
+      for (int64_t p = 0; p < k; ++p) std::fill(dst + p * kPanel + cols, dst + (p + 1) * kPanel, 0.0f);
+      for (int64_t c = 0; c < cols; ++c) {
+        const float* src = b + (col0 + c) * ldb;
+        for (int64_t p = 0; p < k; ++p) dst[p * kPanel + c] = src[p];
       }
     }
   }
 }
 
-// C += alpha·A·Bᵀ: each element a dot product of two contiguous rows.
-void gemm_nt(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-             const float* b, int64_t ldb, float* c, int64_t ldc) {
-  for (int64_t i = 0; i < m; ++i) {
-    const float* __restrict arow = a + i * lda;
-    for (int64_t j = 0; j < n; ++j) {
-      const float* __restrict brow = b + j * ldb;
-      float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t p = 0; p < k; ++p) sum += arow[p] * brow[p];
-      c[i * ldc + j] += alpha * sum;
-    }
-  }
-}
-
-// C += alpha·Aᵀ·B: for each p, row p of A scatters scaled rows of B into C.
-void gemm_tn(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-             const float* b, int64_t ldb, float* c, int64_t ldc) {
-  for (int64_t j0 = 0; j0 < n; j0 += kBlockN) {
-    const int64_t nb = std::min(kBlockN, n - j0);
-    for (int64_t p = 0; p < k; ++p) {
-      const float* __restrict brow = b + p * ldb + j0;
-      const float* arow = a + p * lda;
-      for (int64_t i = 0; i < m; ++i) {
-        const float s = alpha * arow[i];
-        float* __restrict crow = c + i * ldc + j0;
-#pragma omp simd
-        for (int64_t j = 0; j < nb; ++j) crow[j] += s * brow[j];
+// A block of op(A): rows [row0, row0+rows), depth [p0, p0+kc), into groups of mr rows.
+void pack_a(bool trans_a, const float* a, int64_t lda, int64_t row0, int64_t rows, int64_t p0, int64_t kc,
+            int64_t mr, float* out) {
+  for (int64_t g = 0; g < rows; g += mr) {
+    float* dst = out + g * kc;
+    const int64_t valid = std::min(mr, rows - g);
+    if (!trans_a) {
+      for (int64_t r = 0; r < valid; ++r) {
+        const float* src = a + (row0 + g + r) * lda + p0;
+        for (int64_t p = 0; p < kc; ++p) dst[p * mr + r] = src[p];
+      }
+    } else {
+      for (int64_t p = 0; p < kc; ++p) {
+        const float* src = a + (p0 + p) * lda + row0 + g;
+        for (int64_t r = 0; r < valid; ++r) dst[p * mr + r] = src[r];
       }
     }
+    for (int64_t r = valid; r < mr; ++r)
+      for (int64_t p = 0; p < kc; ++p) dst[p * mr + r] = 0.0f;
   }
 }
 
-void gemm_tt(int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-             const float* b, int64_t ldb, float* c, int64_t ldc) {
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t j = 0; j < n; ++j) {
-      float sum = 0.0f;
-      for (int64_t p = 0; p < k; ++p) sum += a[p * lda + i] * b[j * ldb + p];
-      c[i * ldc + j] += alpha * sum;
+std::vector<float>& thread_scratch() {
+  thread_local std::vector<float> scratch;
+  return scratch;
+}
+
+void scale_rows(float beta, float* c, int64_t ldc, int64_t rows, int64_t col0, int64_t cols) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float* row = c + i * ldc + col0;
+    for (int64_t j = 0; j < cols; ++j) row[j] *= beta;
+  }
+}
+
+// One thread's share: rows [row0, row1) × panels [q0, q1).
+void gemm_part(const Kernels& kern, bool trans_a, int64_t row0, int64_t row1, int64_t q0, int64_t q1, int64_t n,
+               int64_t k, float alpha, const float* a, int64_t lda, const float* packed_b, float beta, float* c,
+               int64_t ldc) {
+  if (row0 >= row1 || q0 >= q1) return;
+  const int64_t col0 = q0 * kPanel, cols = std::min(n, q1 * kPanel) - col0;
+  if (beta != 0.0f && beta != 1.0f) scale_rows(beta, c + row0 * ldc, ldc, row1 - row0, col0, cols);
+  const int64_t mr = kern.mr;
+  const int64_t kc_max = std::min(k, kKc);
+  const int64_t mc = std::min(row1 - row0, kMc);
+  std::vector<float>& scratch = thread_scratch();
+  const size_t need = static_cast<size_t>((mc + mr) * kc_max);
+  if (scratch.size() < need) scratch.resize(need);
+  for (int64_t p0 = 0; p0 < k; p0 += kKc) {
+    const int64_t kc = std::min(kKc, k - p0);
+    const bool accumulate = p0 > 0 || beta != 0.0f;
+    for (int64_t i0 = row0; i0 < row1; i0 += kMc) {
+      const int64_t rows = std::min(kMc, row1 - i0);
+      pack_a(trans_a, a, lda, i0, rows, p0, kc, mr, scratch.data());
+      kern.gemm_block(rows, kc, scratch.data(), packed_b + q0 * k * kPanel + p0 * kPanel, k * kPanel, q1 - q0,
+                      cols, alpha, accumulate, c + i0 * ldc + col0, ldc);
     }
+  }
+}
+
+// Splits the work: by panels when there are enough for every thread (each thread then
+// keeps its columns of B in its own cache), else by rows.
+void run_gemm(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+              const float* packed_b, float beta, float* c, int64_t ldc) {
+  const Kernels& kern = active_kernels();
+  const int64_t panels = panel_count(n);
+  ThreadPool::instance().run([&](int index, int count) {
+    const bool by_panels = panels >= 2 * count || m < 2 * kern.mr * count;
+    const Range q = by_panels ? split_range(panels, 1, index, count) : Range{0, panels};
+    const Range r = by_panels ? Range{0, m} : split_range(m, kern.mr, index, count);
+    gemm_part(kern, trans_a, r.begin, r.end, q.begin, q.end, n, k, alpha, a, lda, packed_b, beta, c, ldc);
+  });
 }
 
 }  // namespace
 
+size_t packed_b_bytes(int64_t k, int64_t n) { return static_cast<size_t>(panel_count(n) * kPanel * k) * sizeof(float); }
+
+void pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* packed) {
+  const int64_t panels = panel_count(n);
+  ThreadPool::instance().run([&](int index, int count) {
+    const Range q = split_range(panels, 1, index, count);
+    pack_b_panels(trans_b, k, n, b, ldb, packed, q.begin, q.end);
+  });
+}
+
+void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                   const float* packed_b, float beta, float* c, int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == 0.0f) {
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+    return;
+  }
+  run_gemm(trans_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc);
+}
+
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
-  scale_c(m, n, beta, c, ldc);
-  if (k == 0 || alpha == 0.0f) return;
-  if (!trans_a && !trans_b) gemm_nn(m, n, k, alpha, a, lda, b, ldb, c, ldc);
-  else if (!trans_a && trans_b) gemm_nt(m, n, k, alpha, a, lda, b, ldb, c, ldc);
-  else if (trans_a && !trans_b) gemm_tn(m, n, k, alpha, a, lda, b, ldb, c, ldc);
-  else gemm_tt(m, n, k, alpha, a, lda, b, ldb, c, ldc);
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0 || alpha == 0.0f) {
+    gemm_packed_b(trans_a, m, n, 0, alpha, a, lda, nullptr, beta, c, ldc);
+    return;
+  }
+  // Reused across calls: no allocation once the largest operand has been seen.
+  thread_local std::vector<float> packed;
+  const size_t need = packed_b_bytes(k, n) / sizeof(float);
+  if (packed.size() < need) packed.resize(need);
+  pack_b(trans_b, k, n, b, ldb, packed.data());
+  run_gemm(trans_a, m, n, k, alpha, a, lda, packed.data(), beta, c, ldc);
 }
 
 }  // namespace rk::cpu

@@ -1,11 +1,22 @@
-// Single-precision GEMM for the CPU device, row-major:
-// C[m,n] = alpha·op(A)·op(B) + beta·C.
+// Single-precision GEMM for the CPU device, row-major: C[m,n] = alpha·op(A)·op(B) + beta·C.
+// op(B) is packed into column panels (once, for a prepared operand; per call otherwise),
+// blocks of op(A) into row groups, and the kernels of the active instruction set run the
+// blocks on the thread pool, each thread on its own columns (or rows when there are few).
 #ifndef RNNKIT_CPU_GEMM_H
 #define RNNKIT_CPU_GEMM_H
 
+#include <cstddef>
 #include <cstdint>
 
 namespace rk::cpu {
+
+// Bytes of a packed op(B) of shape [k, n].
+size_t packed_b_bytes(int64_t k, int64_t n);
+// Packs op(B) [k, n] (B is [n, k] when trans_b) into `packed` (packed_b_bytes(k, n) bytes).
+void pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* packed);
+
+void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                   const float* packed_b, float beta, float* c, int64_t ldc);
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);

@@ -46,6 +46,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("memory", Napi::Function::New(env, memory, "memory"));
   register_tensor_ops(*this, env, exports);
   register_rnn(*this, env, exports);
+  register_cpu(*this, env, exports);
 }
 
 }  // namespace rk::napi

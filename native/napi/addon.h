@@ -18,6 +18,7 @@ class Addon : public Napi::Addon<Addon> {
 // Registration of each group of bindings (one file each).
 void register_tensor_ops(Addon& addon, Napi::Env env, Napi::Object exports);
 void register_rnn(Addon& addon, Napi::Env env, Napi::Object exports);
+void register_cpu(Addon& addon, Napi::Env env, Napi::Object exports);
 
 }  // namespace rk::napi
 

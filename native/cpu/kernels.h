@@ -1,0 +1,36 @@
+// The CPU device's compute kernels for one instruction set: the pointwise cell steps and
+// the GEMM inner block. kernels_<isa>.cpp each build a table from kernels_impl.h; isa.cpp
+// picks one at run time.
+#ifndef RNNKIT_CPU_KERNELS_H
+#define RNNKIT_CPU_KERNELS_H
+
+#include <cstdint>
+
+#include "../core/device_abi.h"
+
+namespace rk::cpu {
+
+// Packed GEMM operands. op(B) [k, n] is stored as panels of kPanel columns, each panel
+// k rows deep and contiguous (row p of a panel: kPanel floats); the last panel is padded
+// with zeros. A block of op(A) is stored as groups of `mr` rows, p-major within a group.
+constexpr int64_t kPanel = 32;
+
+struct Kernels {
+  const char* name;
+  int mr;  // rows per packed A group
+  // Pointwise step for units [unit_begin, unit_end) of every row.
+  void (*cell_forward)(const rk_cell_forward_args& a, int64_t unit_begin, int64_t unit_end);
+  void (*cell_backward)(const rk_cell_backward_args& a, int64_t unit_begin, int64_t unit_end);
+  // C[rows, cols] = (accumulate ? C : 0) + alpha · A·B for one packed A block (rows <= any,
+  // kc deep) against `panels` consecutive B panels starting at `b` (panel_stride floats apart).
+  void (*gemm_block)(int64_t rows, int64_t kc, const float* a, const float* b, int64_t panel_stride,
+                     int64_t panels, int64_t cols, float alpha, bool accumulate, float* c, int64_t ldc);
+};
+
+const Kernels& generic_kernels();
+const Kernels* avx2_kernels();    // null when this build has no AVX2 code
+const Kernels* avx512_kernels();  // null when this build has no AVX-512 code
+
+}  // namespace rk::cpu
+
+#endif

@@ -1,0 +1,40 @@
+// Kernels for x86-64 CPUs with AVX-512F: 16-float vectors, 12-row A groups.
+#include "kernels.h"
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <cmath>
+#include <cstdint>
+
+// GCC 12 warns falsely about the AVX-512 intrinsics' undefined-value idiom.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC push_options
+#pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
+#define RK_SIMD_AVX512
+#include "simd.h"
+
+namespace rk::cpu::avx512 {
+namespace {
+
+using V = Vec;
+constexpr int64_t kMr = 12;
+template <int R>
+constexpr int kPanelsPerPass = R <= 3 ? 4 : R == 4 ? 3 : R <= 6 ? 2 : 1;
+
+#include "kernels_impl_micro.inc"
+constexpr auto& kRowsKernels = RowsTable<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12>::table;
+#include "kernels_impl_entry.inc"
+
+}  // namespace
+}  // namespace rk::cpu::avx512
+#pragma GCC pop_options
+
+namespace rk::cpu {
+// Call only on a CPU that supports the instruction set (isa.cpp checks).
+const Kernels* avx512_kernels() { return &avx512::make_kernels("avx512"); }
+}  // namespace rk::cpu
+
+#else
+namespace rk::cpu {
+const Kernels* avx512_kernels() { return nullptr; }
+}  // namespace rk::cpu
+#endif

@@ -1,0 +1,27 @@
+// Portable kernels for any CPU (arm64 included): one unit per lane, plain loops the
+// compiler may vectorize for the baseline instruction set.
+#include <cmath>
+#include <cstdint>
+
+#include "../core/cell_step.h"
+#include "kernels.h"
+
+namespace rk::cpu::generic {
+namespace {
+
+using V = float;
+constexpr int64_t kMr = 4;
+template <int R>
+constexpr int kPanelsPerPass = 1;
+static inline float fma(float a, float b, float c) { return a * b + c; }
+
+#include "kernels_impl_micro.inc"
+constexpr auto& kRowsKernels = RowsTable<1, 2, 3, 4>::table;
+#include "kernels_impl_entry.inc"
+
+}  // namespace
+}  // namespace rk::cpu::generic
+
+namespace rk::cpu {
+const Kernels& generic_kernels() { return generic::make_kernels("generic"); }
+}  // namespace rk::cpu
