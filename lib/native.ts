@@ -21,6 +21,12 @@ export interface NativeReserve {
   dispose(): void;
 }
 
+/** Weights prepared for many passes: canonical tensors and packed GEMM operands. */
+export interface NativeRnnWeights {
+  readonly bytes: number;
+  dispose(): void;
+}
+
 /** The cell description the native side validates and runs. */
 export interface NativeRnnDesc {
   cell: 'simpleRNN' | 'lstm' | 'gruResetAfter' | 'gruResetBefore';
@@ -63,9 +69,10 @@ export interface NativeAddon {
   getIsa(): string;
   supportedIsas(): string[];
   measureFmaPeak(isa: string, threads: number, seconds: number): number;
+  rnnPrepare(desc: NativeRnnDesc, weights: NativeTensor[]): NativeRnnWeights;
   rnnForward(
     desc: NativeRnnDesc,
-    weights: NativeTensor[],
+    weights: NativeRnnWeights,
     x: NativeTensor,
     h0: NativeTensor | null,
     c0: NativeTensor | null,

@@ -8,7 +8,7 @@ import {
   rejectUnknownOptions,
 } from '../errors';
 import { initialize, InitializerSpec, validateInitializer } from '../initializers';
-import { native, NativeReserve, NativeRnnDesc, NativeTensor } from '../native';
+import { native, NativeReserve, NativeRnnDesc, NativeRnnWeights, NativeTensor } from '../native';
 import { toLengths } from '../sequences';
 import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
 
@@ -254,6 +254,7 @@ export class RecurrentLayer implements SequenceLayer {
   readonly config: RecurrentConfig;
   private inputSize = 0;
   private params: Tensor[] = [];
+  private prepared: NativeRnnWeights | null = null;
   private carried: Tensor[] | null = null;
 
   /** @internal Use {@link simpleRNN}, {@link lstm} or {@link gru}. */
@@ -343,8 +344,11 @@ export class RecurrentLayer implements SequenceLayer {
     const GH = (this.config.cell === 'lstm' ? 4 : this.config.cell === 'gru' ? 3 : 1) * this.config.units;
     const shapes = [[GH, D], [GH, this.config.units], [GH], [GH]];
     const next = arrays.map((a, i) => tensorFrom(a, shapes[i]!));
+    const prepared = native.rnnPrepare(this.desc(), next.map((t) => t.handle));
     for (const p of this.params) p.dispose();
+    this.prepared?.dispose();
     this.params = next;
+    this.prepared = prepared;
   }
 
   private requireBuilt(where: string): void {
@@ -455,7 +459,7 @@ export class RecurrentLayer implements SequenceLayer {
     }
     const r = await native.rnnForward(
       this.desc(),
-      this.params.map((p) => p.handle),
+      this.prepared!,
       input.handle,
       initial?.[0]?.handle ?? null,
       initial?.[1]?.handle ?? null,
@@ -547,6 +551,8 @@ export class RecurrentLayer implements SequenceLayer {
   dispose(): void {
     for (const p of this.params) p.dispose();
     this.params = [];
+    this.prepared?.dispose();
+    this.prepared = null;
     this.resetStates();
   }
 }

@@ -75,6 +75,8 @@ size_t RnnReserve::bytes() const {
          extra.bytes();
 }
 
+namespace {
+
 void validate_params(const RnnDesc& desc, const RnnParams& p) {
   const int64_t gh = desc.gates() * desc.hidden;
   expect_shape(p.w, {gh, desc.input_size}, "weights.w");
@@ -92,11 +94,60 @@ void validate_params(const RnnDesc& desc, const RnnParams& p) {
   }
 }
 
-RnnForwardResult rnn_forward(const RnnDesc& desc, const RnnParams& params, const Tensor& x,
+}  // namespace
+
+RnnWeights::RnnWeights(const RnnDesc& desc, RnnParams params) : desc_(desc), params_(std::move(params)) {
+  validate_params(desc_, params_);
+  const Ops ops(device());
+  const int64_t D = desc_.input_size, H = desc_.hidden, GH = desc_.gates() * H;
+  const bool gru_before = desc_.cell == RK_CELL_GRU_RESET_BEFORE;
+  const float* R = params_.r.data();
+  input_t_ = ops.pack(true, D, GH, params_.w.data(), D);
+  recurrent_t_ = ops.pack(true, H, gru_before ? 2 * H : GH, R, H);
+  if (gru_before) candidate_t_ = ops.pack(true, H, H, R + 2 * H * H, H);
+}
+
+void RnnWeights::check_matches(const RnnDesc& desc) const {
+  if (desc.cell != desc_.cell || desc.input_size != desc_.input_size || desc.hidden != desc_.hidden)
+    throw RangeError("weights were prepared for another cell or size than this layer's");
+}
+
+void RnnWeights::pack_backward() const {
+  std::call_once(backward_once_, [this] {
+    const Ops ops(device());
+    const int64_t D = desc_.input_size, H = desc_.hidden, GH = desc_.gates() * H;
+    const bool gru_before = desc_.cell == RK_CELL_GRU_RESET_BEFORE;
+    const float* R = params_.r.data();
+    input_ = ops.pack(false, GH, D, params_.w.data(), D);
+    recurrent_ = ops.pack(false, gru_before ? 2 * H : GH, H, R, H);
+    if (gru_before) candidate_ = ops.pack(false, H, H, R + 2 * H * H, H);
+  });
+}
+
+const DeviceBuffer& RnnWeights::input() const {
+  pack_backward();
+  return input_;
+}
+const DeviceBuffer& RnnWeights::recurrent() const {
+  pack_backward();
+  return recurrent_;
+}
+const DeviceBuffer& RnnWeights::candidate() const {
+  pack_backward();
+  return candidate_;
+}
+
+size_t RnnWeights::bytes() const {
+  return input_t_.bytes() + recurrent_t_.bytes() + candidate_t_.bytes() + input_.bytes() + recurrent_.bytes() +
+         candidate_.bytes();
+}
+
+RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeights> weights, const Tensor& x,
                              const Tensor* h0, const Tensor* c0,
                              const std::vector<int32_t>& lengths_in, bool training) {
-  validate_params(desc, params);
-  const Device& device = params.w.device();
+  weights->check_matches(desc);
+  const RnnParams& params = weights->params();
+  const Device& device = weights->device();
   const Ops ops(device);
   if (x.shape.size() != 3)
     throw RangeError("x must be rank 3 [batch, timesteps, features], got " + shape_string(x.shape));
@@ -131,7 +182,7 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, const RnnParams& params, const
   DeviceBuffer x_tm = make_floats(device, N * T * D);
   ops.permute(x.data(), x_tm.floats(), N, T, D, dev_len, desc.go_backwards, true);
   DeviceBuffer xw = make_floats(device, T * N * GH);
-  ops.gemm(false, true, T * N, GH, D, x_tm.floats(), D, params.w.data(), D, 0.0f, xw.floats(), GH);
+  ops.gemm_packed(T * N, GH, D, x_tm.floats(), D, weights->input_t(), 0.0f, xw.floats(), GH);
   x_tm.reset();
 
   // Training keeps every step's state; inference ping-pongs between two slots.
@@ -159,10 +210,8 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, const RnnParams& params, const
   };
   const float* bias_w = params.bias_w ? params.bias_w->data() : nullptr;
   const float* bias_r = params.bias_r ? params.bias_r->data() : nullptr;
-  const float* R = params.r.data();
-  // h·Rᵀ per step; the classic GRU multiplies the r,z rows and the n rows separately.
-  const DeviceBuffer r_packed = ops.pack(true, H, gru_before ? 2 * H : GH, R, H);
-  const DeviceBuffer rn_packed = gru_before ? ops.pack(true, H, H, R + 2 * H * H, H) : DeviceBuffer();
+  const DeviceBuffer& r_packed = weights->recurrent_t();
+  const DeviceBuffer& rn_packed = weights->candidate_t();
 
   for (int64_t t = 0; t < T; ++t) {
     rk_cell_forward_args a{};
@@ -211,7 +260,7 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, const RnnParams& params, const
     ops.copy(result.c.data(), slot(reserve->states_c, T), N * H * sizeof(float), RK_DEVICE_TO_DEVICE);
   }
   if (training) {
-    reserve->params = params;
+    reserve->weights = std::move(weights);
     reserve->x = x;
     reserve->lengths = std::move(lengths);
     result.reserve = std::move(reserve);
@@ -222,7 +271,8 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, const RnnParams& params, const
 RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Tensor* dh_final,
                           const Tensor* dc_final) {
   const RnnDesc& desc = rs.desc;
-  const Device& device = rs.params.w.device();
+  const RnnParams& params = rs.weights->params();
+  const Device& device = rs.weights->device();
   const Ops ops(device);
   const int64_t N = rs.batch, T = rs.steps, D = desc.input_size, H = desc.hidden;
   const int64_t G = desc.gates(), GH = G * H;
@@ -247,10 +297,9 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
   init_state(ops, dh.floats(), dh_final, N * H);
   if (lstm) init_state(ops, dc.floats(), dc_final, N * H);
 
-  const float* R = rs.params.r.data();
   // dh_prev += dgh·R per step; the classic GRU takes the n rows first, then the r,z rows.
-  const DeviceBuffer r_packed = ops.pack(false, gru_before ? 2 * H : GH, H, R, H);
-  const DeviceBuffer rn_packed = gru_before ? ops.pack(false, H, H, R + 2 * H * H, H) : DeviceBuffer();
+  const DeviceBuffer& r_packed = rs.weights->recurrent();
+  const DeviceBuffer& rn_packed = rs.weights->candidate();
   auto state = [&](const DeviceBuffer& b, int64_t t) { return b.floats() + t * N * H; };
   for (int64_t t = T - 1; t >= 0; --t) {
     const int64_t cur = (T - 1 - t) % 2, next = 1 - cur;
@@ -320,7 +369,7 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
     ops.fill(g.dw.data(), 0.0f, GH * D);
     ops.fill(g.dr.data(), 0.0f, GH * H);
   }
-  if (rs.params.bias_w) {
+  if (params.bias_w) {
     g.dbias_w = make_zeros(device, {GH});
     g.dbias_r = make_zeros(device, {GH});
     if (T * N > 0) {
@@ -330,7 +379,7 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
   }
 
   // dx in processing order, then back to the caller's [N,T,D] order.
-  ops.gemm(false, false, T * N, D, GH, dgx.floats(), GH, rs.params.w.data(), D, 0.0f, x_tm.floats(), D);
+  ops.gemm_packed(T * N, D, GH, dgx.floats(), GH, rs.weights->input(), 0.0f, x_tm.floats(), D);
   g.dx = make_tensor(device, {N, T, D});
   ops.permute(x_tm.floats(), g.dx.data(), N, T, D, dev_len, desc.go_backwards, false);
   return g;

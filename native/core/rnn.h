@@ -16,6 +16,7 @@
 #define RNNKIT_CORE_RNN_H
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -42,10 +43,43 @@ struct RnnParams {
   std::optional<Tensor> bias_w, bias_r;  // both or neither
 };
 
+// Weights prepared for many passes: the canonical tensors plus the device's packed forms
+// of the GEMM operands that read them, made once per weight change instead of once per
+// call. Immutable; shared by the layer and by every reserve that used them.
+class RnnWeights {
+ public:
+  // Validates the tensors against `desc` and packs the forward operands.
+  RnnWeights(const RnnDesc& desc, RnnParams params);
+
+  const RnnParams& params() const { return params_; }
+  const Device& device() const { return params_.w.device(); }
+  // Throws RangeError unless `desc` has this cell, input size and hidden size.
+  void check_matches(const RnnDesc& desc) const;
+
+  // Forward: x·Wᵀ, and h·Rᵀ (classic GRU: the r,z rows; its n rows in candidate_t).
+  const DeviceBuffer& input_t() const { return input_t_; }
+  const DeviceBuffer& recurrent_t() const { return recurrent_t_; }
+  const DeviceBuffer& candidate_t() const { return candidate_t_; }
+  // Backward, packed on first use: dgx·W, and dgh·R (classic GRU: r,z rows; n rows apart).
+  const DeviceBuffer& input() const;
+  const DeviceBuffer& recurrent() const;
+  const DeviceBuffer& candidate() const;
+  size_t bytes() const;
+
+ private:
+  void pack_backward() const;
+
+  RnnDesc desc_;
+  RnnParams params_;
+  DeviceBuffer input_t_, recurrent_t_, candidate_t_;
+  mutable std::once_flag backward_once_;
+  mutable DeviceBuffer input_, recurrent_, candidate_;
+};
+
 // Everything BPTT needs from a training forward pass, and nothing more.
 struct RnnReserve {
   RnnDesc desc;
-  RnnParams params;
+  std::shared_ptr<const RnnWeights> weights;
   Tensor x;                   // the caller's input, kept alive, not copied
   std::vector<int32_t> lengths;
   DeviceBuffer device_lengths;
@@ -68,10 +102,7 @@ struct RnnGradients {
   Tensor dw, dr, dbias_w, dbias_r;  // canonical layout; biases only when the layer has them
 };
 
-// Throws TypeError/RangeError naming the argument for any inconsistent input.
-void validate_params(const RnnDesc& desc, const RnnParams& params);
-
-RnnForwardResult rnn_forward(const RnnDesc& desc, const RnnParams& params, const Tensor& x,
+RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeights> weights, const Tensor& x,
                              const Tensor* h0, const Tensor* c0,
                              const std::vector<int32_t>& lengths, bool training);
 

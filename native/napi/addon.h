@@ -13,6 +13,7 @@ class Addon : public Napi::Addon<Addon> {
 
   Napi::FunctionReference tensor_constructor;
   Napi::FunctionReference reserve_constructor;
+  Napi::FunctionReference weights_constructor;
 };
 
 // Registration of each group of bindings (one file each).

@@ -62,6 +62,50 @@ class ReserveHandle : public Napi::ObjectWrap<ReserveHandle> {
   int64_t accounted_ = 0;
 };
 
+// Prepared weights (canonical tensors plus packed GEMM operands), as a JavaScript handle.
+class WeightsHandle : public Napi::ObjectWrap<WeightsHandle> {
+ public:
+  static Napi::Function define(Napi::Env env) {
+    return DefineClass(env, "NativeRnnWeights",
+                       {InstanceAccessor<&WeightsHandle::bytes>("bytes"), InstanceMethod<&WeightsHandle::dispose>("dispose")});
+  }
+  static Napi::Object wrap(Napi::Env env, std::shared_ptr<const RnnWeights> weights) {
+    auto ext = Napi::External<std::shared_ptr<const RnnWeights>>::New(env, &weights);
+    return Addon::of(env).weights_constructor.New({ext});
+  }
+  static std::shared_ptr<const RnnWeights> unwrap(const Napi::Value& v) {
+    if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(Addon::of(v.Env()).weights_constructor.Value()))
+      throw rk::TypeError("weights must be prepared by rnnPrepare");
+    WeightsHandle* handle = Unwrap(v.As<Napi::Object>());
+    if (!handle->weights_) throw std::runtime_error("the layer's weights have been disposed");
+    return handle->weights_;
+  }
+  explicit WeightsHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WeightsHandle>(info) {
+    if (info.Length() != 1 || !info[0].IsExternal())
+      throw Napi::TypeError::New(info.Env(), "NativeRnnWeights cannot be constructed from JavaScript");
+    weights_ = *info[0].As<Napi::External<std::shared_ptr<const RnnWeights>>>().Data();
+    env_ = info.Env();
+    accounted_ = static_cast<int64_t>(weights_->bytes());
+    Napi::MemoryManagement::AdjustExternalMemory(env_, accounted_);
+  }
+  ~WeightsHandle() override { release(); }
+
+ private:
+  Napi::Value bytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), weights_ ? static_cast<double>(weights_->bytes()) : 0.0);
+  }
+  // Reserves of earlier passes keep their own share until they are disposed.
+  void dispose(const Napi::CallbackInfo&) { release(); }
+  void release() {
+    weights_.reset();
+    if (accounted_) Napi::MemoryManagement::AdjustExternalMemory(env_, -accounted_);
+    accounted_ = 0;
+  }
+  std::shared_ptr<const RnnWeights> weights_;
+  napi_env env_ = nullptr;
+  int64_t accounted_ = 0;
+};
+
 const Tensor* optional_tensor(const Napi::Value& v, const std::string& name, Tensor& storage) {
   if (is_nullish(v)) return nullptr;
   storage = TensorHandle::unwrap(v, name);
@@ -87,13 +131,22 @@ void set_optional(Napi::Env env, Napi::Object o, const char* key, Tensor& t) {
   if (t) o.Set(key, TensorHandle::wrap(env, std::move(t)));
 }
 
-// rnnForward(desc, weights, x, h0?, c0?, lengths?, training) -> Promise<{output, h, c?, reserve?}>
+// rnnPrepare(desc, [w, r, biasW?, biasR?]) -> NativeRnnWeights
+Napi::Value rnn_prepare(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return translate_errors(env, [&]() -> Napi::Value {
+    const RnnDesc desc = to_desc(info[0]);
+    return WeightsHandle::wrap(env, std::make_shared<const RnnWeights>(desc, to_params(info[1])));
+  });
+}
+
+// rnnForward(desc, prepared, x, h0?, c0?, lengths?, training) -> Promise<{output, h, c?, reserve?}>
 Napi::Value rnn_forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return translate_errors(env, [&]() -> Napi::Value {
     const RnnDesc desc = to_desc(info[0]);
-    RnnParams params = to_params(info[1]);
-    validate_params(desc, params);
+    std::shared_ptr<const RnnWeights> weights = WeightsHandle::unwrap(info[1]);
+    weights->check_matches(desc);
     Tensor x = TensorHandle::unwrap(info[2], "x");
     Tensor h0_storage, c0_storage;
     const Tensor* h0 = optional_tensor(info[3], "initialState[0]", h0_storage);
@@ -106,7 +159,7 @@ Napi::Value rnn_forward(const Napi::CallbackInfo& info) {
     return PromiseWorker<RnnForwardResult>::start(
         env,
         [=]() {
-          return rk::rnn_forward(desc, params, x, h0_copy ? &*h0_copy : nullptr,
+          return rk::rnn_forward(desc, weights, x, h0_copy ? &*h0_copy : nullptr,
                                  c0_copy ? &*c0_copy : nullptr, lengths, training);
         },
         [](Napi::Env env, RnnForwardResult& r) -> Napi::Value {
@@ -219,6 +272,8 @@ Napi::Value weights_from_canonical(const Napi::CallbackInfo& info) {
 
 void register_rnn(Addon& addon, Napi::Env env, Napi::Object exports) {
   addon.reserve_constructor = Napi::Persistent(ReserveHandle::define(env));
+  addon.weights_constructor = Napi::Persistent(WeightsHandle::define(env));
+  exports.Set("rnnPrepare", Napi::Function::New(env, rnn_prepare, "rnnPrepare"));
   exports.Set("rnnForward", Napi::Function::New(env, rnn_forward, "rnnForward"));
   exports.Set("rnnBackward", Napi::Function::New(env, rnn_backward, "rnnBackward"));
   exports.Set("weightFormatArrays", Napi::Function::New(env, weight_format_arrays, "weightFormatArrays"));
