@@ -13,6 +13,7 @@
         "native/cpu/kernels_avx512.cpp",
         "native/cpu/kernels_generic.cpp",
         "native/cpu/peak_probe.cpp",
+        "native/cpu/recurrent.cpp",
         "native/cpu/thread_pool.cpp",
         "native/napi/addon.cpp",
         "native/napi/backends.cpp",

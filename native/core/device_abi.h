@@ -102,6 +102,21 @@ typedef struct rk_cell_backward_args {
   float* dc_prev;           // [N,H]
 } rk_cell_backward_args;
 
+// Every timestep of a forward pass in one launch (an optional, fused form of the per-step
+// GEMM + cell_forward loop). `step` holds step 0's arguments (phase ignored); the others
+// say how they move from step to step. States live in `state_slots` slots of N·H floats
+// starting at step.h_prev (and step.c_prev): T+1 when training keeps them all, else 2.
+typedef struct rk_recurrent_forward_args {
+  rk_cell_forward_args step;
+  int64_t steps;
+  int64_t state_slots;
+  int64_t gates_step;   // floats between steps in gates (0 when not kept)
+  int64_t extra_step;   // in extra (0: one scratch buffer reused)
+  int64_t output_step;  // in output (H for sequences, 0 for the last-step output)
+  const void* recurrent;  // pack_recurrent of the R rows multiplied with h_prev
+  const void* candidate;  // classic GRU: pack_recurrent of R_n (gates = 1)
+} rk_recurrent_forward_args;
+
 typedef struct rk_device_ops {
   int32_t abi_version;
   const char* name;
@@ -127,6 +142,13 @@ typedef struct rk_device_ops {
   // C[m,n] = alpha·op(A)·B + beta·C with B prepared by pack_b.
   int (*gemm_packed_b)(int32_t trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
                        int64_t lda, const void* packed_b, float beta, float* c, int64_t ldc);
+
+  // Optional fused forward (null entries: the algorithm runs its per-step loop). R's rows
+  // for `gates` gates ([gates·H, H], canonical) prepared for recurrent_forward;
+  // packed_recurrent_bytes returns 0 when the device does not offer it.
+  size_t (*packed_recurrent_bytes)(int64_t hidden, int64_t gates);
+  int (*pack_recurrent)(const float* r, int64_t hidden, int64_t gates, void* packed);
+  int (*recurrent_forward)(const rk_recurrent_forward_args* args);
 
   // Rearranges [N,T,W] rows into time-major processing order [T,N,W] (to_time_major != 0)
   // or back. With reverse, sequence n's valid steps (t < lengths[n], or T) are reversed.

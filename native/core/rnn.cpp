@@ -105,6 +105,17 @@ RnnWeights::RnnWeights(const RnnDesc& desc, RnnParams params) : desc_(desc), par
   input_t_ = ops.pack(true, D, GH, params_.w.data(), D);
   recurrent_t_ = ops.pack(true, H, gru_before ? 2 * H : GH, R, H);
   if (gru_before) candidate_t_ = ops.pack(true, H, H, R + 2 * H * H, H);
+  const rk_device_ops& o = device().ops();
+  const int64_t step_gates = gru_before ? 2 : desc_.gates();
+  if (o.recurrent_forward && o.packed_recurrent_bytes(H, step_gates) > 0) {
+    auto pack_rows = [&](const float* rows, int64_t gates) {
+      DeviceBuffer packed(&device(), o.packed_recurrent_bytes(H, gates));
+      device().check(o.pack_recurrent(rows, H, gates, packed.data()), "pack_recurrent");
+      return packed;
+    };
+    fused_recurrent_ = pack_rows(R, step_gates);
+    if (gru_before) fused_candidate_ = pack_rows(R + 2 * H * H, 1);
+  }
 }
 
 void RnnWeights::check_matches(const RnnDesc& desc) const {
@@ -138,8 +149,8 @@ const DeviceBuffer& RnnWeights::candidate() const {
 }
 
 size_t RnnWeights::bytes() const {
-  return input_t_.bytes() + recurrent_t_.bytes() + candidate_t_.bytes() + input_.bytes() + recurrent_.bytes() +
-         candidate_.bytes();
+  return input_t_.bytes() + recurrent_t_.bytes() + candidate_t_.bytes() + fused_recurrent_.bytes() +
+         fused_candidate_.bytes() + input_.bytes() + recurrent_.bytes() + candidate_.bytes();
 }
 
 RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeights> weights, const Tensor& x,
@@ -213,7 +224,7 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
   const DeviceBuffer& r_packed = weights->recurrent_t();
   const DeviceBuffer& rn_packed = weights->candidate_t();
 
-  for (int64_t t = 0; t < T; ++t) {
+  auto step_args = [&](int64_t t) {
     rk_cell_forward_args a{};
     a.cell = desc.cell;
     a.activation = desc.activation;
@@ -238,17 +249,35 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
     a.output_stride = T * H;
     a.output_mode = desc.output_mode;
     a.masked_output = desc.masked_output;
+    return a;
+  };
 
-    if (gru_before) {
-      ops.gemm_packed(N, 2 * H, H, a.h_prev, H, r_packed, 0.0f, hr.floats(), GH);
-      a.phase = 0;
+  if (weights->fused() && T > 0) {
+    // The device runs the per-step loop below in one launch.
+    rk_recurrent_forward_args f{};
+    f.step = step_args(0);
+    f.steps = T;
+    f.state_slots = training ? T + 1 : 2;
+    f.gates_step = f.step.gates ? N * GH : 0;
+    f.extra_step = training ? N * H : 0;
+    f.output_step = sequence ? H : 0;
+    f.recurrent = weights->fused_recurrent().data();
+    f.candidate = weights->fused_candidate().data();
+    device.check(ops.o.recurrent_forward(&f), "recurrent_forward");
+  } else {
+    for (int64_t t = 0; t < T; ++t) {
+      rk_cell_forward_args a = step_args(t);
+      if (gru_before) {
+        ops.gemm_packed(N, 2 * H, H, a.h_prev, H, r_packed, 0.0f, hr.floats(), GH);
+        a.phase = 0;
+        device.check(ops.o.cell_forward(&a), "cell_forward");
+        ops.gemm_packed(N, H, H, a.extra, H, rn_packed, 0.0f, hr.floats() + 2 * H, GH);
+        a.phase = 1;
+      } else {
+        ops.gemm_packed(N, GH, H, a.h_prev, H, r_packed, 0.0f, hr.floats(), GH);
+      }
       device.check(ops.o.cell_forward(&a), "cell_forward");
-      ops.gemm_packed(N, H, H, a.extra, H, rn_packed, 0.0f, hr.floats() + 2 * H, GH);
-      a.phase = 1;
-    } else {
-      ops.gemm_packed(N, GH, H, a.h_prev, H, r_packed, 0.0f, hr.floats(), GH);
     }
-    device.check(ops.o.cell_forward(&a), "cell_forward");
   }
 
   RnnForwardResult result;

@@ -60,6 +60,10 @@ class RnnWeights {
   const DeviceBuffer& input_t() const { return input_t_; }
   const DeviceBuffer& recurrent_t() const { return recurrent_t_; }
   const DeviceBuffer& candidate_t() const { return candidate_t_; }
+  // The device's fused forward recurrence, when it offers one (fused() tells).
+  bool fused() const { return fused_recurrent_.data() != nullptr; }
+  const DeviceBuffer& fused_recurrent() const { return fused_recurrent_; }
+  const DeviceBuffer& fused_candidate() const { return fused_candidate_; }
   // Backward, packed on first use: dgx·W, and dgh·R (classic GRU: r,z rows; n rows apart).
   const DeviceBuffer& input() const;
   const DeviceBuffer& recurrent() const;
@@ -71,7 +75,7 @@ class RnnWeights {
 
   RnnDesc desc_;
   RnnParams params_;
-  DeviceBuffer input_t_, recurrent_t_, candidate_t_;
+  DeviceBuffer input_t_, recurrent_t_, candidate_t_, fused_recurrent_, fused_candidate_;
   mutable std::once_flag backward_once_;
   mutable DeviceBuffer input_, recurrent_, candidate_;
 };

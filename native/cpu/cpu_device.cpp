@@ -10,6 +10,7 @@
 
 #include "gemm.h"
 #include "isa.h"
+#include "recurrent.h"
 #include "thread_pool.h"
 
 namespace rk::cpu {
@@ -125,6 +126,16 @@ int reverse_valid_steps(const float* src, float* dst, int64_t batch, int64_t ste
   return 0;
 }
 
+size_t packed_recurrent_bytes_entry(int64_t hidden, int64_t gates) { return packed_recurrent_bytes(hidden, gates); }
+
+int pack_recurrent_entry(const float* r, int64_t hidden, int64_t gates, void* packed) {
+  return guarded([&] { pack_recurrent(r, hidden, gates, static_cast<float*>(packed)); });
+}
+
+int recurrent_forward_entry(const rk_recurrent_forward_args* args) {
+  return guarded([&] { recurrent_forward(*args); });
+}
+
 // Pointwise steps run on the pool, each thread on its own units (whole vectors of them).
 constexpr int64_t kUnitGrain = 16;
 
@@ -202,6 +213,9 @@ const rk_device_ops kOps = {
     packed_b_bytes_entry,
     pack_b_entry,
     gemm_packed_b_entry,
+    packed_recurrent_bytes_entry,
+    pack_recurrent_entry,
+    recurrent_forward_entry,
     permute_steps,
     reverse_valid_steps,
     cell_forward,

@@ -36,7 +36,8 @@ void pack_b_panels(bool trans_b, int64_t k, int64_t n, const float* b, int64_t l
   }
 }
 
-// A block of op(A): rows [row0, row0+rows), depth [p0, p0+kc), into groups of mr rows.
+}  // namespace
+
 void pack_a(bool trans_a, const float* a, int64_t lda, int64_t row0, int64_t rows, int64_t p0, int64_t kc,
             int64_t mr, float* out) {
   for (int64_t g = 0; g < rows; g += mr) {
@@ -57,6 +58,8 @@ void pack_a(bool trans_a, const float* a, int64_t lda, int64_t row0, int64_t row
       for (int64_t p = 0; p < kc; ++p) dst[p * mr + r] = 0.0f;
   }
 }
+
+namespace {
 
 std::vector<float>& thread_scratch() {
   thread_local std::vector<float> scratch;
@@ -89,8 +92,8 @@ void gemm_part(const Kernels& kern, bool trans_a, int64_t row0, int64_t row1, in
     for (int64_t i0 = row0; i0 < row1; i0 += kMc) {
       const int64_t rows = std::min(kMc, row1 - i0);
       pack_a(trans_a, a, lda, i0, rows, p0, kc, mr, scratch.data());
-      kern.gemm_block(rows, kc, scratch.data(), packed_b + q0 * k * kPanel + p0 * kPanel, k * kPanel, q1 - q0,
-                      cols, alpha, accumulate, c + i0 * ldc + col0, ldc);
+      kern.gemm_block(rows, kc, scratch.data(), packed_b + q0 * k * kPanel + p0 * kPanel, k * kPanel, q1 - q0, 1,
+                      0, cols, alpha, accumulate, c + i0 * ldc + col0, ldc);
     }
   }
 }

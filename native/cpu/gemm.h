@@ -15,6 +15,11 @@ size_t packed_b_bytes(int64_t k, int64_t n);
 // Packs op(B) [k, n] (B is [n, k] when trans_b) into `packed` (packed_b_bytes(k, n) bytes).
 void pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* packed);
 
+// A block of op(A) (rows [row0, row0+rows), depth [p0, p0+kc)) in groups of `mr` rows, the
+// layout Kernels::gemm_block reads; `out` holds ceil(rows/mr)·mr·kc floats.
+void pack_a(bool trans_a, const float* a, int64_t lda, int64_t row0, int64_t rows, int64_t p0, int64_t kc,
+            int64_t mr, float* out);
+
 void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                    const float* packed_b, float beta, float* c, int64_t ldc);
 

@@ -79,6 +79,17 @@ void ThreadPool::run_erased(Fn fn, void* ctx) {
   for (int spin = 0; remaining_.load(std::memory_order_acquire) != 0; ++spin) backoff(spin);
 }
 
+void ThreadPool::barrier(int count) {
+  if (count <= 1) return;
+  const uint32_t phase = barrier_phase_.load(std::memory_order_acquire);
+  if (barrier_arrived_.fetch_add(1, std::memory_order_acq_rel) == count - 1) {
+    barrier_arrived_.store(0, std::memory_order_relaxed);
+    barrier_phase_.fetch_add(1, std::memory_order_release);
+    return;
+  }
+  while (barrier_phase_.load(std::memory_order_acquire) == phase) RK_PAUSE();
+}
+
 void ThreadPool::worker(int index) {
   uint64_t seen = 0;
   for (;;) {

@@ -29,6 +29,9 @@ class ThreadPool {
     run_erased([](void* ctx, int index, int count) { (*static_cast<F*>(ctx))(index, count); }, &body);
   }
 
+  // Inside run(): waits until all `count` threads of the run arrive (count 1: no wait).
+  void barrier(int count);
+
   ~ThreadPool();
 
  private:
@@ -47,6 +50,8 @@ class ThreadPool {
   std::atomic<int> remaining_{0};
   std::atomic<int> sleeping_{0};
   std::atomic<bool> stop_{false};
+  std::atomic<int> barrier_arrived_{0};
+  std::atomic<uint32_t> barrier_phase_{0};
   Fn fn_ = nullptr;
   void* ctx_ = nullptr;
   int count_ = 0;

@@ -1,0 +1,100 @@
+#include "recurrent.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "../core/cell_math.h"
+#include "gemm.h"
+#include "isa.h"
+#include "kernels.h"
+#include "thread_pool.h"
+
+namespace rk::cpu {
+namespace {
+
+int64_t chunk_count(int64_t hidden) { return (hidden + kPanel - 1) / kPanel; }
+
+// Panel (chunk c, gate g) holds op(B) = Rᵀ columns g·H + c·kPanel + j, i.e. rows of R.
+const float* chunk_panels(const void* packed, int64_t hidden, int64_t gates, int64_t chunk) {
+  return static_cast<const float*>(packed) + chunk * gates * hidden * kPanel;
+}
+
+// h·Rᵀ for this thread's chunks [c0, c1): writes hr columns g·H + c·kPanel + [0, kPanel).
+void multiply_chunks(const Kernels& kern, int64_t rows, int64_t hidden, int64_t gates, const float* a_packed,
+                     const void* packed, int64_t c0, int64_t c1, float* hr, int64_t ldc) {
+  if (c0 >= c1) return;
+  const int64_t cols = std::min(hidden, c1 * kPanel) - c0 * kPanel;
+  kern.gemm_block(rows, hidden, a_packed, chunk_panels(packed, hidden, gates, c0), hidden * kPanel,
+                  (c1 - c0) * gates, gates, hidden, cols, 1.0f, false, hr + c0 * kPanel, ldc);
+}
+
+}  // namespace
+
+size_t packed_recurrent_bytes(int64_t hidden, int64_t gates) {
+  return static_cast<size_t>(chunk_count(hidden) * gates * hidden * kPanel) * sizeof(float);
+}
+
+void pack_recurrent(const float* r, int64_t hidden, int64_t gates, float* packed) {
+  const int64_t H = hidden;
+  for (int64_t c = 0; c < chunk_count(H); ++c)
+    for (int64_t g = 0; g < gates; ++g) {
+      float* panel = packed + (c * gates + g) * H * kPanel;
+      for (int64_t j = 0; j < kPanel; ++j) {
+        const int64_t unit = c * kPanel + j;
+        const float* row = unit < H ? r + (g * H + unit) * H : nullptr;
+        for (int64_t p = 0; p < H; ++p) panel[p * kPanel + j] = row ? row[p] : 0.0f;
+      }
+    }
+}
+
+void recurrent_forward(const rk_recurrent_forward_args& args) {
+  const Kernels& kern = active_kernels();
+  const rk_cell_forward_args& first = args.step;
+  const int64_t N = first.batch, H = first.hidden, G = gate_count(first.cell), GH = G * H;
+  const bool gru_before = first.cell == RK_CELL_GRU_RESET_BEFORE;
+  const int64_t slot = N * H;
+  // All state slots live in one buffer; step 0's h_prev (c_prev) is its start.
+  float* const h_states = const_cast<float*>(first.h_prev);
+  float* const c_states = const_cast<float*>(first.c_prev);
+  ThreadPool& pool = ThreadPool::instance();
+  pool.run([&](int index, int count) {
+    const Range chunks = split_range(chunk_count(H), 1, index, count);
+    const int64_t u0 = chunks.begin * kPanel, u1 = std::min(H, chunks.end * kPanel);
+    thread_local std::vector<float> a_packed;
+    const size_t need = static_cast<size_t>((N + kern.mr) * H);
+    if (a_packed.size() < need) a_packed.resize(need);
+    for (int64_t t = 0; t < args.steps; ++t) {
+      rk_cell_forward_args a = first;
+      a.step = t;
+      a.xw = first.xw + t * N * GH;
+      a.h_prev = h_states + (t % args.state_slots) * slot;
+      a.h_next = h_states + ((t + 1) % args.state_slots) * slot;
+      if (c_states) {
+        a.c_prev = c_states + (t % args.state_slots) * slot;
+        a.c_next = c_states + ((t + 1) % args.state_slots) * slot;
+      }
+      if (first.gates) a.gates = first.gates + t * args.gates_step;
+      if (first.extra) a.extra = first.extra + t * args.extra_step;
+      if (first.output) a.output = first.output + t * args.output_step;
+      float* hr = const_cast<float*>(a.hr);
+
+      pack_a(false, a.h_prev, H, 0, N, 0, H, kern.mr, a_packed.data());
+      if (gru_before) {
+        // r, z and r⊙h_prev for my units; the candidate's GEMM needs r⊙h_prev of all units.
+        multiply_chunks(kern, N, H, 2, a_packed.data(), args.recurrent, chunks.begin, chunks.end, hr, GH);
+        a.phase = 0;
+        if (u0 < u1) kern.cell_forward(a, u0, u1);
+        pool.barrier(count);
+        pack_a(false, a.extra, H, 0, N, 0, H, kern.mr, a_packed.data());
+        multiply_chunks(kern, N, H, 1, a_packed.data(), args.candidate, chunks.begin, chunks.end, hr + 2 * H, GH);
+        a.phase = 1;
+      } else {
+        multiply_chunks(kern, N, H, G, a_packed.data(), args.recurrent, chunks.begin, chunks.end, hr, GH);
+      }
+      if (u0 < u1) kern.cell_forward(a, u0, u1);
+      pool.barrier(count);  // the next step reads every unit of h
+    }
+  });
+}
+
+}  // namespace rk::cpu
