@@ -1,8 +1,9 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
-// The numeric suites run once per CPU path (instruction set × threads), so every kernel the
-// dispatcher can pick is checked against the references. Only paths this CPU has are run.
+// The numeric suites run once per CPU path (instruction set × threads, and the plain
+// per-step loop with the fused recurrence turned off), so every kernel the dispatcher can
+// pick is checked against the references. Only instruction sets this CPU has are run.
 const numericSuites = [
   'test/forward.test.ts',
   'test/gradients.test.ts',
@@ -16,14 +17,21 @@ function cpuFlags(): string {
   return existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
 }
 
-function extraPaths(): { isa: string; threads: number }[] {
+interface CpuPath {
+  isa: string;
+  threads: number;
+  fused?: boolean;
+}
+
+function extraPaths(): CpuPath[] {
   const flags = cpuFlags();
   const isas = ['generic'];
   if (/\bavx2\b/.test(flags) && /\bfma\b/.test(flags)) isas.push('avx2');
   if (/\bavx512f\b/.test(flags)) isas.push('avx512');
-  const paths = isas.flatMap((isa) => [1, 2].map((threads) => ({ isa, threads })));
+  const best = isas[isas.length - 1]!;
+  const paths: CpuPath[] = isas.flatMap((isa) => [1, 2].map((threads) => ({ isa, threads })));
   // The default project already runs the best instruction set on every thread.
-  return paths.filter((p) => !(p.isa === isas[isas.length - 1] && p.threads === 2));
+  return [...paths.filter((p) => !(p.isa === best && p.threads === 2)), { isa: best, threads: 2, fused: false }];
 }
 
 export default defineConfig({
@@ -34,12 +42,12 @@ export default defineConfig({
     hookTimeout: 120_000,
     projects: [
       { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
-      ...extraPaths().map(({ isa, threads }) => ({
+      ...extraPaths().map(({ isa, threads, fused = true }) => ({
         extends: true,
         test: {
-          name: `${isa}-${threads}t`,
+          name: `${isa}-${threads}t${fused ? '' : '-steps'}`,
           include: numericSuites,
-          env: { RNNKIT_ISA: isa, RNNKIT_NUM_THREADS: String(threads) },
+          env: { RNNKIT_ISA: isa, RNNKIT_NUM_THREADS: String(threads), RNNKIT_CPU_FUSED: fused ? '1' : '0' },
           setupFiles: ['test/helpers/cpu-path.ts'],
         },
       })),

@@ -117,6 +117,20 @@ typedef struct rk_recurrent_forward_args {
   const void* candidate;  // classic GRU: pack_recurrent of R_n (gates = 1)
 } rk_recurrent_forward_args;
 
+// Every timestep of a backward pass in one launch (the fused form of the per-step
+// cell_backward + GEMM loop). `step` holds the arguments of the last step (t = T-1); each
+// earlier step moves states, extra and h/c pointers back by state_step floats, gates, dgx
+// and dgh by gates_step, d_output by d_output_step, and swaps dh <-> dh_prev, dc <-> dc_prev.
+typedef struct rk_recurrent_backward_args {
+  rk_cell_backward_args step;
+  int64_t steps;
+  int64_t state_step;
+  int64_t gates_step;
+  int64_t d_output_step;
+  const void* recurrent;  // pack_b(R, no transpose) of the rows multiplied back (classic GRU: r,z)
+  const void* candidate;  // classic GRU: pack_b(R_n)
+} rk_recurrent_backward_args;
+
 typedef struct rk_device_ops {
   int32_t abi_version;
   const char* name;
@@ -149,6 +163,7 @@ typedef struct rk_device_ops {
   size_t (*packed_recurrent_bytes)(int64_t hidden, int64_t gates);
   int (*pack_recurrent)(const float* r, int64_t hidden, int64_t gates, void* packed);
   int (*recurrent_forward)(const rk_recurrent_forward_args* args);
+  int (*recurrent_backward)(const rk_recurrent_backward_args* args);
 
   // Rearranges [N,T,W] rows into time-major processing order [T,N,W] (to_time_major != 0)
   // or back. With reverse, sequence n's valid steps (t < lengths[n], or T) are reversed.

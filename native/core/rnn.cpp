@@ -330,7 +330,7 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
   const DeviceBuffer& r_packed = rs.weights->recurrent();
   const DeviceBuffer& rn_packed = rs.weights->candidate();
   auto state = [&](const DeviceBuffer& b, int64_t t) { return b.floats() + t * N * H; };
-  for (int64_t t = T - 1; t >= 0; --t) {
+  auto step_args = [&](int64_t t) {
     const int64_t cur = (T - 1 - t) % 2, next = 1 - cur;
     rk_cell_backward_args a{};
     a.cell = desc.cell;
@@ -358,16 +358,33 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
     a.lengths = rs.device_lengths.ints();
     a.dgx = dgx.floats() + t * N * GH;
     a.dgh = dgh + t * N * GH;
-    a.phase = 0;
-    device.check(ops.o.cell_backward(&a), "cell_backward");
-    if (gru_before) {
-      ops.gemm_packed(N, H, H, a.dgh + 2 * H, GH, rn_packed, 0.0f, d_rh.floats(), H);
-      a.d_rh = d_rh.floats();
-      a.phase = 1;
+    a.d_rh = d_rh.floats();
+    return a;
+  };
+  if (ops.o.recurrent_backward && rs.weights->fused() && T > 0) {
+    // The device runs the per-step loop below in one launch.
+    rk_recurrent_backward_args f{};
+    f.step = step_args(T - 1);
+    f.steps = T;
+    f.state_step = N * H;
+    f.gates_step = N * GH;
+    f.d_output_step = sequence ? H : 0;
+    f.recurrent = r_packed.data();
+    f.candidate = rn_packed.data();
+    device.check(ops.o.recurrent_backward(&f), "recurrent_backward");
+  } else {
+    for (int64_t t = T - 1; t >= 0; --t) {
+      rk_cell_backward_args a = step_args(t);
+      a.phase = 0;
       device.check(ops.o.cell_backward(&a), "cell_backward");
-      ops.gemm_packed(N, H, 2 * H, a.dgh, GH, r_packed, 1.0f, a.dh_prev, H);
-    } else {
-      ops.gemm_packed(N, H, GH, a.dgh, GH, r_packed, 1.0f, a.dh_prev, H);
+      if (gru_before) {
+        ops.gemm_packed(N, H, H, a.dgh + 2 * H, GH, rn_packed, 0.0f, d_rh.floats(), H);
+        a.phase = 1;
+        device.check(ops.o.cell_backward(&a), "cell_backward");
+        ops.gemm_packed(N, H, 2 * H, a.dgh, GH, r_packed, 1.0f, a.dh_prev, H);
+      } else {
+        ops.gemm_packed(N, H, GH, a.dgh, GH, r_packed, 1.0f, a.dh_prev, H);
+      }
     }
   }
   const int64_t final_slot = T % 2;

@@ -136,6 +136,10 @@ int recurrent_forward_entry(const rk_recurrent_forward_args* args) {
   return guarded([&] { recurrent_forward(*args); });
 }
 
+int recurrent_backward_entry(const rk_recurrent_backward_args* args) {
+  return guarded([&] { recurrent_backward(*args); });
+}
+
 // Pointwise steps run on the pool, each thread on its own units (whole vectors of them).
 constexpr int64_t kUnitGrain = 16;
 
@@ -216,6 +220,7 @@ const rk_device_ops kOps = {
     packed_recurrent_bytes_entry,
     pack_recurrent_entry,
     recurrent_forward_entry,
+    recurrent_backward_entry,
     permute_steps,
     reverse_valid_steps,
     cell_forward,

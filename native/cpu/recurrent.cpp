@@ -1,6 +1,8 @@
 #include "recurrent.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <string>
 #include <vector>
 
 #include "../core/cell_math.h"
@@ -30,7 +32,16 @@ void multiply_chunks(const Kernels& kern, int64_t rows, int64_t hidden, int64_t 
 
 }  // namespace
 
+bool fused_enabled() {
+  static const bool enabled = [] {
+    const char* env = std::getenv("RNNKIT_CPU_FUSED");
+    return !(env && std::string(env) == "0");
+  }();
+  return enabled;
+}
+
 size_t packed_recurrent_bytes(int64_t hidden, int64_t gates) {
+  if (!fused_enabled()) return 0;
   return static_cast<size_t>(chunk_count(hidden) * gates * hidden * kPanel) * sizeof(float);
 }
 
@@ -93,6 +104,62 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
       }
       if (u0 < u1) kern.cell_forward(a, u0, u1);
       pool.barrier(count);  // the next step reads every unit of h
+    }
+  });
+}
+
+void recurrent_backward(const rk_recurrent_backward_args& args) {
+  const Kernels& kern = active_kernels();
+  const rk_cell_backward_args& last = args.step;
+  const int64_t N = last.batch, H = last.hidden, G = gate_count(last.cell), GH = G * H;
+  const bool gru_before = last.cell == RK_CELL_GRU_RESET_BEFORE;
+  const int64_t recurrent_rows = gru_before ? 2 * H : GH;
+  ThreadPool& pool = ThreadPool::instance();
+  pool.run([&](int index, int count) {
+    // Panels of a plain pack_b over H columns are the units' 32-wide chunks.
+    const Range chunks = split_range(chunk_count(H), 1, index, count);
+    const int64_t u0 = chunks.begin * kPanel, u1 = std::min(H, chunks.end * kPanel);
+    const int64_t cols = u1 - u0;
+    thread_local std::vector<float> a_packed;
+    const size_t need = static_cast<size_t>((N + kern.mr) * GH);
+    if (a_packed.size() < need) a_packed.resize(need);
+    auto multiply = [&](const float* a, int64_t k, const void* packed, bool accumulate, float* c) {
+      if (cols <= 0) return;
+      pack_a(false, a, GH, 0, N, 0, k, kern.mr, a_packed.data());
+      kern.gemm_block(N, k, a_packed.data(), static_cast<const float*>(packed) + chunks.begin * k * kPanel,
+                      k * kPanel, chunks.end - chunks.begin, 1, 0, cols, 1.0f, accumulate, c + u0, H);
+    };
+    for (int64_t i = 0; i < args.steps; ++i) {
+      rk_cell_backward_args a = last;
+      a.step = last.step - i;
+      const int64_t back_states = i * args.state_step, back_gates = i * args.gates_step;
+      if (last.gates) a.gates = last.gates - back_gates;
+      if (last.extra) a.extra = last.extra - back_states;
+      a.h_prev = last.h_prev - back_states;
+      a.h_cur = last.h_cur - back_states;
+      if (last.c_prev) {
+        a.c_prev = last.c_prev - back_states;
+        a.c_cur = last.c_cur - back_states;
+      }
+      a.dgx = last.dgx - back_gates;
+      a.dgh = last.dgh - back_gates;
+      if (last.d_output) a.d_output = last.d_output - i * args.d_output_step;
+      if (i % 2 == 1) {
+        a.dh = last.dh_prev;
+        a.dh_prev = const_cast<float*>(last.dh);
+        a.dc = last.dc_prev;
+        a.dc_prev = const_cast<float*>(last.dc);
+      }
+      a.phase = 0;
+      if (u0 < u1) kern.cell_backward(a, u0, u1);
+      pool.barrier(count);  // the GEMMs read the gate gradients of every unit
+      if (gru_before) {
+        multiply(a.dgh + 2 * H, H, args.candidate, false, const_cast<float*>(a.d_rh));
+        a.phase = 1;
+        if (u0 < u1) kern.cell_backward(a, u0, u1);
+        pool.barrier(count);  // the reset gate's gradients of every unit
+      }
+      multiply(a.dgh, recurrent_rows, args.recurrent, true, a.dh_prev);
     }
   });
 }

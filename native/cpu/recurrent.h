@@ -15,6 +15,12 @@ namespace rk::cpu {
 size_t packed_recurrent_bytes(int64_t hidden, int64_t gates);
 void pack_recurrent(const float* r, int64_t hidden, int64_t gates, float* packed);
 void recurrent_forward(const rk_recurrent_forward_args& args);
+// BPTT's per-step loop likewise: each thread runs the pointwise backward of its units, then
+// (after one barrier, as it needs every unit's gate gradients) the GEMM for its own units
+// of dh_prev, which is all its next step reads.
+void recurrent_backward(const rk_recurrent_backward_args& args);
+// Whether the fused paths are on (RNNKIT_CPU_FUSED=0 turns them off, to test the plain loop).
+bool fused_enabled();
 
 }  // namespace rk::cpu
 
