@@ -8,6 +8,7 @@
         "native/core/tensor_ops.cpp",
         "native/cpu/cpu_device.cpp",
         "native/cpu/gemm.cpp",
+        "native/cpu/host_allocator.cpp",
         "native/cpu/isa.cpp",
         "native/cpu/kernels_avx2.cpp",
         "native/cpu/kernels_avx512.cpp",

@@ -41,6 +41,8 @@ export interface MemoryInfo {
   bytes: number;
   /** Number of live device allocations. */
   allocations: number;
+  /** Released memory the backend keeps to reuse for the next passes' buffers. */
+  cachedBytes: number;
 }
 
 /** Native memory in use on the current backend (like tfjs's `tf.memory()`). */

@@ -61,7 +61,7 @@ export interface NativeGradients {
 export interface NativeAddon {
   NativeTensor: new (values: Float32Array, shape: number[], backend: string) => NativeTensor;
   backends(): { name: 'cpu' | 'cuda'; available: boolean; reason?: string }[];
-  memory(backend: string): { bytes: number; allocations: number };
+  memory(backend: string): { bytes: number; allocations: number; cachedBytes: number };
   setNumThreads(threads: number): void;
   getNumThreads(): number;
   hardwareThreads(): number;

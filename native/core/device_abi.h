@@ -141,8 +141,9 @@ typedef struct rk_device_ops {
   int (*copy)(void* dst, const void* src, size_t bytes, int32_t kind);
   int (*fill)(float* dst, float value, size_t count);
   int (*synchronize)(void);
-  // Live allocations of this device, for leak checks and rk.memory().
-  int (*memory_stats)(uint64_t* live_bytes, uint64_t* live_allocations);
+  // Live allocations of this device, for leak checks and rk.memory(); cached_bytes: released
+  // memory the device keeps for reuse.
+  int (*memory_stats)(uint64_t* live_bytes, uint64_t* live_allocations, uint64_t* cached_bytes);
 
   // C[m,n] = alpha·op(A)·op(B) + beta·C; op(X) = Xᵀ when trans_x is nonzero.
   int (*gemm)(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha,

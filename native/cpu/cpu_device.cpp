@@ -9,6 +9,7 @@
 #include <string>
 
 #include "gemm.h"
+#include "host_allocator.h"
 #include "isa.h"
 #include "recurrent.h"
 #include "thread_pool.h"
@@ -34,35 +35,19 @@ int guarded(F&& body) {
 
 const char* last_error() { return last_error_message.c_str(); }
 
-constexpr size_t kAlignment = 64;
-std::atomic<uint64_t> live_bytes{0};
-std::atomic<uint64_t> live_allocations{0};
-
-// Each block starts with a header (one alignment unit) that records its size.
 void* alloc(size_t bytes) {
-  const size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
-  auto* block = static_cast<unsigned char*>(std::aligned_alloc(kAlignment, rounded + kAlignment));
-  if (!block) {
-    last_error_message = "out of host memory allocating " + std::to_string(bytes) + " bytes";
-    return nullptr;
-  }
-  *reinterpret_cast<size_t*>(block) = bytes;
-  live_bytes += bytes;
-  ++live_allocations;
-  return block + kAlignment;
+  void* p = host_alloc(bytes);
+  if (!p) last_error_message = "out of host memory allocating " + std::to_string(bytes) + " bytes";
+  return p;
 }
 
-void release(void* p) {
-  if (!p) return;
-  auto* block = static_cast<unsigned char*>(p) - kAlignment;
-  live_bytes -= *reinterpret_cast<size_t*>(block);
-  --live_allocations;
-  std::free(block);
-}
+void release(void* p) { host_release(p); }
 
-int memory_stats(uint64_t* bytes, uint64_t* allocations) {
-  *bytes = live_bytes.load();
-  *allocations = live_allocations.load();
+int memory_stats(uint64_t* bytes, uint64_t* allocations, uint64_t* cached) {
+  const HostMemoryStats stats = host_memory_stats();
+  *bytes = stats.live_bytes;
+  *allocations = stats.live_allocations;
+  *cached = stats.cached_bytes;
   return 0;
 }
 

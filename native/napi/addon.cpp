@@ -21,17 +21,18 @@ Napi::Value backends(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// memory(backend) -> { bytes, allocations } live on that device.
+// memory(backend) -> { bytes, allocations, cachedBytes } of that device.
 Napi::Value memory(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return translate_errors(env, [&]() -> Napi::Value {
     if (!info[0].IsString()) throw rk::TypeError("backend must be a string");
     const Device& device = device_for(info[0].As<Napi::String>().Utf8Value());
-    uint64_t bytes = 0, allocations = 0;
-    device.check(device.ops().memory_stats(&bytes, &allocations), "memory_stats");
+    uint64_t bytes = 0, allocations = 0, cached = 0;
+    device.check(device.ops().memory_stats(&bytes, &allocations, &cached), "memory_stats");
     Napi::Object o = Napi::Object::New(env);
     o.Set("bytes", Napi::Number::New(env, static_cast<double>(bytes)));
     o.Set("allocations", Napi::Number::New(env, static_cast<double>(allocations)));
+    o.Set("cachedBytes", Napi::Number::New(env, static_cast<double>(cached)));
     return o;
   });
 }
