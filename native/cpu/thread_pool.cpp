@@ -1,6 +1,7 @@
 #include "thread_pool.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <string>
 
@@ -13,12 +14,38 @@
 
 namespace rk::cpu {
 namespace {
-// About a millisecond of busy-waiting before an idle worker sleeps: the gap between the
-// launches of consecutive timesteps is microseconds. (Yielding instead of pausing was
-// measured to turn those gaps into scheduler round trips of ~50 µs.)
-constexpr int kSpinsBeforeSleep = 1 << 15;
 
-void backoff(int) { RK_PAUSE(); }
+// Waiting threads spin (cheap, microsecond hand-offs between timesteps) for a while, then
+// yield their core (another process may need it: spinning on an oversubscribed machine
+// starves the very thread being waited for), and idle workers finally sleep.
+constexpr auto kSpinFor = std::chrono::microseconds(200);
+constexpr auto kIdleSleepAfter = std::chrono::milliseconds(2);
+
+class Backoff {
+ public:
+  // Returns false once `limit` has passed since construction.
+  template <typename Duration>
+  bool wait(Duration limit) {
+    if ((++spins_ & 255) == 0) {
+      const auto elapsed = std::chrono::steady_clock::now() - start_;
+      if (elapsed > limit) return false;
+      yielding_ = elapsed > kSpinFor;
+    }
+    if (yielding_)
+      std::this_thread::yield();
+    else
+      RK_PAUSE();
+    return true;
+  }
+
+ private:
+  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  uint32_t spins_ = 0;
+  bool yielding_ = false;
+};
+
+constexpr auto kForever = std::chrono::hours(24 * 365);
+
 }  // namespace
 
 ThreadPool& ThreadPool::instance() {
@@ -76,7 +103,7 @@ void ThreadPool::run_erased(Fn fn, void* ctx) {
   }
   if (sleeping_.load(std::memory_order_acquire) > 0) wake_.notify_all();
   fn(ctx, 0, count);
-  for (int spin = 0; remaining_.load(std::memory_order_acquire) != 0; ++spin) backoff(spin);
+  for (Backoff b; remaining_.load(std::memory_order_acquire) != 0;) b.wait(kForever);
 }
 
 void ThreadPool::barrier(int count) {
@@ -87,17 +114,15 @@ void ThreadPool::barrier(int count) {
     barrier_phase_.fetch_add(1, std::memory_order_release);
     return;
   }
-  while (barrier_phase_.load(std::memory_order_acquire) == phase) RK_PAUSE();
+  for (Backoff b; barrier_phase_.load(std::memory_order_acquire) == phase;) b.wait(kForever);
 }
 
 void ThreadPool::worker(int index) {
   uint64_t seen = 0;
   for (;;) {
     uint64_t gen = generation_.load(std::memory_order_acquire);
-    for (int spin = 0; gen == seen && spin < kSpinsBeforeSleep && !stop_.load(std::memory_order_relaxed); ++spin) {
-      backoff(spin);
+    for (Backoff b; gen == seen && !stop_.load(std::memory_order_relaxed) && b.wait(kIdleSleepAfter);)
       gen = generation_.load(std::memory_order_acquire);
-    }
     if (gen == seen) {
       std::unique_lock<std::mutex> lock(sleep_mutex_);
       sleeping_.fetch_add(1, std::memory_order_acq_rel);
