@@ -40,19 +40,26 @@ void pack_b_panels(bool trans_b, int64_t k, int64_t n, const float* b, int64_t l
 
 void pack_a(bool trans_a, const float* a, int64_t lda, int64_t row0, int64_t rows, int64_t p0, int64_t kc,
             int64_t mr, float* out) {
-  for (int64_t g = 0; g < rows; g += mr) {
-    float* dst = out + g * kc;
-    const int64_t valid = std::min(mr, rows - g);
-    if (!trans_a) {
-      for (int64_t r = 0; r < valid; ++r) {
-        const float* src = a + (row0 + g + r) * lda + p0;
-        for (int64_t p = 0; p < kc; ++p) dst[p * mr + r] = src[p];
+  const int64_t groups = (rows + mr - 1) / mr;
+  if (trans_a) {
+    // op(A) = Aᵀ: read each row of A once, contiguously, scattering it over the groups.
+    for (int64_t p = 0; p < kc; ++p) {
+      const float* src = a + (p0 + p) * lda + row0;
+      for (int64_t g = 0; g < groups; ++g) {
+        float* dst = out + g * mr * kc + p * mr;
+        const int64_t valid = std::min(mr, rows - g * mr);
+        for (int64_t r = 0; r < valid; ++r) dst[r] = src[g * mr + r];
+        for (int64_t r = valid; r < mr; ++r) dst[r] = 0.0f;
       }
-    } else {
-      for (int64_t p = 0; p < kc; ++p) {
-        const float* src = a + (p0 + p) * lda + row0 + g;
-        for (int64_t r = 0; r < valid; ++r) dst[p * mr + r] = src[r];
-      }
+    }
+    return;
+  }
+  for (int64_t g = 0; g < groups; ++g) {
+    float* dst = out + g * mr * kc;
+    const int64_t valid = std::min(mr, rows - g * mr);
+    for (int64_t r = 0; r < valid; ++r) {
+      const float* src = a + (row0 + g * mr + r) * lda + p0;
+      for (int64_t p = 0; p < kc; ++p) dst[p * mr + r] = src[p];
     }
     for (int64_t r = valid; r < mr; ++r)
       for (int64_t p = 0; p < kc; ++p) dst[p * mr + r] = 0.0f;
@@ -105,7 +112,10 @@ void run_gemm(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const 
   const Kernels& kern = active_kernels();
   const int64_t panels = panel_count(n);
   ThreadPool::instance().run([&](int index, int count) {
-    const bool by_panels = panels >= 2 * count || m < 2 * kern.mr * count;
+    // Splitting by panels gives each thread its own columns of B (kept in its cache across
+    // row blocks) but has every thread pack all of A: worth it unless A is the larger work.
+    const bool many_rows = m >= 2 * kMc * count;
+    const bool by_panels = panels >= 2 * count && (!many_rows || panels >= 8 * count);
     const Range q = by_panels ? split_range(panels, 1, index, count) : Range{0, panels};
     const Range r = by_panels ? Range{0, m} : split_range(m, kern.mr, index, count);
     gemm_part(kern, trans_a, r.begin, r.end, q.begin, q.end, n, k, alpha, a, lda, packed_b, beta, c, ldc);
