@@ -49,7 +49,6 @@ void pack_a(bool trans_a, const float* a, int64_t lda, int64_t row0, int64_t row
         float* dst = out + g * mr * kc + p * mr;
         const int64_t valid = std::min(mr, rows - g * mr);
         for (int64_t r = 0; r < valid; ++r) dst[r] = src[g * mr + r];
-        for (int64_t r = valid; r < mr; ++r) dst[r] = 0.0f;
       }
     }
     return;
@@ -61,8 +60,6 @@ void pack_a(bool trans_a, const float* a, int64_t lda, int64_t row0, int64_t row
       const float* src = a + (row0 + g * mr + r) * lda + p0;
       for (int64_t p = 0; p < kc; ++p) dst[p * mr + r] = src[p];
     }
-    for (int64_t r = valid; r < mr; ++r)
-      for (int64_t p = 0; p < kc; ++p) dst[p * mr + r] = 0.0f;
   }
 }
 

@@ -16,7 +16,8 @@ size_t packed_b_bytes(int64_t k, int64_t n);
 void pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* packed);
 
 // A block of op(A) (rows [row0, row0+rows), depth [p0, p0+kc)) in groups of `mr` rows, the
-// layout Kernels::gemm_block reads; `out` holds ceil(rows/mr)·mr·kc floats.
+// layout Kernels::gemm_block reads; `out` holds ceil(rows/mr)·mr·kc floats. The rows of a
+// last, partial group past `rows` are left unwritten: the kernels never read them.
 void pack_a(bool trans_a, const float* a, int64_t lda, int64_t row0, int64_t rows, int64_t p0, int64_t kc,
             int64_t mr, float* out);
 
