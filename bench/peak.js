@@ -1,0 +1,102 @@
+'use strict';
+/**
+ * The machine's FP32 FMA peak, the yardstick of "% of peak". Two probes:
+ *  - bench/fma-probe.c, compiled here with the system C compiler: independent of the code
+ *    under test, it measures every ISA the CPU has (AVX-512, AVX2+FMA, portable) at 1 and
+ *    2 threads;
+ *  - the addon's rk.measureFmaPeak, when the build has it, for every ISA it supports.
+ * The peak per thread count is the highest figure of any probe and ISA: on CPUs with
+ * full-width AVX-512 units that is twice the AVX2 figure, which is what the hardware can
+ * do, and a probe disturbed by other processes can only read low. The two probes are
+ * cross-checked, and a disagreement is reported (a probe that counts wrong would read high).
+ */
+const { execFileSync } = require('child_process');
+const crypto = require('crypto');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const SOURCE = path.join(__dirname, 'fma-probe.c');
+
+/** Compiles the probe once per source version into the temp dir; null without a compiler. */
+function probeBinary() {
+  const src = fs.readFileSync(SOURCE);
+  const hash = crypto.createHash('sha1').update(src).digest('hex').slice(0, 12);
+  const bin = path.join(os.tmpdir(), `rnnkit-fma-probe-${hash}`);
+  if (fs.existsSync(bin)) return bin;
+  for (const cc of [process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean)) {
+    try {
+      execFileSync(cc, ['-O2', '-pthread', '-o', bin, SOURCE], { stdio: 'pipe' });
+      return bin;
+    } catch {
+      // try the next compiler
+    }
+  }
+  return null;
+}
+
+/** GFLOP/s of the bench probe for `isa` at `threads`, or null when the CPU lacks the ISA. */
+function runProbe(bin, threads, isa, seconds) {
+  try {
+    const out = execFileSync(bin, [String(threads), String(seconds), isa], { encoding: 'utf8', stdio: 'pipe' });
+    const [gflops, used, cpuSeconds] = out.trim().split(/\s+/);
+    return { gflops: Number(gflops), isa: used, cpuSeconds: Number(cpuSeconds) };
+  } catch {
+    return null;
+  }
+}
+
+/** The addon's probe, rk.measureFmaPeak({ threads, isa, seconds }), for each ISA it supports. */
+function addonProbes(rk, threadCounts, seconds) {
+  const out = [];
+  for (const isa of rk.supportedIsas()) {
+    for (const t of threadCounts) {
+      try {
+        const gflops = rk.measureFmaPeak({ threads: t, isa, seconds });
+        if (Number.isFinite(gflops) && gflops > 0) out.push({ source: 'rk.measureFmaPeak', isa, threads: t, gflops });
+      } catch {
+        // a build whose probe fails is reported as having none
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * @param {object} rk the rnnkit module
+ * @param {number[]} threadCounts
+ * @param {boolean} quick shorter probes
+ * @returns {{peak: Record<number, number|null>, probes: object[], note: string, warnings: string[], childCpuSeconds: number}}
+ */
+function measurePeaks(rk, threadCounts, quick) {
+  const probes = [];
+  let childCpuSeconds = 0; // the probe processes' CPU time, not to be mistaken for foreign load
+  const seconds = quick ? 0.15 : 0.4;
+  probes.push(...addonProbes(rk, threadCounts, seconds));
+  const bin = probeBinary();
+  if (bin) {
+    for (const isa of ['avx512', 'avx2', 'generic']) {
+      for (const t of threadCounts) {
+        const r = runProbe(bin, t, isa, seconds);
+        if (!r) continue;
+        childCpuSeconds += r.cpuSeconds;
+        probes.push({ source: 'bench/fma-probe.c', isa: r.isa, threads: t, gflops: r.gflops });
+      }
+    }
+  }
+  const peak = {};
+  const warnings = [];
+  for (const t of threadCounts) {
+    const best = (source) => Math.max(0, ...probes.filter((p) => p.threads === t && p.source === source).map((p) => p.gflops));
+    const bench = best('bench/fma-probe.c');
+    const addon = best('rk.measureFmaPeak');
+    peak[t] = Math.max(bench, addon) || null;
+    if (bench && addon && Math.abs(addon / bench - 1) > 0.15) {
+      warnings.push(`rk.measureFmaPeak(${t}) = ${addon.toFixed(0)} disagrees with the bench probe's ${bench.toFixed(0)} GFLOP/s`);
+    }
+  }
+  const note = probes.length ? 'peak = the best probe and ISA per thread count' : 'no FMA probe available (no C compiler, no rk.measureFmaPeak): % of peak not reported';
+  return { peak, probes, note, warnings, childCpuSeconds };
+}
+
+module.exports = { measurePeaks };

@@ -1,0 +1,79 @@
+'use strict';
+/**
+ * What the benchmark runs: the shapes and cells of issue 3, the implementations per row,
+ * which slow peers are skipped (and predicted) in full and quick runs, the scaling series
+ * and the time budgets. Everything tunable lives here.
+ */
+
+const THREAD_COUNTS = [1, 2];
+
+const s = (N, T, D, H) => ({ N, T, D, H });
+
+/** Rows of the main table, in the issue's order (small shapes first also warms tfjs's JIT). */
+const ROWS = [
+  { shape: s(1, 100, 64, 128), cell: 'lstm', mode: 'forward' },
+  { shape: s(1, 100, 64, 128), cell: 'gru', mode: 'forward' },
+  { shape: s(32, 100, 128, 256), cell: 'lstm', mode: 'forward' },
+  { shape: s(32, 100, 128, 256), cell: 'gru', mode: 'forward' },
+  { shape: s(32, 100, 128, 256), cell: 'simpleRNN', mode: 'forward' },
+  { shape: s(64, 50, 256, 512), cell: 'lstm', mode: 'forward' },
+  { shape: s(16, 200, 32, 64), cell: 'lstm', mode: 'forward' },
+  { shape: s(32, 100, 128, 256), cell: 'lstm', mode: 'training' },
+].map((row, i) => ({ ...row, seed: 1000 + 10 * i }));
+
+/** Implementations, in table order. ORT has no training step. */
+const IMPLS = [
+  { key: 'rnnkit-1t', peer: 'rnnkit', threads: 1, label: 'rnnkit 1t' },
+  { key: 'rnnkit-2t', peer: 'rnnkit', threads: 2, label: 'rnnkit 2t' },
+  { key: 'ort-1t', peer: 'ort', threads: 1, label: 'ORT 1t', inferenceOnly: true },
+  { key: 'ort-2t', peer: 'ort', threads: 2, label: 'ORT 2t', inferenceOnly: true },
+  { key: 'tfjs-wasm', peer: 'tfjs', backend: 'wasm', label: 'tfjs wasm' },
+  { key: 'tfjs-cpu', peer: 'tfjs', backend: 'cpu', label: 'tfjs cpu' },
+];
+
+const isShape = (row, N, T, D, H) => row.shape.N === N && row.shape.T === T && row.shape.D === D && row.shape.H === H;
+
+/**
+ * Rows where a slow peer is not run: 'predict' (scaled by FLOPs from a measured row of the
+ * same peer) or a reason. tfjs cpu takes ~4 s per forward call at (32,100,128,256) and
+ * ~10 s per training step; at (64,50,256,512) it would take tens of seconds per call.
+ */
+function skipOf(impl, row, quick) {
+  if (impl.key !== 'tfjs-cpu') return null;
+  if (row.mode === 'training') return quick ? { why: 'not run (--quick)' } : null;
+  if (isShape(row, 64, 50, 256, 512)) return { predict: true };
+  // --quick: only the two shapes where tfjs cpu takes about a second or less.
+  if (quick && !(isShape(row, 1, 100, 64, 128) || isShape(row, 16, 200, 32, 64))) return { predict: true };
+  return null;
+}
+
+/** rnnkit forward time against one dimension, the others fixed at (32,100,128,256), LSTM. */
+const SCALING = [
+  { vary: 'T', values: [25, 50, 100, 200] },
+  { vary: 'H', values: [64, 128, 256, 512] },
+  { vary: 'N', values: [1, 8, 32, 64] },
+].map((series) => ({
+  ...series,
+  cell: 'lstm',
+  shapes: series.values.map((v) => ({ ...s(32, 100, 128, 256), [series.vary]: v })),
+}));
+
+/**
+ * Time budgets per measurement (see stats.measure). A call slower than reuseFirstMs is
+ * measured once: its check run is its sample.
+ */
+const TIMING = {
+  full: {
+    main: { warmupMs: 300, budgetMs: 1500, maxReps: 300, reuseFirstMs: 3000 },
+    scaling: { warmupMs: 200, budgetMs: 700, maxReps: 200, reuseFirstMs: 3000 },
+  },
+  quick: {
+    main: { warmupMs: 60, budgetMs: 250, maxReps: 40, reuseFirstMs: 700 },
+    scaling: { warmupMs: 40, budgetMs: 150, maxReps: 20, reuseFirstMs: 700 },
+  },
+};
+
+/** Relative L2 error allowed between any implementation and rnnkit. */
+const TOLERANCE = 1e-4;
+
+module.exports = { THREAD_COUNTS, ROWS, IMPLS, SCALING, TIMING, TOLERANCE, skipOf };
