@@ -88,6 +88,7 @@ export interface NativeAddon {
   weightFormatArrays(desc: NativeRnnDesc, useBias: boolean, format: NativeWeightFormat): { name: string; shape: number[] }[];
   weightsToCanonical(desc: NativeRnnDesc, useBias: boolean, format: NativeWeightFormat, arrays: Float32Array[]): Float32Array[];
   weightsFromCanonical(desc: NativeRnnDesc, format: NativeWeightFormat, canonical: Float32Array[]): Float32Array[];
+  canonicalToFormat(desc: NativeRnnDesc, format: NativeWeightFormat, canonical: NativeTensor[], gradients: boolean): NativeTensor[];
   clipByValue(grads: NativeTensor[], clipValue: number): NativeTensor[];
   clipByNorm(grads: NativeTensor[], clipNorm: number): NativeTensor[];
   clipByGlobalNorm(grads: NativeTensor[], clipNorm: number): { grads: NativeTensor[]; norm: number };

@@ -358,8 +358,7 @@ export class RecurrentLayer implements SequenceLayer {
   /** Weights in Keras order and layout: kernel `[D,G·H]`, recurrentKernel `[H,G·H]`, bias. */
   getWeights(): Tensor[] {
     this.requireBuilt('getWeights');
-    const arrays = native.weightsFromCanonical(this.desc(), 'keras', this.params.map((p) => p.dataSync()));
-    return arrays.map((a, i) => tensorFrom(a, this.keras()[i]!.shape));
+    return native.canonicalToFormat(this.desc(), 'keras', this.params.map((p) => p.handle), false).map(fromNative);
   }
 
   /** Number of weight values. */
@@ -533,18 +532,12 @@ export class RecurrentLayer implements SequenceLayer {
     });
   }
 
-  /** @internal Canonical gradients to Keras layout. */
+  /** @internal Canonical gradients to Keras layout (freeing the canonical ones). */
   kerasGradients(dw: NativeTensor, dr: NativeTensor, dbW?: NativeTensor, dbR?: NativeTensor): Tensor[] {
-    const canonical = [dw, dr, ...(dbW && dbR ? [dbW, dbR] : [])].map((t) => {
-      const values = t.read();
-      t.dispose();
-      return values;
-    });
-    // A single Keras bias feeds both canonical biases; its gradient is one of them, not the sum.
-    if (canonical.length === 4 && this.keras()[2]!.shape.length === 1) canonical[2]!.fill(0);
-    const arrays = native.weightsFromCanonical(this.desc(), 'keras', canonical);
-    const shapes = this.keras();
-    return arrays.map((a, i) => tensorFrom(a, shapes[i]!.shape));
+    const canonical = [dw, dr, ...(dbW && dbR ? [dbW, dbR] : [])];
+    const keras = native.canonicalToFormat(this.desc(), 'keras', canonical, true).map(fromNative);
+    for (const t of canonical) t.dispose();
+    return keras;
   }
 
   /** Frees the weights and carried states. */

@@ -1,5 +1,7 @@
 #include "layout.h"
 
+#include <algorithm>
+
 
 namespace rk {
 namespace {
@@ -43,10 +45,14 @@ std::vector<float> gates_from_canonical(const std::vector<float>& src, int64_t H
   return dst;
 }
 
+// Tiled, so that both sides stay in cache for large matrices.
 std::vector<float> transpose(const std::vector<float>& src, int64_t rows, int64_t cols) {
+  constexpr int64_t kTile = 32;
   std::vector<float> dst(src.size());
-  for (int64_t i = 0; i < rows; ++i)
-    for (int64_t j = 0; j < cols; ++j) dst[j * rows + i] = src[i * cols + j];
+  for (int64_t i0 = 0; i0 < rows; i0 += kTile)
+    for (int64_t j0 = 0; j0 < cols; j0 += kTile)
+      for (int64_t i = i0; i < std::min(rows, i0 + kTile); ++i)
+        for (int64_t j = j0; j < std::min(cols, j0 + kTile); ++j) dst[j * rows + i] = src[i * cols + j];
   return dst;
 }
 

@@ -21,11 +21,12 @@ struct Kernels {
   // Pointwise step for units [unit_begin, unit_end) of every row.
   void (*cell_forward)(const rk_cell_forward_args& a, int64_t unit_begin, int64_t unit_end);
   void (*cell_backward)(const rk_cell_backward_args& a, int64_t unit_begin, int64_t unit_end);
-  // C = (accumulate ? C : 0) + alpha · A·B for one packed A block (`rows` rows, kc deep)
+  // C = (accumulate ? C : 0) + alpha · A·B for one A block (`rows` rows, kc deep; packed
+  // by pack_a when lda == 0, else plain rows lda floats apart)
   // against `panels` consecutive B panels at `b`, panel_stride floats apart. Panel q writes
   // columns (q / group)·kPanel + (q % group)·group_stride of C, the valid ones being those
   // below `cols` counted in units of (q / group)·kPanel; group = 1 is plain column order.
-  void (*gemm_block)(int64_t rows, int64_t kc, const float* a, const float* b, int64_t panel_stride,
+  void (*gemm_block)(int64_t rows, int64_t kc, const float* a, int64_t lda, const float* b, int64_t panel_stride,
                      int64_t panels, int64_t group, int64_t group_stride, int64_t cols, float alpha,
                      bool accumulate, float* c, int64_t ldc);
 };

@@ -22,11 +22,12 @@ const float* chunk_panels(const void* packed, int64_t hidden, int64_t gates, int
 }
 
 // h·Rᵀ for this thread's chunks [c0, c1): writes hr columns g·H + c·kPanel + [0, kPanel).
-void multiply_chunks(const Kernels& kern, int64_t rows, int64_t hidden, int64_t gates, const float* a_packed,
+// h is read in place ([rows, hidden]).
+void multiply_chunks(const Kernels& kern, int64_t rows, int64_t hidden, int64_t gates, const float* h,
                      const void* packed, int64_t c0, int64_t c1, float* hr, int64_t ldc) {
   if (c0 >= c1) return;
   const int64_t cols = std::min(hidden, c1 * kPanel) - c0 * kPanel;
-  kern.gemm_block(rows, hidden, a_packed, chunk_panels(packed, hidden, gates, c0), hidden * kPanel,
+  kern.gemm_block(rows, hidden, h, hidden, chunk_panels(packed, hidden, gates, c0), hidden * kPanel,
                   (c1 - c0) * gates, gates, hidden, cols, 1.0f, false, hr + c0 * kPanel, ldc);
 }
 
@@ -71,9 +72,6 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
   pool.run([&](int index, int count) {
     const Range chunks = split_range(chunk_count(H), 1, index, count);
     const int64_t u0 = chunks.begin * kPanel, u1 = std::min(H, chunks.end * kPanel);
-    thread_local std::vector<float> a_packed;
-    const size_t need = static_cast<size_t>((N + kern.mr) * H);
-    if (a_packed.size() < need) a_packed.resize(need);
     for (int64_t t = 0; t < args.steps; ++t) {
       rk_cell_forward_args a = first;
       a.step = t;
@@ -89,18 +87,16 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
       if (first.output) a.output = first.output + t * args.output_step;
       float* hr = const_cast<float*>(a.hr);
 
-      pack_a(false, a.h_prev, H, 0, N, 0, H, kern.mr, a_packed.data());
       if (gru_before) {
         // r, z and r⊙h_prev for my units; the candidate's GEMM needs r⊙h_prev of all units.
-        multiply_chunks(kern, N, H, 2, a_packed.data(), args.recurrent, chunks.begin, chunks.end, hr, GH);
+        multiply_chunks(kern, N, H, 2, a.h_prev, args.recurrent, chunks.begin, chunks.end, hr, GH);
         a.phase = 0;
         if (u0 < u1) kern.cell_forward(a, u0, u1);
         pool.barrier(count);
-        pack_a(false, a.extra, H, 0, N, 0, H, kern.mr, a_packed.data());
-        multiply_chunks(kern, N, H, 1, a_packed.data(), args.candidate, chunks.begin, chunks.end, hr + 2 * H, GH);
+        multiply_chunks(kern, N, H, 1, a.extra, args.candidate, chunks.begin, chunks.end, hr + 2 * H, GH);
         a.phase = 1;
       } else {
-        multiply_chunks(kern, N, H, G, a_packed.data(), args.recurrent, chunks.begin, chunks.end, hr, GH);
+        multiply_chunks(kern, N, H, G, a.h_prev, args.recurrent, chunks.begin, chunks.end, hr, GH);
       }
       if (u0 < u1) kern.cell_forward(a, u0, u1);
       pool.barrier(count);  // the next step reads every unit of h
@@ -120,13 +116,10 @@ void recurrent_backward(const rk_recurrent_backward_args& args) {
     const Range chunks = split_range(chunk_count(H), 1, index, count);
     const int64_t u0 = chunks.begin * kPanel, u1 = std::min(H, chunks.end * kPanel);
     const int64_t cols = u1 - u0;
-    thread_local std::vector<float> a_packed;
-    const size_t need = static_cast<size_t>((N + kern.mr) * GH);
-    if (a_packed.size() < need) a_packed.resize(need);
+    // The gate gradients are read in place, GH floats per row.
     auto multiply = [&](const float* a, int64_t k, const void* packed, bool accumulate, float* c) {
       if (cols <= 0) return;
-      pack_a(false, a, GH, 0, N, 0, k, kern.mr, a_packed.data());
-      kern.gemm_block(N, k, a_packed.data(), static_cast<const float*>(packed) + chunks.begin * k * kPanel,
+      kern.gemm_block(N, k, a, GH, static_cast<const float*>(packed) + chunks.begin * k * kPanel,
                       k * kPanel, chunks.end - chunks.begin, 1, 0, cols, 1.0f, accumulate, c + u0, H);
     };
     for (int64_t i = 0; i < args.steps; ++i) {

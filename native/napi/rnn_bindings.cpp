@@ -1,5 +1,6 @@
 // Bindings of the RNN algorithm (forward and BPTT, asynchronous) and of the weight
 // layout conversions.
+#include <algorithm>
 #include <memory>
 
 #include "../core/layout.h"
@@ -268,6 +269,49 @@ Napi::Value weights_from_canonical(const Napi::CallbackInfo& info) {
   });
 }
 
+std::vector<float> read_host(const Tensor& t) {
+  std::vector<float> out(t.size());
+  if (!out.empty())
+    t.device().check(t.device().ops().copy(out.data(), t.data(), out.size() * sizeof(float), RK_DEVICE_TO_HOST),
+                     "copy");
+  return out;
+}
+
+// canonicalToFormat(desc, format, [w, r, biasW?, biasR?], gradients) -> the format's tensors.
+// For gradients, a single Keras bias receives the recurrent-side bias gradient (the two
+// canonical biases are one variable there), not their sum.
+Napi::Value canonical_to_format(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return translate_errors(env, [&]() -> Napi::Value {
+    const RnnDesc desc = to_desc(info[0]);
+    const WeightFormat format = parse_weight_format(info[1].ToString());
+    if (!info[2].IsArray()) throw rk::TypeError("canonical must be an array of Tensors");
+    Napi::Array in = info[2].As<Napi::Array>();
+    if (in.Length() != 2 && in.Length() != 4) throw rk::RangeError("canonical must hold 2 or 4 tensors");
+    std::vector<Tensor> tensors;
+    for (uint32_t i = 0; i < in.Length(); ++i) tensors.push_back(TensorHandle::unwrap(in.Get(i), "canonical[" + std::to_string(i) + "]"));
+    const bool use_bias = tensors.size() == 4;
+    HostWeights w{read_host(tensors[0]), read_host(tensors[1]), {}, {}};
+    if (use_bias) {
+      w.bias_w = read_host(tensors[2]);
+      w.bias_r = read_host(tensors[3]);
+    }
+    const auto shapes = format_arrays(desc, use_bias, format);
+    const bool single_bias = use_bias && shapes.size() == 3 && shapes[2].shape.size() == 1 && format == WeightFormat::Keras;
+    if (info[3].ToBoolean() && single_bias) std::fill(w.bias_w.begin(), w.bias_w.end(), 0.0f);
+    const auto arrays = from_canonical(desc, format, w);
+    const Device& device = tensors[0].device();
+    Napi::Array out = Napi::Array::New(env, arrays.size());
+    for (size_t i = 0; i < arrays.size(); ++i) {
+      Tensor t = make_tensor(device, shapes[i].shape);
+      device.check(device.ops().copy(t.data(), arrays[i].data(), arrays[i].size() * sizeof(float), RK_HOST_TO_DEVICE),
+                   "copy");
+      out.Set(i, TensorHandle::wrap(env, std::move(t)));
+    }
+    return out;
+  });
+}
+
 }  // namespace
 
 void register_rnn(Addon& addon, Napi::Env env, Napi::Object exports) {
@@ -278,6 +322,7 @@ void register_rnn(Addon& addon, Napi::Env env, Napi::Object exports) {
   exports.Set("rnnBackward", Napi::Function::New(env, rnn_backward, "rnnBackward"));
   exports.Set("weightFormatArrays", Napi::Function::New(env, weight_format_arrays, "weightFormatArrays"));
   exports.Set("weightsToCanonical", Napi::Function::New(env, weights_to_canonical, "weightsToCanonical"));
+  exports.Set("canonicalToFormat", Napi::Function::New(env, canonical_to_format, "canonicalToFormat"));
   exports.Set("weightsFromCanonical", Napi::Function::New(env, weights_from_canonical, "weightsFromCanonical"));
 }
 
