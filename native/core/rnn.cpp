@@ -420,7 +420,10 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
     g.dbias_r = make_zeros(device, {GH});
     if (T * N > 0) {
       device.check(ops.o.sum_rows(dgx.floats(), T * N, GH, g.dbias_w.data(), 0), "sum_rows");
-      device.check(ops.o.sum_rows(dgh, T * N, GH, g.dbias_r.data(), 0), "sum_rows");
+      if (dgh == dgx.floats())  // same gradients on both sides: sum once
+        ops.copy(g.dbias_r.data(), g.dbias_w.data(), GH * sizeof(float), RK_DEVICE_TO_DEVICE);
+      else
+        device.check(ops.o.sum_rows(dgh, T * N, GH, g.dbias_r.data(), 0), "sum_rows");
     }
   }
 

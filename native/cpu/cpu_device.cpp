@@ -146,13 +146,20 @@ int cell_backward(const rk_cell_backward_args* a) {
   return 0;
 }
 
+// Each thread sums its own columns over every row.
 int sum_rows(const float* x, int64_t rows, int64_t cols, float* out, int32_t accumulate) {
-  if (!accumulate) std::memset(out, 0, cols * sizeof(float));
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* row = x + r * cols;
+  ThreadPool::instance().run([&](int index, int count) {
+    const Range c = split_range(cols, 16, index, count);
+    if (c.begin >= c.end) return;
+    float* dst = out + c.begin;
+    const int64_t width = c.end - c.begin;
+    if (!accumulate) std::memset(dst, 0, width * sizeof(float));
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* row = x + r * cols + c.begin;
 #pragma omp simd
-    for (int64_t c = 0; c < cols; ++c) out[c] += row[c];
-  }
+      for (int64_t j = 0; j < width; ++j) dst[j] += row[j];
+    }
+  });
   return 0;
 }
 
