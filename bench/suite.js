@@ -92,6 +92,15 @@ async function benchImpl(impl, job, ctx, reference) {
  * agreement check; every other implementation, rnnkit on two threads included, is
  * compared with it before it is timed.
  */
+/**
+ * Lets the previous implementation's leftovers (garbage from multi-second tfjs runs, peers'
+ * idle spinning threads) die down, so that they do not run on the cores the next one uses.
+ */
+async function settle() {
+  globalThis.gc?.();
+  await new Promise((resolve) => setTimeout(resolve, 150));
+}
+
 async function benchRow(row, ctx, log) {
   const job = prepareJob(row);
   const results = {};
@@ -103,6 +112,7 @@ async function benchRow(row, ctx, log) {
       continue;
     }
     log(`  ${impl.label.padEnd(10)}`);
+    await settle();
     try {
       const { result, values } = await benchImpl(impl, job, ctx, reference);
       if (!reference && impl.peer === 'rnnkit') reference = values;
