@@ -1,54 +1,41 @@
 'use strict';
 /**
- * Peak resident memory per benchmark, in one process. process.resourceUsage().maxRSS only
- * ever grows, so on Linux the kernel's high-water mark (VmHWM) is reset to the current RSS
- * before each benchmark (writing 5 to /proc/self/clear_refs) and read after it. Elsewhere
- * the process-wide maxRSS so far is reported, and said so. Garbage is collected before each
- * benchmark so that one benchmark's leftovers do not count against the next.
+ * Peak resident memory per benchmark. Each benchmark runs in its own child process
+ * (bench/isolate.js), so its peak is simply the child's high-water mark: node, the one
+ * library under test, the data and the benchmark, nothing of the other libraries.
+ * On Linux that is VmHWM (/proc/self/status), not process.resourceUsage().maxRSS: the
+ * kernel carries maxRSS over fork and exec, so a child's maxRSS starts at the parent's peak.
  */
 const fs = require('fs');
-const v8 = require('v8');
-const vm = require('vm');
 
-// `node bench/run.js` has no --expose-gc; the flag can still be set at run time.
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc');
-
-function readStatusKb(field) {
-  const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(fs.readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) : NaN;
-}
-
-function canResetPeak() {
+function vmHwmBytes() {
   try {
-    fs.writeFileSync('/proc/self/clear_refs', '5');
-    return Number.isFinite(readStatusKb('VmHWM'));
+    const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'));
+    return m ? Number(m[1]) * 1024 : NaN;
   } catch {
-    return false;
+    return NaN; // not Linux
   }
 }
 
-const resettable = canResetPeak();
+const HAS_HWM = Number.isFinite(vmHwmBytes());
 
-const METHOD = resettable
-  ? 'per benchmark (create, check, time, dispose): the kernel peak-RSS mark (VmHWM) is reset before each benchmark (/proc/self/clear_refs) and read after it; Δ = peak − RSS at its start. All libraries are loaded and initialised first, so they count in the peak, not in Δ'
-  : 'process-wide: process.resourceUsage().maxRSS so far (cannot be reset on this OS); Δ = peak − RSS at the start of the benchmark';
+const METHOD = `per benchmark, each in a fresh child process holding only its own library: peak = the child's peak RSS (${HAS_HWM ? 'VmHWM' : "process.resourceUsage().maxRSS, which on this OS may include the parent's peak"}: node + that library + the data + the benchmark); Δ = peak − RSS after the library was loaded and warmed up on a tiny job, before the benchmark started`;
 
 const MB = 1024 * 1024;
 
 /**
- * Runs `fn` and returns its result with the peak RSS (MB) seen while it ran.
+ * Runs `fn` (the benchmark) and returns its result with the process's peak RSS (MB) and
+ * the growth over the RSS at its start.
  * @template R
  * @param {() => Promise<R>} fn
  * @returns {Promise<{result: R, peakMB: number, deltaMB: number}>}
  */
 async function track(fn) {
-  gc();
+  globalThis.gc?.(); // the warm-up's garbage is not the benchmark's
   const startBytes = process.memoryUsage.rss();
-  if (resettable) fs.writeFileSync('/proc/self/clear_refs', '5');
   const result = await fn();
-  const peakBytes = resettable ? readStatusKb('VmHWM') * 1024 : process.resourceUsage().maxRSS * 1024;
+  const peakBytes = HAS_HWM ? vmHwmBytes() : process.resourceUsage().maxRSS * 1024; // maxRSS is in kB
   return { result, peakMB: peakBytes / MB, deltaMB: Math.max(0, peakBytes - startBytes) / MB };
 }
 
-module.exports = { track, gc, METHOD };
+module.exports = { track, METHOD };

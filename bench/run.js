@@ -1,11 +1,11 @@
 'use strict';
 /**
  * `npm run bench` (`node bench/run.js [--quick]`): rnnkit against onnxruntime-node and
- * TensorFlow.js (cpu, wasm), side by side in one process, on the shapes of issue 3.
- * Prints Markdown tables and writes bench/results/latest.json and latest.svg
- * (latest-quick.* for --quick).
+ * TensorFlow.js (cpu, wasm) on the shapes of issue 3, each implementation and row in its
+ * own fresh child process (bench/isolate.js). Prints Markdown tables and writes
+ * bench/results/latest.json and latest.svg (latest-quick.* for --quick).
  *
- * Flow: machine and FMA peak → main rows (each: check outputs agree, then time) →
+ * Flow: machine and FMA peak → main rows (each: time in a child, check outputs agree) →
  * FLOP-scaled predictions for skipped slow peers → scaling series → targets → report.
  */
 const path = require('path');
@@ -14,7 +14,8 @@ const rnnkit = require('./peers/rnnkit');
 const ort = require('./peers/ort');
 const tfjs = require('./peers/tfjs');
 const { measurePeaks } = require('./peak');
-const { warmUpPeers, benchRow, benchScaling, predictSkipped } = require('./suite');
+const { benchRow, benchScaling, predictSkipped } = require('./suite');
+const { childCpuSeconds } = require('./isolate');
 const { evaluateTargets } = require('./targets');
 const { render, writeJson } = require('./report');
 const { writeSvg } = require('./chart');
@@ -41,7 +42,7 @@ function describeMachine() {
     rnnkitThreads: rnnkit.threads.supported,
     ort: ort.version(),
     tfjs: tfjs.version(),
-    tfjsWasmThreads: null, // known once the wasm backend has started
+    tfjsWasmThreads: null, // known once the wasm backend has started (in a child)
   };
 }
 
@@ -62,7 +63,6 @@ async function main() {
   const ctx = { quick, timing: plan.TIMING[quick ? 'quick' : 'full'] };
   const m = describeMachine();
   const runStart = machine.snapshot();
-  tfjs.init(Math.max(...plan.THREAD_COUNTS));
 
   await warnIfBusy();
   log(`measuring the FMA peak...\n`);
@@ -72,24 +72,17 @@ async function main() {
   );
   peaks.foreignCores = peakLoad;
 
-  log('initialising the libraries...\n');
-  await warmUpPeers(ctx);
-
   const rows = [];
   for (const row of plan.ROWS) {
     log(`${row.mode} ${row.cell} (${Object.values(row.shape).join(',')})\n`);
     rows.push(await benchRow(row, ctx, log));
   }
   predictSkipped(rows);
-  m.tfjsWasmThreads = tfjs.wasmThreads();
+  m.tfjsWasmThreads = ctx.tfjsWasmThreads ?? null;
 
   // Scaling runs at the highest thread count rnnkit supports in this build.
   const scalingThreads = rnnkit.threads.supported ? Math.max(...plan.THREAD_COUNTS) : 1;
-  const scaling = [];
-  for (const series of plan.SCALING) {
-    log(`scaling against ${series.vary}...\n`);
-    scaling.push(await benchScaling(series, scalingThreads, ctx));
-  }
+  const scaling = await benchScaling(scalingThreads, ctx);
 
   const res = {
     date: new Date().toISOString(),
@@ -104,7 +97,7 @@ async function main() {
     targets: evaluateTargets(rows, peaks),
   };
   res.durationS = (Date.now() - started) / 1000;
-  res.foreignCores = machine.foreignCores(runStart, machine.snapshot(), peaks.childCpuSeconds);
+  res.foreignCores = machine.foreignCores(runStart, machine.snapshot(), peaks.childCpuSeconds + childCpuSeconds());
 
   console.log(render(res));
   console.log(`Run took ${res.durationS.toFixed(0)} s.`);

@@ -1,27 +1,17 @@
 'use strict';
 /**
- * Runs the benchmarks: for each row, every implementation on the same data and weights;
- * the output (or, for training, the gradients) is checked against rnnkit's before any
- * timing; then warm-up and timed repetitions, with the peak RSS of each benchmark.
+ * Runs the benchmarks: for each row, every implementation on the same data and weights,
+ * each in its own child process (bench/isolate.js, bench/worker.js); the output (or, for
+ * training, the gradients) is checked against rnnkit's; times and peak RSS come back from
+ * the child.
  */
-const { forwardFlops, relL2, rowData, shapeLabel, CELL_LABEL } = require('./data');
-const { measure, timeOnce } = require('./stats');
-const { track } = require('./memory');
-const { watchLoad, BUSY_CORES } = require('./machine');
+const { relL2, shapeLabel, CELL_LABEL } = require('./data');
+const { prepareJob, warmupJob } = require('./job');
+const { runInChild } = require('./isolate');
+const { BUSY_CORES } = require('./machine');
 const rnnkit = require('./peers/rnnkit');
-const ort = require('./peers/ort');
 const tfjs = require('./peers/tfjs');
-const { IMPLS, TOLERANCE, skipOf } = require('./plan');
-
-/** Data, weights and FLOPs of one row: the job every implementation runs. */
-function prepareJob(row) {
-  const { x, dOutput } = rowData(row.shape, row.seed);
-  const weights = rnnkit.referenceWeights(row);
-  const fwdFlops = forwardFlops(row.shape, row.cell);
-  // A training step is forward + BPTT + weight gradients: three times the forward GEMM work.
-  const flops = row.mode === 'training' ? 3 * fwdFlops : fwdFlops;
-  return { ...row, x, dOutput, weights, flops };
-}
+const { IMPLS, SCALING, TOLERANCE, skipOf } = require('./plan');
 
 /** Why `impl` does not run on `row` (an 'unsupported' or 'not run' result), or null. */
 function notRunResult(impl, row, ctx) {
@@ -39,19 +29,6 @@ function notRunResult(impl, row, ctx) {
   return null;
 }
 
-function createRunner(impl, job) {
-  if (impl.peer === 'rnnkit') return rnnkit.create(job, impl.threads);
-  if (impl.peer === 'ort') return ort.create(job, impl.threads);
-  return tfjs.create(job, impl.backend);
-}
-
-/** What the agreement check compares: the sequence output, or every gradient for training. */
-function checkValues(runner, mode) {
-  if (mode === 'forward') return { output: runner.output() };
-  const g = runner.gradients();
-  return { dInput: g.dInput, dKernel: g.dWeights[0], dRecurrentKernel: g.dWeights[1], dBias: g.dWeights[2] };
-}
-
 /** The worst relative L2 error over the compared arrays, and which array it was. */
 function compare(values, reference) {
   let worst = { err: 0, what: '' };
@@ -62,47 +39,33 @@ function compare(values, reference) {
   return worst;
 }
 
-/** One implementation on one row: create, check, time, dispose; all inside the RSS window. */
-async function benchImpl(impl, job, ctx, reference) {
-  const { result, peakMB, deltaMB } = await track(async () => {
-    const runner = await createRunner(impl, job);
-    try {
-      const [, firstMs] = await timeOnce(() => runner.call());
-      const values = checkValues(runner, job.mode);
-      const { result: timing, foreignCores } = await watchLoad(() => measure(() => runner.call(), firstMs, ctx.timing.main));
-      return { values, timing: { ...timing, foreignCores }, reserveBytes: runner.reserveBytes?.() };
-    } finally {
-      await runner.dispose();
-    }
-  });
-  const r = { status: 'ok', ...result.timing, peakRssMB: peakMB, deltaRssMB: deltaMB };
-  delete r.samples;
-  if (result.reserveBytes !== undefined) r.reserveBytes = result.reserveBytes;
+/**
+ * One implementation on one row, in a fresh child process; its values are compared with
+ * `reference` (rnnkit 1t's) when given. Returns the result and the compared values.
+ */
+async function benchImpl(impl, job, warmup, ctx, reference) {
+  const reply = await runInChild({ kind: 'impl', impl, job, warmup, timing: ctx.timing.main });
+  // Known only once the wasm backend has started (in its child).
+  if (reply.wasmThreads !== undefined) ctx.tfjsWasmThreads = reply.wasmThreads;
+  const r = { status: 'ok', ...reply.timing, peakRssMB: reply.peakMB, deltaRssMB: reply.deltaMB };
+  if (reply.reserveBytes !== undefined) r.reserveBytes = reply.reserveBytes;
   if (reference) {
-    const { err, what } = compare(result.values, reference);
+    const { err, what } = compare(reply.values, reference);
     r.relErr = err;
     r.checked = what;
     if (!(err <= TOLERANCE)) r.status = 'FAIL';
   }
-  return { result: r, values: result.values };
+  return { result: r, values: reply.values };
 }
 
 /**
  * Benchmarks one row. rnnkit on one thread runs first and is the reference of the
  * agreement check; every other implementation, rnnkit on two threads included, is
- * compared with it before it is timed.
+ * compared with it.
  */
-/**
- * Lets the previous implementation's leftovers (garbage from multi-second tfjs runs, peers'
- * idle spinning threads) die down, so that they do not run on the cores the next one uses.
- */
-async function settle() {
-  globalThis.gc?.();
-  await new Promise((resolve) => setTimeout(resolve, 150));
-}
-
 async function benchRow(row, ctx, log) {
   const job = prepareJob(row);
+  const warmup = warmupJob(row);
   const results = {};
   let reference = null;
   for (const impl of IMPLS) {
@@ -112,9 +75,8 @@ async function benchRow(row, ctx, log) {
       continue;
     }
     log(`  ${impl.label.padEnd(10)}`);
-    await settle();
     try {
-      const { result, values } = await benchImpl(impl, job, ctx, reference);
+      const { result, values } = await benchImpl(impl, job, warmup, ctx, reference);
       if (!reference && impl.peer === 'rnnkit') reference = values;
       results[impl.key] = result;
       log(describeResult(result));
@@ -155,39 +117,10 @@ function predictSkipped(rows) {
   }
 }
 
-/**
- * Initialises every library once on a tiny job (backends, wasm instantiation, ORT's
- * environment and arenas, JIT) outside any measured window, so that the first row's times
- * and memory growth are not charged with one-time start-up costs.
- */
-async function warmUpPeers(ctx) {
-  for (const mode of ['forward', 'training']) {
-    const row = { shape: { N: 2, T: 3, D: 4, H: 5 }, cell: 'lstm', mode, seed: 1 };
-    const job = prepareJob(row);
-    for (const impl of IMPLS) {
-      if (notRunResult(impl, row, { ...ctx, quick: false })) continue;
-      const runner = await createRunner(impl, job);
-      await runner.call();
-      await runner.dispose();
-    }
-  }
+/** rnnkit's forward time along each scaling series, at `threads`, all in one clean child process. */
+async function benchScaling(threads, ctx) {
+  const reply = await runInChild({ kind: 'scaling', series: SCALING, threads, timing: ctx.timing.scaling });
+  return reply.scaling;
 }
 
-/** rnnkit forward time along one dimension (the scaling series), at `threads`. */
-async function benchScaling(series, threads, ctx) {
-  const points = [];
-  for (const [i, shape] of series.shapes.entries()) {
-    const job = prepareJob({ shape, cell: series.cell, mode: 'forward', seed: 5000 + i });
-    const runner = rnnkit.create(job, threads);
-    try {
-      const [, firstMs] = await timeOnce(() => runner.call());
-      const { result: t, foreignCores } = await watchLoad(() => measure(() => runner.call(), firstMs, ctx.timing.scaling));
-      points.push({ [series.vary]: shape[series.vary], shape, flops: job.flops, medianMs: t.medianMs, minMs: t.minMs, reps: t.reps, foreignCores });
-    } finally {
-      runner.dispose();
-    }
-  }
-  return { vary: series.vary, cell: series.cell, threads, points };
-}
-
-module.exports = { warmUpPeers, benchRow, benchScaling, predictSkipped };
+module.exports = { benchRow, benchScaling, predictSkipped };

@@ -4,7 +4,6 @@
  * in-process from rnnkit's exported weights (exportWeights('onnx')), run on the CPU
  * execution provider. Inference only: ONNX Runtime has no training step to compare.
  */
-const ort = require('onnxruntime-node');
 const { buildRnnModel } = require('../onnx-model');
 const { toTimeMajor } = require('../data');
 
@@ -20,6 +19,9 @@ function version() {
  *   and inside their GEMMs); inter-op 1 and sequential execution, since the graph is one node.
  */
 async function create(job, threads) {
+  // Required here, not at the top: the bench's parent process asks this module only for
+  // the version, and must not carry the library (see bench/isolate.js).
+  const ort = require('onnxruntime-node');
   const { N, T, D, H } = job.shape;
   const model = buildRnnModel({
     op: OP[job.cell],

@@ -6,15 +6,17 @@
  * which is exactly what rnnkit's backward computes.
  */
 const path = require('path');
-const tf = require('@tensorflow/tfjs');
-const wasm = require('@tensorflow/tfjs-backend-wasm');
 
-let initialised = false;
+// Loaded by init(), not here: the bench's parent process asks this module only for the
+// version and what tfjs supports, and must not carry the library (see bench/isolate.js).
+let tf = null;
+let wasm = null;
 
-/** One-time setup: production mode (no debug checks, no "install tfjs-node" banner), wasm paths. */
+/** Loads tfjs; one-time setup: production mode (no debug checks, no "install tfjs-node" banner), wasm paths. */
 function init(threads) {
-  if (initialised) return;
-  initialised = true;
+  if (tf) return;
+  tf = require('@tensorflow/tfjs');
+  wasm = require('@tensorflow/tfjs-backend-wasm');
   tf.enableProdMode();
   // In Node the wasm binaries are loaded from disk: point at the package's dist folder
   // (a directory prefix, so the trailing slash matters).
@@ -31,7 +33,7 @@ function wasmThreads() {
 }
 
 function version() {
-  return tf.version.tfjs;
+  return require('@tensorflow/tfjs/package.json').version;
 }
 
 /** Why tfjs cannot run a job, or null. */
@@ -57,6 +59,7 @@ function makeLayer(cell, H) {
 }
 
 /**
+ * A runner; init() must have been called.
  * @param {{shape, cell, mode, x: Float32Array, dOutput: Float32Array, weights}} job
  * @param {'cpu'|'wasm'} backend
  */

@@ -53,6 +53,21 @@ struct Ops {
   }
 };
 
+// The fields every timestep's pointwise arguments share, forward and backward.
+template <typename Args>
+Args cell_args(const RnnDesc& desc, int64_t batch, int64_t step) {
+  Args a{};
+  a.cell = desc.cell;
+  a.activation = desc.activation;
+  a.recurrent_activation = desc.recurrent_activation;
+  a.batch = batch;
+  a.hidden = desc.hidden;
+  a.step = step;
+  a.output_mode = desc.output_mode;
+  a.masked_output = desc.masked_output;
+  return a;
+}
+
 DeviceBuffer upload_lengths(const Ops& ops, const std::vector<int32_t>& lengths) {
   DeviceBuffer buffer(&ops.device, lengths.size() * sizeof(int32_t));
   ops.copy(buffer.data(), lengths.data(), buffer.bytes(), RK_HOST_TO_DEVICE);
@@ -225,13 +240,7 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
   const DeviceBuffer& rn_packed = weights->candidate_t();
 
   auto step_args = [&](int64_t t) {
-    rk_cell_forward_args a{};
-    a.cell = desc.cell;
-    a.activation = desc.activation;
-    a.recurrent_activation = desc.recurrent_activation;
-    a.batch = N;
-    a.hidden = H;
-    a.step = t;
+    auto a = cell_args<rk_cell_forward_args>(desc, N, t);
     a.xw = xw.floats() + t * N * GH;
     a.hr = hr.floats();
     a.bias_w = bias_w;
@@ -247,8 +256,6 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
     a.lengths = dev_len;
     a.output = sequence ? output.data() + t * H : output.data();
     a.output_stride = T * H;
-    a.output_mode = desc.output_mode;
-    a.masked_output = desc.masked_output;
     return a;
   };
 
@@ -332,13 +339,7 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
   auto state = [&](const DeviceBuffer& b, int64_t t) { return b.floats() + t * N * H; };
   auto step_args = [&](int64_t t) {
     const int64_t cur = (T - 1 - t) % 2, next = 1 - cur;
-    rk_cell_backward_args a{};
-    a.cell = desc.cell;
-    a.activation = desc.activation;
-    a.recurrent_activation = desc.recurrent_activation;
-    a.batch = N;
-    a.hidden = H;
-    a.step = t;
+    auto a = cell_args<rk_cell_backward_args>(desc, N, t);
     a.gates = rs.gates.data() ? rs.gates.floats() + t * N * GH : nullptr;
     a.extra = rs.extra.data() ? rs.extra.floats() + t * N * H : nullptr;
     a.h_prev = state(rs.states_h, t);
@@ -353,8 +354,6 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
     a.dh_prev = dh.floats() + next * N * H;
     a.d_output = sequence ? d_output.data() + t * H : d_output.data();
     a.d_output_stride = T * H;
-    a.output_mode = desc.output_mode;
-    a.masked_output = desc.masked_output;
     a.lengths = rs.device_lengths.ints();
     a.dgx = dgx.floats() + t * N * GH;
     a.dgh = dgh + t * N * GH;
