@@ -1,11 +1,8 @@
 #include "cpu_device.h"
 
-#include <atomic>
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
 #include <exception>
-#include <new>
 #include <string>
 
 #include "gemm.h"

@@ -3,10 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <string>
-#include <vector>
 
 #include "../core/cell_math.h"
-#include "gemm.h"
 #include "isa.h"
 #include "kernels.h"
 #include "thread_pool.h"
