@@ -96,7 +96,9 @@ void ThreadPool::run_erased(Fn fn, void* ctx) {
   fn_ = fn;
   ctx_ = ctx;
   count_ = count;
-  remaining_.store(count - 1, std::memory_order_relaxed);
+  // Every worker acknowledges every run, also those beyond `count` (after a thread-count
+  // change), so that none can still be reading this run's fields when the next one starts.
+  remaining_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
   {
     std::lock_guard<std::mutex> guard(sleep_mutex_);
     generation_.fetch_add(1, std::memory_order_release);
@@ -132,10 +134,8 @@ void ThreadPool::worker(int index) {
       gen = generation_.load(std::memory_order_acquire);
     }
     seen = gen;
-    if (index < count_) {
-      fn_(ctx_, index, count_);
-      remaining_.fetch_sub(1, std::memory_order_acq_rel);
-    }
+    if (index < count_) fn_(ctx_, index, count_);
+    remaining_.fetch_sub(1, std::memory_order_acq_rel);
   }
 }
 
