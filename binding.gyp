@@ -3,6 +3,7 @@
     {
       "target_name": "rnnkit",
       "sources": [
+        "native/core/dense.cpp",
         "native/core/rnn.cpp",
         "native/core/layout.cpp",
         "native/core/tensor_ops.cpp",
@@ -20,6 +21,7 @@
         "native/napi/backends.cpp",
         "native/napi/convert.cpp",
         "native/napi/cpu_bindings.cpp",
+        "native/napi/dense_bindings.cpp",
         "native/napi/ops_bindings.cpp",
         "native/napi/rnn_bindings.cpp",
         "native/napi/tensor_handle.cpp"

@@ -11,6 +11,7 @@ const numericSuites = [
   'test/parity-onnx.test.ts',
   'test/sequences.test.ts',
   'test/clip.test.ts',
+  'test/dense.test.ts',
 ];
 
 function cpuFlags(): string {

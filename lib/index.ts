@@ -4,6 +4,7 @@
  * @packageDocumentation
  */
 import { bidirectional } from './layers/bidirectional';
+import { dense } from './layers/dense';
 import { gru, lstm, simpleRNN } from './layers/recurrent';
 
 export { backends, getBackend, memory, setBackend } from './backend';
@@ -35,6 +36,8 @@ export type {
 } from './layers/recurrent';
 export { Bidirectional, BidirectionalForward } from './layers/bidirectional';
 export type { BidirectionalLayerArgs, MergeMode } from './layers/bidirectional';
+export { Dense, DenseForward } from './layers/dense';
+export type { DenseActivation, DenseConfig, DenseLayerArgs } from './layers/dense';
 
 /** Layer factories, named as in tfjs-layers. */
-export const layers = { simpleRNN, lstm, gru, bidirectional };
+export const layers = { simpleRNN, lstm, gru, bidirectional, dense };

@@ -89,6 +89,15 @@ export interface NativeAddon {
   weightsToCanonical(desc: NativeRnnDesc, useBias: boolean, format: NativeWeightFormat, arrays: Float32Array[]): Float32Array[];
   weightsFromCanonical(desc: NativeRnnDesc, format: NativeWeightFormat, canonical: Float32Array[]): Float32Array[];
   canonicalToFormat(desc: NativeRnnDesc, format: NativeWeightFormat, canonical: NativeTensor[], gradients: boolean): NativeTensor[];
+  denseForward(x: NativeTensor, kernel: NativeTensor, bias: NativeTensor | null, activation: string): Promise<NativeTensor>;
+  denseBackward(
+    x: NativeTensor,
+    kernel: NativeTensor,
+    hasBias: boolean,
+    output: NativeTensor,
+    dOutput: NativeTensor,
+    activation: string,
+  ): Promise<{ dx: NativeTensor; dkernel: NativeTensor; dbias?: NativeTensor }>;
   clipByValue(grads: NativeTensor[], clipValue: number): NativeTensor[];
   clipByNorm(grads: NativeTensor[], clipNorm: number): NativeTensor[];
   clipByGlobalNorm(grads: NativeTensor[], clipNorm: number): { grads: NativeTensor[]; norm: number };

@@ -1,2 +1,3 @@
 export * from './recurrent';
 export * from './bidirectional';
+export * from './dense';

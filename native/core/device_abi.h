@@ -33,6 +33,7 @@ typedef enum rk_activation {
   RK_ACT_SELU = 6,
   RK_ACT_SOFTSIGN = 7,
   RK_ACT_SOFTPLUS = 8,
+  RK_ACT_SOFTMAX = 9,  // over each row; dense layers only
 } rk_activation;
 
 // Where a step's output goes: every step into a [N,T,H] sequence, or only each
@@ -188,6 +189,13 @@ typedef struct rk_device_ops {
   // Copies a [rows, width] block between row-pitched matrices.
   int (*copy_2d)(const float* src, int64_t src_pitch, float* dst, int64_t dst_pitch, int64_t rows,
                  int64_t width);
+
+  // Dense layers. y[r, c] = act(y[r, c] + bias[c]) over a [rows, cols] matrix (bias may be
+  // null; softmax normalises each row), and its backward from the output:
+  // d_pre = dy ⊙ act'(y) (softmax: each row's Jacobian-vector product).
+  int (*bias_activation)(float* y, int64_t rows, int64_t cols, const float* bias, int32_t activation);
+  int (*activation_backward)(const float* y, const float* dy, float* d_pre, int64_t rows, int64_t cols,
+                             int32_t activation);
 } rk_device_ops;
 
 // The symbol a device plugin exports.

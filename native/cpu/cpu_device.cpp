@@ -5,6 +5,7 @@
 #include <exception>
 #include <string>
 
+#include "../core/cell_math.h"
 #include "gemm.h"
 #include "host_allocator.h"
 #include "isa.h"
@@ -143,6 +144,51 @@ int cell_backward(const rk_cell_backward_args* a) {
   return 0;
 }
 
+// Dense activations, a row at a time on the pool (softmax needs whole rows).
+template <typename RowFn>
+void for_rows(int64_t rows, RowFn&& row_fn) {
+  ThreadPool::instance().run([&](int index, int count) {
+    const Range r = split_range(rows, 1, index, count);
+    for (int64_t i = r.begin; i < r.end; ++i) row_fn(i);
+  });
+}
+
+int bias_activation(float* y, int64_t rows, int64_t cols, const float* bias, int32_t activation) {
+  for_rows(rows, [&](int64_t i) {
+    float* row = y + i * cols;
+    if (bias)
+      for (int64_t j = 0; j < cols; ++j) row[j] += bias[j];
+    if (activation == RK_ACT_SOFTMAX) {
+      float max = row[0];
+      for (int64_t j = 1; j < cols; ++j) max = std::fmax(max, row[j]);
+      double sum = 0.0;
+      for (int64_t j = 0; j < cols; ++j) sum += (row[j] = std::exp(row[j] - max));
+      const float inv = static_cast<float>(1.0 / sum);
+      for (int64_t j = 0; j < cols; ++j) row[j] *= inv;
+    } else if (activation != RK_ACT_LINEAR) {
+      for (int64_t j = 0; j < cols; ++j) row[j] = rk::activate(activation, row[j]);
+    }
+  });
+  return 0;
+}
+
+int activation_backward(const float* y, const float* dy, float* d_pre, int64_t rows, int64_t cols,
+                        int32_t activation) {
+  for_rows(rows, [&](int64_t i) {
+    const float* yr = y + i * cols;
+    const float* dyr = dy + i * cols;
+    float* out = d_pre + i * cols;
+    if (activation == RK_ACT_SOFTMAX) {
+      double dot = 0.0;
+      for (int64_t j = 0; j < cols; ++j) dot += static_cast<double>(yr[j]) * dyr[j];
+      for (int64_t j = 0; j < cols; ++j) out[j] = yr[j] * (dyr[j] - static_cast<float>(dot));
+    } else {
+      for (int64_t j = 0; j < cols; ++j) out[j] = dyr[j] * rk::activate_grad_from_output(activation, yr[j]);
+    }
+  });
+  return 0;
+}
+
 // Each thread sums its own columns over every row.
 int sum_rows(const float* x, int64_t rows, int64_t cols, float* out, int32_t accumulate) {
   ThreadPool::instance().run([&](int index, int count) {
@@ -220,6 +266,8 @@ const rk_device_ops kOps = {
     multiply,
     clamp,
     copy_2d,
+    bias_activation,
+    activation_backward,
 };
 
 }  // namespace

@@ -48,6 +48,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   register_tensor_ops(*this, env, exports);
   register_rnn(*this, env, exports);
   register_cpu(*this, env, exports);
+  register_dense(*this, env, exports);
 }
 
 }  // namespace rk::napi

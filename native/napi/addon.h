@@ -20,6 +20,7 @@ class Addon : public Napi::Addon<Addon> {
 void register_tensor_ops(Addon& addon, Napi::Env env, Napi::Object exports);
 void register_rnn(Addon& addon, Napi::Env env, Napi::Object exports);
 void register_cpu(Addon& addon, Napi::Env env, Napi::Object exports);
+void register_dense(Addon& addon, Napi::Env env, Napi::Object exports);
 
 }  // namespace rk::napi
 

@@ -4,9 +4,8 @@
 #include <cstring>
 
 namespace rk::napi {
-namespace {
 
-rk_activation to_activation(const std::string& name, const std::string& where) {
+rk_activation parse_activation(const std::string& name, const std::string& where) {
   static const std::pair<const char*, rk_activation> kNames[] = {
       {"tanh", RK_ACT_TANH},         {"sigmoid", RK_ACT_SIGMOID}, {"hardSigmoid", RK_ACT_HARD_SIGMOID},
       {"relu", RK_ACT_RELU},         {"linear", RK_ACT_LINEAR},   {"elu", RK_ACT_ELU},
@@ -16,6 +15,8 @@ rk_activation to_activation(const std::string& name, const std::string& where) {
     if (name == n) return act;
   throw TypeError(where + ": unknown activation '" + name + "'");
 }
+
+namespace {
 
 rk_cell_kind to_cell(const std::string& name) {
   if (name == "simpleRNN") return RK_CELL_RNN;
@@ -104,9 +105,9 @@ RnnDesc to_desc(const Napi::Value& v) {
   Napi::Object o = expect_object(v, "desc");
   RnnDesc d;
   d.cell = to_cell(get_string(o, "cell", "desc"));
-  d.activation = to_activation(get_string(o, "activation", "desc"), "activation");
+  d.activation = parse_activation(get_string(o, "activation", "desc"), "activation");
   d.recurrent_activation =
-      to_activation(get_string(o, "recurrentActivation", "desc"), "recurrentActivation");
+      parse_activation(get_string(o, "recurrentActivation", "desc"), "recurrentActivation");
   d.input_size = get_int(o, "inputSize", "desc");
   d.hidden = get_int(o, "units", "desc");
   if (d.hidden < 1) throw RangeError("units must be a positive integer");

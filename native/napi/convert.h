@@ -67,6 +67,8 @@ std::vector<int32_t> to_lengths(const Napi::Value& v, const std::string& name);
 std::vector<float> to_floats(const Napi::Value& v, const std::string& name);
 Napi::Float32Array from_floats(Napi::Env env, const float* data, size_t count);
 RnnDesc to_desc(const Napi::Value& v);
+// An elementwise activation by its rnnkit name ('tanh', 'hardSigmoid', ...); TypeError naming `where`.
+rk_activation parse_activation(const std::string& name, const std::string& where);
 
 }  // namespace rk::napi
 

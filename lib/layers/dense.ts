@@ -1,0 +1,217 @@
+import { describe, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rejectUnknownOptions } from '../errors';
+import { initialize, InitializerSpec, validateInitializer } from '../initializers';
+import { native } from '../native';
+import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
+import type { WeightValues } from './recurrent';
+
+/** Activations of dense layers; `softmax` normalises over the last axis. */
+export type DenseActivation = 'linear' | 'relu' | 'tanh' | 'sigmoid' | 'hardSigmoid' | 'softmax' | 'elu' | 'selu' | 'softsign' | 'softplus';
+
+const DENSE_ACTIVATIONS: readonly DenseActivation[] = ['linear', 'relu', 'tanh', 'sigmoid', 'hardSigmoid', 'softmax', 'elu', 'selu', 'softsign', 'softplus'];
+
+/** Options of {@link dense} (tfjs-layers names, Keras defaults). */
+export interface DenseLayerArgs {
+  /** Output units U. */
+  units: number;
+  /** Default 'linear'. */
+  activation?: DenseActivation;
+  /** Default true. */
+  useBias?: boolean;
+  /** Default 'glorotUniform'. */
+  kernelInitializer?: InitializerSpec;
+  /** Default 'zeros'. */
+  biasInitializer?: InitializerSpec;
+  /** Input shape without the batch axis, e.g. `[features]` or `[timesteps, features]`; builds the layer at once. */
+  inputShape?: readonly (number | null)[];
+  /** Seed of the initializers; default: drawn at random. */
+  seed?: number;
+  /** Layer name. */
+  name?: string;
+}
+
+/** Resolved configuration of a {@link Dense} layer. */
+export interface DenseConfig {
+  readonly units: number;
+  readonly activation: DenseActivation;
+  readonly useBias: boolean;
+  readonly kernelInitializer: InitializerSpec;
+  readonly biasInitializer: InitializerSpec;
+  readonly batchInputShape: readonly (number | null)[] | null;
+  readonly seed: number;
+  readonly name: string;
+}
+
+let denseCounter = 0;
+
+function resolveConfig(args: unknown): DenseConfig {
+  const where = 'layers.dense';
+  const o = expectObject(args, `${where}: options`);
+  rejectUnknownOptions(o, ['units', 'activation', 'useBias', 'kernelInitializer', 'biasInitializer', 'inputShape', 'seed', 'name'], where);
+  let batchInputShape: (number | null)[] | null = null;
+  if (o.inputShape !== undefined) {
+    const s = o.inputShape;
+    if (!Array.isArray(s) || s.length < 1 || !s.every((d, i) => (d === null && i < s.length - 1) || (Number.isInteger(d) && (d as number) >= 1))) {
+      throw new TypeError(`${where}: inputShape must be an array of positive integers (null allowed except for the last), got ${describe(s)}`);
+    }
+    batchInputShape = [null, ...(s as (number | null)[])];
+  }
+  const name = o.name === undefined ? `dense_${++denseCounter}` : o.name;
+  if (typeof name !== 'string') throw new TypeError(`${where}: name must be a string`);
+  return {
+    units: positiveInteger(o.units, `${where}: units`),
+    activation: optionalChoice(o.activation, `${where}: activation`, DENSE_ACTIVATIONS, 'linear'),
+    useBias: optionalBoolean(o.useBias, `${where}: useBias`, true),
+    kernelInitializer: o.kernelInitializer === undefined ? 'glorotUniform' : validateInitializer(o.kernelInitializer, `${where}: kernelInitializer`),
+    biasInitializer: o.biasInitializer === undefined ? 'zeros' : validateInitializer(o.biasInitializer, `${where}: biasInitializer`),
+    batchInputShape,
+    seed: optionalInteger(o.seed, `${where}: seed`, Math.floor(Math.random() * 0x7fffffff)),
+    name,
+  };
+}
+
+/** The result of a dense forward pass. */
+export class DenseForward {
+  /** @internal */
+  constructor(
+    /** `[..., U]`. */
+    readonly output: Tensor,
+    /** @internal */ readonly layer: Dense,
+    /** @internal the input and weights kept for backward (training only) */
+    readonly saved: { x: Tensor; kernel: Tensor } | null,
+  ) {}
+
+  /** Releases what backward would need; `output` stays the caller's. */
+  dispose(): void {
+    // The saved tensors are the caller's input and the layer's weights: nothing of our own.
+  }
+}
+
+/**
+ * A fully connected layer over the last axis, `y = act(x·kernel + bias)` (Keras `Dense`:
+ * applied to every step of a `[N, T, D]` input). Runs on the native core.
+ */
+export class Dense {
+  /** The resolved configuration. */
+  readonly config: DenseConfig;
+  private weights: Tensor[] = [];
+
+  /** @internal Use {@link dense}. */
+  constructor(args: unknown) {
+    this.config = resolveConfig(args);
+    if (this.config.batchInputShape) this.build(this.config.batchInputShape);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+  get units(): number {
+    return this.config.units;
+  }
+  /** Whether the weights exist. */
+  get built(): boolean {
+    return this.weights.length > 0;
+  }
+  /** Input features D (0 before build). */
+  get inputFeatures(): number {
+    return this.weights[0]?.shape[0] ?? 0;
+  }
+
+  /** Creates the weights for inputs whose last axis is `inputShape[inputShape.length - 1]`. */
+  build(inputShape: readonly (number | null)[]): void {
+    const D = Array.isArray(inputShape) ? inputShape[inputShape.length - 1] : undefined;
+    if (typeof D !== 'number' || !Number.isInteger(D) || D < 1) {
+      throw new RangeError(`${this.name}.build: the last axis of inputShape (features) must be a positive integer, got ${describe(D)}`);
+    }
+    if (this.built) {
+      if (D !== this.inputFeatures) throw new RangeError(`${this.name}.build: layer was built for ${this.inputFeatures} features, got ${D}`);
+      return;
+    }
+    const { units: U, seed } = this.config;
+    const kernel = tensor(initialize(this.config.kernelInitializer, [D, U], seed), [D, U]);
+    const bias = this.config.useBias ? [tensor(initialize(this.config.biasInitializer, [U], seed + 1), [U])] : [];
+    this.weights = [kernel, ...bias];
+  }
+
+  /** `[kernel [D, U], bias [U]]` (no bias when useBias is false), as copies. */
+  getWeights(): Tensor[] {
+    if (!this.built) throw new Error(`${this.name}.getWeights: the layer is not built`);
+    return this.weights.map((w) => tensor(w.dataSync(), w.shape));
+  }
+
+  /** Replaces the weights (`getWeights()` order and shapes); builds the layer if needed. */
+  setWeights(weights: readonly WeightValues[]): void {
+    const where = `${this.name}.setWeights`;
+    const count = this.config.useBias ? 2 : 1;
+    if (!Array.isArray(weights) || weights.length !== count) {
+      throw new RangeError(`${where}: expected ${count} weights (kernel${count > 1 ? ', bias' : ''}), got ${describe(weights)}`);
+    }
+    const U = this.config.units;
+    const first = weights[0];
+    const D = this.built
+      ? this.inputFeatures
+      : first instanceof Tensor
+        ? first.shape[0]
+        : first instanceof Float32Array
+          ? first.length / U
+          : NaN;
+    if (!Number.isInteger(D) || (D as number) < 1) throw new RangeError(`${where}: weights[0] (kernel) must have shape [features, ${U}]`);
+    const shapes = [[D as number, U], [U]];
+    const next = weights.map((w, i) => {
+      const name = `${where}: weights[${i}] (${i === 0 ? 'kernel' : 'bias'})`;
+      if (w instanceof Float32Array) {
+        const size = shapes[i]!.reduce((a, b) => a * b, 1);
+        if (w.length !== size) throw new RangeError(`${name} must have ${size} values, got ${w.length}`);
+        return tensor(w, shapes[i]);
+      }
+      const t = expectTensor(w, name);
+      expectShape(t, shapes[i]!, name);
+      return tensor(t.dataSync(), t.shape);
+    });
+    for (const w of this.weights) w.dispose();
+    this.weights = next;
+  }
+
+  /** Number of weight values. */
+  countParams(): number {
+    if (!this.built) throw new Error(`${this.name}.countParams: the layer is not built`);
+    return this.weights.reduce((s, w) => s + w.size, 0);
+  }
+
+  /** Applies the layer to `x` `[..., D]` off the JavaScript thread. */
+  async forward(x: Tensor, options: { training?: boolean } = {}): Promise<DenseForward> {
+    const where = `${this.name}.forward`;
+    const input = expectTensor(x, `${where}: x`);
+    const opts = expectObject(options, `${where}: options`);
+    rejectUnknownOptions(opts, ['training'], where);
+    const training = optionalBoolean(opts.training, `${where}: training`, false);
+    if (input.shape.length < 1) throw new RangeError(`${where}: x must have at least one axis`);
+    if (!this.built) this.build(input.shape);
+    const [kernel, bias] = this.weights as [Tensor, Tensor | undefined];
+    const y = await native.denseForward(input.handle, kernel.handle, bias?.handle ?? null, this.config.activation);
+    return new DenseForward(fromNative(y), this, training ? { x: input, kernel } : null);
+  }
+
+  /** Gradients with respect to the input and the weights (`getWeights()` order). */
+  async backward(fwd: DenseForward, options: { dOutput: Tensor }): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
+    const where = `${this.name}.backward`;
+    if (!(fwd instanceof DenseForward) || fwd.layer !== this) throw new TypeError(`${where}: fwd must be the result of this layer's forward()`);
+    if (!fwd.saved) throw new TypeError(`${where}: fwd comes from a forward pass without { training: true }`);
+    const opts = expectObject(options, `${where}: options`);
+    rejectUnknownOptions(opts, ['dOutput'], where);
+    const dOutput = expectTensor(opts.dOutput, `${where}: dOutput`);
+    expectShape(dOutput, fwd.output.shape, `${where}: dOutput`);
+    const g = await native.denseBackward(fwd.saved.x.handle, fwd.saved.kernel.handle, this.config.useBias, fwd.output.handle, dOutput.handle, this.config.activation);
+    return { dInput: fromNative(g.dx), dWeights: [fromNative(g.dkernel), ...(g.dbias ? [fromNative(g.dbias)] : [])] };
+  }
+
+  /** Frees the weights. */
+  dispose(): void {
+    for (const w of this.weights) w.dispose();
+    this.weights = [];
+  }
+}
+
+/** A fully connected layer (Keras `Dense`), applied over the last axis. */
+export function dense(args: DenseLayerArgs): Dense {
+  return new Dense(args);
+}

@@ -1,0 +1,89 @@
+/**
+ * The kinds of layer a {@link Sequential} model holds, and how to tell them apart.
+ * @internal
+ */
+import { Bidirectional } from '../layers/bidirectional';
+import { RecurrentLayer, WeightValues } from '../layers/recurrent';
+import { Tensor } from '../tensor';
+
+/** The resolved configuration a dense layer exposes (the parts a model reads). */
+export interface DenseLayerConfig {
+  readonly units: number;
+  readonly activation: string;
+  readonly useBias: boolean;
+  readonly name: string;
+  readonly batchInputShape: readonly (number | null)[] | null;
+}
+
+/**
+ * A fully connected layer as a model uses it (`rk.layers.dense`): it acts on the last
+ * axis of its input, so `[..., D]` becomes `[..., units]`.
+ */
+export interface DenseLike {
+  readonly units: number;
+  readonly name: string;
+  readonly config: DenseLayerConfig;
+  readonly built: boolean;
+  build(inputShape: readonly (number | null)[]): void;
+  getWeights(): Tensor[];
+  setWeights(weights: readonly WeightValues[]): void;
+  countParams(): number;
+  forward(x: Tensor, options?: { training?: boolean }): Promise<{ readonly output: Tensor; dispose(): void }>;
+  dispose(): void;
+}
+
+/** A layer a {@link Sequential} model can hold. */
+export type ModelLayer = RecurrentLayer | Bidirectional | DenseLike;
+
+/** Whether `l` is a dense layer (structurally: a forward pass and a `units`/`useBias` config, not recurrent). */
+export function isDense(l: unknown): l is DenseLike {
+  if (typeof l !== 'object' || l === null) return false;
+  if (l instanceof RecurrentLayer || l instanceof Bidirectional) return false;
+  const o = l as Record<string, unknown>;
+  const c = o.config as Record<string, unknown> | undefined;
+  return (
+    typeof o.forward === 'function' &&
+    typeof o.getWeights === 'function' &&
+    typeof o.setWeights === 'function' &&
+    typeof o.countParams === 'function' &&
+    typeof c === 'object' && c !== null &&
+    typeof c.units === 'number' &&
+    typeof c.useBias === 'boolean'
+  );
+}
+
+/** The Keras class name of a layer: 'SimpleRNN', 'LSTM', 'GRU', 'Bidirectional' or 'Dense'. */
+export function kerasClassName(l: ModelLayer): string {
+  if (l instanceof Bidirectional) return 'Bidirectional';
+  if (l instanceof RecurrentLayer) return l.config.cell === 'lstm' ? 'LSTM' : l.config.cell === 'gru' ? 'GRU' : 'SimpleRNN';
+  return 'Dense';
+}
+
+/** Number of weight arrays a layer has in `getWeights()` order (known before it is built). */
+export function weightCount(l: ModelLayer): number {
+  if (l instanceof Bidirectional) return 2 * weightCount(l.forwardLayer);
+  if (l instanceof RecurrentLayer) return l.config.useBias ? 3 : 2;
+  return l.config.useBias ? 2 : 1;
+}
+
+const bidirectionalNames = new WeakMap<Bidirectional, string>();
+let bidirectionalCounter = 0;
+
+/**
+ * A layer's name. A {@link Bidirectional} has none of its own, so it gets one (from a
+ * loaded file, or `bidirectional_<n>`) the first time it is asked for.
+ */
+export function layerName(l: ModelLayer): string {
+  if (!(l instanceof Bidirectional)) return l.name;
+  let name = bidirectionalNames.get(l);
+  if (name === undefined) {
+    name = `bidirectional_${++bidirectionalCounter}`;
+    bidirectionalNames.set(l, name);
+  }
+  return name;
+}
+
+/** Names a bidirectional layer (used when loading a file that names it). */
+export function setBidirectionalName(l: Bidirectional, name: string): void {
+  bidirectionalNames.set(l, name);
+}

@@ -1,0 +1,358 @@
+import { describe, expectObject, rejectUnknownOptions } from '../errors';
+import { Bidirectional } from '../layers/bidirectional';
+import { RecurrentLayer, WeightValues } from '../layers/recurrent';
+import { toLengths } from '../sequences';
+import { expectTensor, Tensor, tensor } from '../tensor';
+import { saveModel } from '../io/tfjs-format';
+import { isDense, kerasClassName, layerName, ModelLayer, weightCount } from './layer-kinds';
+
+export type { DenseLike, DenseLayerConfig, ModelLayer } from './layer-kinds';
+
+/** Options of {@link Sequential.predict}. */
+export interface PredictOptions {
+  /** Largest number of samples run at once; larger inputs are split and the outputs concatenated. Default 32. */
+  batchSize?: number;
+  /**
+   * Valid steps per sequence (right-padded input). They apply to every recurrent layer
+   * while the output still has a sequence axis (recurrent layers with `returnSequences`,
+   * and dense layers, keep it).
+   */
+  lengths?: Int32Array | readonly number[];
+}
+
+/** A shape with an unknown (`null`) batch size and possibly unknown timesteps. */
+export type SymbolicShape = (number | null)[];
+
+let modelCounter = 0;
+
+/**
+ * A linear stack of layers (Keras / tfjs-layers `Sequential`). Each layer is a recurrent
+ * layer, a {@link Bidirectional} wrapper or a dense layer (applied to the last axis).
+ * Inside a model a layer's single output feeds the next; `returnState` is ignored.
+ */
+export class Sequential {
+  /** The model's name (`sequential_<n>` unless given). */
+  readonly name: string;
+  private readonly stack: ModelLayer[] = [];
+  private input: SymbolicShape | null = null;
+
+  /** @internal Use {@link sequential}. */
+  constructor(layers: readonly ModelLayer[] = [], name?: string) {
+    if (!Array.isArray(layers)) throw new TypeError(`sequential: layers must be an array of layers, got ${describe(layers)}`);
+    if (name !== undefined && typeof name !== 'string') throw new TypeError('sequential: name must be a string');
+    this.name = name ?? `sequential_${++modelCounter}`;
+    layers.forEach((l) => this.add(l));
+  }
+
+  /** The layers, first to last (a copy of the list). */
+  get layers(): ModelLayer[] {
+    return [...this.stack];
+  }
+
+  /** The batch input shape `[N | null, T | null, D]` (or `[N | null, D]` when the first layer is dense), or null before it is known. */
+  get inputShape(): SymbolicShape | null {
+    return this.input ? [...this.input] : null;
+  }
+
+  /** The output shape, or null before the input shape is known. */
+  get outputShape(): SymbolicShape | null {
+    return this.input ? this.shapes(this.input).at(-1)! : null;
+  }
+
+  /** Whether every layer has weights. */
+  get built(): boolean {
+    return this.input !== null && this.stack.length > 0 && this.stack.every((l) => l.built);
+  }
+
+  /**
+   * Appends a layer. If it declares an input shape (`inputShape`/`batchInputShape`) and is
+   * the first layer, the model is built at once.
+   * @throws TypeError for something that is not a recurrent, bidirectional or dense layer
+   */
+  add(layer: ModelLayer): void {
+    const i = this.stack.length;
+    if (!(layer instanceof RecurrentLayer) && !(layer instanceof Bidirectional) && !isDense(layer)) {
+      throw new TypeError(`sequential: layers[${i}] must be a recurrent, bidirectional or dense layer, got ${describe(layer)}`);
+    }
+    if (this.stack.includes(layer)) throw new TypeError(`sequential: layers[${i}] (${layerName(layer)}) is already in the model`);
+    const shape = this.input ? this.shapes(this.input).at(-1)! : null;
+    if (shape) this.outputShapeOf(layer, shape, i); // throws if it cannot follow
+    this.stack.push(layer);
+    if (i === 0) {
+      const declared = declaredInput(layer);
+      if (declared) this.build(declared);
+    } else if (this.input) {
+      this.buildLayer(layer, shape!);
+    }
+  }
+
+  /**
+   * Builds every layer for a batch input shape: `[N | null, T | null, D]` (Keras's
+   * `model.build`), or `[N | null, D]` when the first layer is dense.
+   * @throws TypeError/RangeError for shapes the layers cannot take
+   */
+  build(inputShape: readonly (number | null)[]): void {
+    if (this.stack.length === 0) throw new Error(`${this.name}.build: the model has no layers`);
+    if (!Array.isArray(inputShape)) throw new TypeError(`${this.name}.build: inputShape must be an array`);
+    inputShape.forEach((d, k) => {
+      if (d !== null && (typeof d !== 'number' || !Number.isInteger(d) || d < 1)) {
+        throw new RangeError(`${this.name}.build: inputShape[${k}] must be a positive integer or null, got ${describe(d)}`);
+      }
+    });
+    const shape = [...inputShape] as SymbolicShape;
+    if (shape.at(-1) === null) throw new RangeError(`${this.name}.build: the last entry of inputShape (features) must be known`);
+    const shapes = this.shapes(shape);
+    this.stack.forEach((l, i) => this.buildLayer(l, shapes[i]!));
+    this.input = shape;
+  }
+
+  private buildLayer(layer: ModelLayer, shape: SymbolicShape): void {
+    if (layer instanceof RecurrentLayer || layer instanceof Bidirectional) layer.build([null, shape[1] ?? null, shape[2]!]);
+    else if (!layer.built) layer.build(shape);
+  }
+
+  /** Shapes flowing through the model: `[input, out_0, out_1, ...]`. */
+  private shapes(input: SymbolicShape): SymbolicShape[] {
+    const out: SymbolicShape[] = [input];
+    this.stack.forEach((l, i) => out.push(this.outputShapeOf(l, out[i]!, i)));
+    return out;
+  }
+
+  private outputShapeOf(l: ModelLayer, s: SymbolicShape, i: number): SymbolicShape {
+    const where = `${this.name}: layer ${i} (${layerName(l)})`;
+    const D = s.at(-1)!;
+    if (l instanceof RecurrentLayer || l instanceof Bidirectional) {
+      const r = l instanceof Bidirectional ? l.forwardLayer : l;
+      if (s.length !== 3) {
+        throw new RangeError(`${where}: a ${kerasClassName(l)} layer needs input of rank 3 [batch, timesteps, features], but the previous output is [${fmt(s)}]`);
+      }
+      if (r.built && r.inputFeatures !== D) throw new RangeError(`${where}: the layer was built for ${r.inputFeatures} features, but its input has ${D}`);
+      const H = r.units * (l instanceof Bidirectional && l.mergeMode === 'concat' ? 2 : 1);
+      return r.config.returnSequences ? [s[0]!, s[1]!, H] : [s[0]!, H];
+    }
+    if (s.length < 2) throw new RangeError(`${where}: a Dense layer needs input of rank >= 2, got [${fmt(s)}]`);
+    if (l.built) {
+      const kernel = l.getWeights()[0];
+      const features = kernel?.shape[0];
+      for (const w of l.getWeights()) w.dispose();
+      if (features !== undefined && features !== D) throw new RangeError(`${where}: the layer was built for ${features} features, but its input has ${D}`);
+    }
+    return [...s.slice(0, -1), l.units];
+  }
+
+  private requireBuilt(where: string): SymbolicShape {
+    if (!this.input || !this.built) {
+      throw new Error(
+        `${this.name}.${where}: the model is not built; give the first layer an inputShape, call build(inputShape), or run predict() first`,
+      );
+    }
+    return this.input;
+  }
+
+  /** Number of weight values of all layers. */
+  countParams(): number {
+    this.requireBuilt('countParams');
+    return this.stack.reduce((s, l) => s + l.countParams(), 0);
+  }
+
+  /**
+   * A Keras-style table: each layer's name and type, output shape and parameter count,
+   * then the totals ("Total params", "Trainable params", "Non-trainable params").
+   * @throws Error when the model is not built
+   */
+  summary(): string {
+    const input = this.requireBuilt('summary');
+    const shapes = this.shapes(input);
+    const widths = [33, 28, 12];
+    const row = (cells: string[]) => cells.map((c, k) => (k < cells.length - 1 ? c.padEnd(widths[k]!) : c)).join('').trimEnd();
+    const rule = (ch: string) => ch.repeat(widths.reduce((a, b) => a + b, 0));
+    const lines = [`Model: "${this.name}"`, rule('_'), row(['Layer (type)', 'Output Shape', 'Param #']), rule('=')];
+    let total = 0;
+    this.stack.forEach((l, i) => {
+      const n = l.countParams();
+      total += n;
+      const label = `${layerName(l)} (${kerasClassName(l)})`;
+      lines.push(row([label.length >= widths[0]! ? label.slice(0, widths[0]! - 2) + ' ' : label, `(${shapes[i + 1]!.map((d) => (d === null ? 'None' : String(d))).join(', ')})`, String(n)]));
+      lines.push(i === this.stack.length - 1 ? rule('=') : '');
+    });
+    // Every rnnkit weight is trainable.
+    lines.push(`Total params: ${total}`, `Trainable params: ${total}`, 'Non-trainable params: 0', rule('_'));
+    return lines.join('\n');
+  }
+
+  /**
+   * Runs the model on `x` and returns the last layer's output. Inputs with more samples
+   * than `batchSize` are run in slices of `batchSize` and the outputs concatenated.
+   * Builds the model from `x`'s shape if needed.
+   * @param x `[N, T, D]` (or `[N, D]` / `[N, ..., D]` when the first layer is dense)
+   * @throws TypeError/RangeError (as a rejected Promise) for malformed arguments
+   */
+  async predict(x: Tensor, options: PredictOptions = {}): Promise<Tensor> {
+    const where = `${this.name}.predict`;
+    if (this.stack.length === 0) throw new Error(`${where}: the model has no layers`);
+    const input = expectTensor(x, `${where}: x`);
+    const opts = expectObject(options, `${where}: options`);
+    rejectUnknownOptions(opts, ['batchSize', 'lengths'], where);
+    const batchSize = opts.batchSize === undefined ? 32 : opts.batchSize;
+    if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1) {
+      throw new RangeError(`${where}: batchSize must be a positive integer, got ${describe(batchSize)}`);
+    }
+    const shape = input.shape;
+    const first = this.stack[0]!;
+    const recurrentFirst = !isDense(first);
+    if (recurrentFirst ? shape.length !== 3 : shape.length < 2) {
+      throw new RangeError(
+        `${where}: x must be ${recurrentFirst ? 'rank 3 [batch, timesteps, features]' : 'of rank >= 2 [batch, ..., features]'}, got [${shape.join(',')}]`,
+      );
+    }
+    if (this.input) {
+      const want = this.input;
+      const ok = want.length === shape.length && want.every((d, k) => k === 0 || d === null || d === shape[k]);
+      if (!ok) throw new RangeError(`${where}: x must have shape [${fmt(want, '?')}], got [${shape.join(',')}]`);
+    }
+    if (!this.built) this.build([null, ...shape.slice(1)]);
+    const N = shape[0]!;
+    let lengths: Int32Array | null = null;
+    if (opts.lengths !== undefined) {
+      if (shape.length !== 3 || !this.stack.some((l) => !isDense(l))) {
+        throw new TypeError(`${where}: lengths need a rank-3 input to a model with recurrent layers`);
+      }
+      lengths = toLengths(opts.lengths, N, shape[1]!, `${where}: lengths`);
+    }
+    if (N <= batchSize) return this.run(input, lengths);
+
+    const host = input.dataSync();
+    const per = host.length / N;
+    const parts: Float32Array[] = [];
+    let outShape: number[] = [];
+    for (let s = 0; s < N; s += batchSize) {
+      const e = Math.min(N, s + batchSize);
+      const xb = tensor(host.subarray(s * per, e * per), [e - s, ...shape.slice(1)]);
+      try {
+        const yb = await this.run(xb, lengths ? lengths.subarray(s, e) : null);
+        parts.push(yb.dataSync());
+        outShape = yb.shape.slice(1);
+        yb.dispose();
+      } finally {
+        xb.dispose();
+      }
+    }
+    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+    let offset = 0;
+    for (const p of parts) {
+      out.set(p, offset);
+      offset += p.length;
+    }
+    return tensor(out, [N, ...outShape]);
+  }
+
+  /** One batch through every layer; intermediate tensors are freed. */
+  private async run(x: Tensor, lengths: Int32Array | null): Promise<Tensor> {
+    let cur = x;
+    for (const layer of this.stack) {
+      let next: Tensor;
+      if (isDense(layer)) {
+        const r = await layer.forward(cur, {});
+        next = r.output;
+        r.dispose();
+      } else {
+        const opts = lengths && cur.shape.length === 3 ? { lengths } : {};
+        if (layer instanceof Bidirectional) {
+          const r = await layer.forward(cur, opts);
+          next = r.output;
+          const temps = new Set([r.forwardPass.output, r.backwardPass.output, r.backwardAligned, ...r.states]);
+          temps.delete(next);
+          r.dispose();
+          for (const t of temps) t.dispose();
+        } else {
+          const r = await layer.forward(cur, opts);
+          next = r.output;
+          r.dispose();
+          for (const s of r.states) s.dispose();
+        }
+      }
+      if (cur !== x) cur.dispose();
+      cur = next;
+    }
+    return cur;
+  }
+
+  /** All layers' weights, first layer first, each layer's in its `getWeights()` order. */
+  getWeights(): Tensor[] {
+    this.requireBuilt('getWeights');
+    return this.stack.flatMap((l) => l.getWeights());
+  }
+
+  /**
+   * Replaces all layers' weights, given in {@link getWeights} order and shapes. Unbuilt
+   * layers are built from their kernels.
+   * @throws TypeError/RangeError naming the layer for a wrong number or shape of weights
+   */
+  setWeights(weights: readonly WeightValues[]): void {
+    const where = `${this.name}.setWeights`;
+    if (!Array.isArray(weights)) throw new TypeError(`${where}: weights must be an array of Tensors or Float32Arrays`);
+    const counts = this.stack.map(weightCount);
+    const total = counts.reduce((a, b) => a + b, 0);
+    if (weights.length !== total) {
+      throw new RangeError(`${where}: expected ${total} weights (${this.stack.map((l, i) => `${layerName(l)}: ${counts[i]}`).join(', ')}), got ${weights.length}`);
+    }
+    let k = 0;
+    this.stack.forEach((l, i) => {
+      const ws = weights.slice(k, k + counts[i]!);
+      try {
+        l.setWeights(ws);
+      } catch (e) {
+        throw rethrow(e, `${where}: layer ${i} (${layerName(l)}), weights[${k}..${k + counts[i]! - 1}]`);
+      }
+      k += counts[i]!;
+    });
+    if (!this.input) {
+      const first = this.stack[0]!;
+      const D = first instanceof Bidirectional ? first.forwardLayer.inputFeatures : first instanceof RecurrentLayer ? first.inputFeatures : null;
+      if (D) this.build(declaredInput(first) ?? [null, null, D]);
+    }
+  }
+
+  /** Writes the model in the tfjs-layers format: `dir/model.json` and `dir/weights.bin`. */
+  async save(dir: string): Promise<void> {
+    await saveModel(this, dir);
+  }
+
+  /** Clears the carried states of stateful layers. */
+  resetStates(): void {
+    for (const l of this.stack) if (!isDense(l)) l.resetStates();
+  }
+
+  /** Frees every layer's weights. */
+  dispose(): void {
+    for (const l of this.stack) l.dispose();
+  }
+}
+
+function fmt(s: readonly (number | null)[], unknown = 'null'): string {
+  return s.map((d) => (d === null ? unknown : String(d))).join(',');
+}
+
+/** The batch input shape a layer declares through `inputShape`/`batchInputShape`, if any. */
+function declaredInput(l: ModelLayer): SymbolicShape | null {
+  const r = l instanceof Bidirectional ? l.forwardLayer : l;
+  const s = r.config.batchInputShape;
+  return s ? [...s] : null;
+}
+
+/** The same kind of error with a prefix naming where it happened. */
+export function rethrow(e: unknown, prefix: string): Error {
+  if (e instanceof RangeError) return new RangeError(`${prefix}: ${e.message}`);
+  if (e instanceof TypeError) return new TypeError(`${prefix}: ${e.message}`);
+  if (e instanceof Error) return new Error(`${prefix}: ${e.message}`);
+  return new Error(`${prefix}: ${String(e)}`);
+}
+
+/**
+ * A linear stack of layers, as `tf.sequential`. Give the first layer an `inputShape`
+ * (or call `build`) to build the model at once; otherwise the first `predict` builds it.
+ * @throws TypeError if an entry is not a recurrent, bidirectional or dense layer
+ */
+export function sequential(layers: readonly ModelLayer[] = []): Sequential {
+  return new Sequential(layers);
+}
