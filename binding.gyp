@@ -7,6 +7,7 @@
         "native/core/rnn.cpp",
         "native/core/layout.cpp",
         "native/core/tensor_ops.cpp",
+        "native/core/training.cpp",
         "native/cpu/cpu_device.cpp",
         "native/cpu/gemm.cpp",
         "native/cpu/host_allocator.cpp",
@@ -17,6 +18,7 @@
         "native/cpu/peak_probe.cpp",
         "native/cpu/recurrent.cpp",
         "native/cpu/thread_pool.cpp",
+        "native/cpu/training.cpp",
         "native/napi/addon.cpp",
         "native/napi/backends.cpp",
         "native/napi/convert.cpp",
@@ -24,7 +26,8 @@
         "native/napi/dense_bindings.cpp",
         "native/napi/ops_bindings.cpp",
         "native/napi/rnn_bindings.cpp",
-        "native/napi/tensor_handle.cpp"
+        "native/napi/tensor_handle.cpp",
+        "native/napi/training_bindings.cpp"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],

@@ -12,6 +12,7 @@ const numericSuites = [
   'test/sequences.test.ts',
   'test/clip.test.ts',
   'test/dense.test.ts',
+  'test/training.test.ts',
 ];
 
 function cpuFlags(): string {

@@ -5,6 +5,7 @@
  */
 import { bidirectional } from './layers/bidirectional';
 import { dense } from './layers/dense';
+import { adam, rmsprop, sgd } from './training/optimizers';
 import { gru, lstm, simpleRNN } from './layers/recurrent';
 
 export { backends, getBackend, memory, setBackend } from './backend';
@@ -41,3 +42,15 @@ export type { DenseActivation, DenseConfig, DenseLayerArgs } from './layers/dens
 
 /** Layer factories, named as in tfjs-layers. */
 export const layers = { simpleRNN, lstm, gru, bidirectional, dense };
+export { Sequential, sequential } from './models/sequential';
+export type { DenseLayerConfig, DenseLike, ModelLayer, PredictOptions, SymbolicShape } from './models/sequential';
+export { loadModel, modelFromJson, modelToArtifacts } from './io/tfjs-format';
+export type { JsonValue, ModelJson, WeightSpec } from './io/tfjs-format';
+
+export { computeLoss } from './training/losses';
+export type { LossName, LossResult } from './training/losses';
+export { Optimizer } from './training/optimizers';
+export type { AdamOptions, ClipOptions, RMSpropOptions, SGDOptions } from './training/optimizers';
+
+/** Optimizers with Keras's update rules and gradient clipping, updating weights in place. */
+export const optimizers = { sgd, adam, rmsprop };

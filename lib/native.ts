@@ -98,6 +98,14 @@ export interface NativeAddon {
     dOutput: NativeTensor,
     activation: string,
   ): Promise<{ dx: NativeTensor; dkernel: NativeTensor; dbias?: NativeTensor }>;
+  lossCompute(loss: string, fromLogits: boolean, yPred: NativeTensor, yTrue: NativeTensor): Promise<{ value: number; grad: NativeTensor }>;
+  optimizerStep(
+    config: { kind: string; iteration: number; learningRate: number; momentum: number; nesterov: boolean; beta1: number; beta2: number; rho: number; epsilon: number },
+    param: NativeTensor,
+    grad: NativeTensor,
+    slot0: NativeTensor | null,
+    slot1: NativeTensor | null,
+  ): void;
   clipByValue(grads: NativeTensor[], clipValue: number): NativeTensor[];
   clipByNorm(grads: NativeTensor[], clipNorm: number): NativeTensor[];
   clipByGlobalNorm(grads: NativeTensor[], clipNorm: number): { grads: NativeTensor[]; norm: number };

@@ -132,6 +132,30 @@ typedef struct rk_recurrent_backward_args {
   const void* candidate;  // classic GRU: pack_b(R_n)
 } rk_recurrent_backward_args;
 
+typedef enum rk_loss {
+  RK_LOSS_MSE = 0,
+  RK_LOSS_MAE = 1,
+  RK_LOSS_BINARY_CROSSENTROPY = 2,
+  RK_LOSS_CATEGORICAL_CROSSENTROPY = 3,
+  RK_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY = 4,  // targets: one class index per row
+} rk_loss;
+
+typedef enum rk_optimizer { RK_OPT_SGD = 0, RK_OPT_ADAM = 1, RK_OPT_RMSPROP = 2 } rk_optimizer;
+
+// One optimizer step on one weight tensor, Keras's update rules. `slots` are the
+// optimizer's per-weight state (SGD: velocity; Adam: m, v; RMSprop: mean square, momentum).
+typedef struct rk_optimizer_step_args {
+  int32_t kind;       // rk_optimizer
+  int32_t nesterov;   // SGD
+  int64_t count;
+  int64_t iteration;  // 1-based, for Adam's bias correction
+  float learning_rate, momentum, beta1, beta2, rho, epsilon;
+  float* param;
+  const float* grad;
+  float* slot0;
+  float* slot1;
+} rk_optimizer_step_args;
+
 typedef struct rk_device_ops {
   int32_t abi_version;
   const char* name;
@@ -196,6 +220,13 @@ typedef struct rk_device_ops {
   int (*bias_activation)(float* y, int64_t rows, int64_t cols, const float* bias, int32_t activation);
   int (*activation_backward)(const float* y, const float* dy, float* d_pre, int64_t rows, int64_t cols,
                              int32_t activation);
+
+  // Training. The mean loss over `rows` samples of `cols` values (Keras: each sample's mean
+  // over its last axis, then the mean over samples) into *host_loss, and its gradient with
+  // respect to `pred` into `grad`. Sparse targets hold one class index per row.
+  int (*loss)(int32_t kind, int32_t from_logits, const float* pred, const float* target, int64_t rows,
+              int64_t cols, float* grad, double* host_loss);
+  int (*optimizer_step)(const rk_optimizer_step_args* args);
 } rk_device_ops;
 
 // The symbol a device plugin exports.

@@ -11,6 +11,7 @@
 #include "isa.h"
 #include "recurrent.h"
 #include "thread_pool.h"
+#include "training.h"
 
 namespace rk::cpu {
 namespace {
@@ -189,6 +190,15 @@ int activation_backward(const float* y, const float* dy, float* d_pre, int64_t r
   return 0;
 }
 
+int loss_entry(int32_t kind, int32_t from_logits, const float* pred, const float* target, int64_t rows, int64_t cols,
+               float* grad, double* host_loss) {
+  return guarded([&] { *host_loss = loss(kind, from_logits != 0, pred, target, rows, cols, grad); });
+}
+
+int optimizer_step_entry(const rk_optimizer_step_args* args) {
+  return guarded([&] { optimizer_step(*args); });
+}
+
 // Each thread sums its own columns over every row.
 int sum_rows(const float* x, int64_t rows, int64_t cols, float* out, int32_t accumulate) {
   ThreadPool::instance().run([&](int index, int count) {
@@ -268,6 +278,8 @@ const rk_device_ops kOps = {
     copy_2d,
     bias_activation,
     activation_backward,
+    loss_entry,
+    optimizer_step_entry,
 };
 
 }  // namespace

@@ -1,0 +1,24 @@
+// Losses and optimizer steps on a device: the pieces a training loop runs per batch.
+#ifndef RNNKIT_CORE_TRAINING_H
+#define RNNKIT_CORE_TRAINING_H
+
+#include "tensor.h"
+
+namespace rk {
+
+struct LossResult {
+  double value;  // mean over samples
+  Tensor grad;   // with respect to the prediction
+};
+
+// pred [..., C]; target of the same shape, or [...] class indices for the sparse loss.
+LossResult compute_loss(rk_loss kind, bool from_logits, const Tensor& pred, const Tensor& target);
+
+// Updates `param` in place (and the optimizer's slots) from `grad`; `args` carries the
+// kind and hyper-parameters, the pointers are filled in here.
+void apply_optimizer_step(rk_optimizer_step_args args, const Tensor& param, const Tensor& grad, const Tensor* slot0,
+                          const Tensor* slot1);
+
+}  // namespace rk
+
+#endif

@@ -1,0 +1,159 @@
+#include "training.h"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "../core/errors.h"
+#include "thread_pool.h"
+
+namespace rk::cpu {
+namespace {
+
+// Keras clips probabilities to [eps, 1 - eps] before taking logs.
+constexpr double kEpsilon = 1e-7;
+
+double clip_probability(double p) { return std::min(1.0 - kEpsilon, std::max(kEpsilon, p)); }
+
+// log(sigmoid(z)) without overflow.
+double log_sigmoid(double z) { return z >= 0 ? -std::log1p(std::exp(-z)) : z - std::log1p(std::exp(z)); }
+
+// One sample (row): its loss and, scaled by `scale`, the gradient of that loss.
+double row_loss(int32_t kind, bool from_logits, const float* p, const float* y, int64_t cols, double scale, float* g) {
+  double sum = 0.0;
+  switch (kind) {
+    case RK_LOSS_MSE:
+      for (int64_t j = 0; j < cols; ++j) {
+        const double d = static_cast<double>(p[j]) - y[j];
+        sum += d * d;
+        g[j] = static_cast<float>(2.0 * d * scale / cols);
+      }
+      return sum / cols;
+    case RK_LOSS_MAE:
+      for (int64_t j = 0; j < cols; ++j) {
+        const double d = static_cast<double>(p[j]) - y[j];
+        sum += std::fabs(d);
+        g[j] = static_cast<float>((d > 0 ? 1.0 : d < 0 ? -1.0 : 0.0) * scale / cols);
+      }
+      return sum / cols;
+    case RK_LOSS_BINARY_CROSSENTROPY:
+      for (int64_t j = 0; j < cols; ++j) {
+        const double t = y[j];
+        if (from_logits) {
+          const double z = p[j];
+          sum += -(t * log_sigmoid(z) + (1.0 - t) * log_sigmoid(-z));
+          g[j] = static_cast<float>((1.0 / (1.0 + std::exp(-z)) - t) * scale / cols);
+        } else {
+          const double q = clip_probability(p[j]);
+          sum += -(t * std::log(q) + (1.0 - t) * std::log(1.0 - q));
+          // Zero where the clip is active, as the gradient of Keras's clipped expression.
+          const bool clipped = p[j] <= kEpsilon || p[j] >= 1.0 - kEpsilon;
+          g[j] = clipped ? 0.0f : static_cast<float>((-t / q + (1.0 - t) / (1.0 - q)) * scale / cols);
+        }
+      }
+      return sum / cols;
+    default: {  // categorical, sparse or not: one distribution per row
+      std::vector<double> target(cols, 0.0);
+      if (kind == RK_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY) {
+        const double c = y[0];
+        if (!(c >= 0) || c >= cols || std::floor(c) != c)
+          throw RangeError("labels must be class indices in [0, " + std::to_string(cols) + "), got " + std::to_string(c));
+        target[static_cast<int64_t>(c)] = 1.0;
+      } else {
+        for (int64_t j = 0; j < cols; ++j) target[j] = y[j];
+      }
+      if (from_logits) {
+        double max = p[0];
+        for (int64_t j = 1; j < cols; ++j) max = std::max(max, static_cast<double>(p[j]));
+        double z = 0.0;
+        for (int64_t j = 0; j < cols; ++j) z += std::exp(p[j] - max);
+        const double log_z = std::log(z) + max;
+        double mass = 0.0;
+        for (int64_t j = 0; j < cols; ++j) mass += target[j];
+        for (int64_t j = 0; j < cols; ++j) {
+          sum += -target[j] * (p[j] - log_z);
+          g[j] = static_cast<float>((mass * std::exp(p[j] - log_z) - target[j]) * scale);
+        }
+      } else {
+        // Keras normalises the probabilities to sum 1, then clips them.
+        double total = 0.0;
+        for (int64_t j = 0; j < cols; ++j) total += p[j];
+        double dot = 0.0;  // Σ t_j / q_j · q_j/total terms for the normalisation's gradient
+        std::vector<double> dq(cols);
+        for (int64_t j = 0; j < cols; ++j) {
+          const double raw = p[j] / total;
+          const double q = clip_probability(raw);
+          sum += -target[j] * std::log(q);
+          dq[j] = (raw <= kEpsilon || raw >= 1.0 - kEpsilon) ? 0.0 : -target[j] / q;
+          dot += dq[j] * raw;
+        }
+        // q = p / Σp: ∂L/∂p_j = (dq_j - Σ_k dq_k q_k) / Σp
+        for (int64_t j = 0; j < cols; ++j) g[j] = static_cast<float>((dq[j] - dot) / total * scale);
+      }
+      return sum;
+    }
+  }
+}
+
+}  // namespace
+
+double loss(int32_t kind, bool from_logits, const float* pred, const float* target, int64_t rows, int64_t cols,
+            float* grad) {
+  const bool sparse = kind == RK_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  const double scale = 1.0 / static_cast<double>(rows);
+  double total = 0.0;
+  for (int64_t r = 0; r < rows; ++r)
+    total += row_loss(kind, from_logits, pred + r * cols, target + r * (sparse ? 1 : cols), cols, scale, grad + r * cols);
+  return total * scale;
+}
+
+void optimizer_step(const rk_optimizer_step_args& a) {
+  ThreadPool::instance().run([&](int index, int count) {
+    const Range r = split_range(a.count, 16, index, count);
+    switch (a.kind) {
+      case RK_OPT_SGD:
+        // Keras: v = momentum·v - lr·g; p += v (nesterov: p += momentum·v - lr·g).
+        for (int64_t i = r.begin; i < r.end; ++i) {
+          if (a.momentum == 0.0f) {
+            a.param[i] -= a.learning_rate * a.grad[i];
+            continue;
+          }
+          const float v = a.momentum * a.slot0[i] - a.learning_rate * a.grad[i];
+          a.slot0[i] = v;
+          a.param[i] += a.nesterov ? a.momentum * v - a.learning_rate * a.grad[i] : v;
+        }
+        break;
+      case RK_OPT_ADAM: {
+        // Keras: lr_t = lr·√(1-β2^t)/(1-β1^t); p -= lr_t·m / (√v + ε).
+        const double t = static_cast<double>(a.iteration);
+        const float lr_t = static_cast<float>(a.learning_rate * std::sqrt(1.0 - std::pow(a.beta2, t)) /
+                                              (1.0 - std::pow(a.beta1, t)));
+        for (int64_t i = r.begin; i < r.end; ++i) {
+          const float g = a.grad[i];
+          const float m = a.slot0[i] = a.beta1 * a.slot0[i] + (1.0f - a.beta1) * g;
+          const float v = a.slot1[i] = a.beta2 * a.slot1[i] + (1.0f - a.beta2) * g * g;
+          a.param[i] -= lr_t * m / (std::sqrt(v) + a.epsilon);
+        }
+        break;
+      }
+      default:
+        // Keras RMSprop: ms = ρ·ms + (1-ρ)·g²; step = lr·g / (√ms + ε); with momentum:
+        // mom = momentum·mom + step; p -= mom.
+        for (int64_t i = r.begin; i < r.end; ++i) {
+          const float g = a.grad[i];
+          const float ms = a.slot0[i] = a.rho * a.slot0[i] + (1.0f - a.rho) * g * g;
+          const float step = a.learning_rate * g / (std::sqrt(ms) + a.epsilon);
+          if (a.momentum > 0.0f) {
+            a.slot1[i] = a.momentum * a.slot1[i] + step;
+            a.param[i] -= a.slot1[i];
+          } else {
+            a.param[i] -= step;
+          }
+        }
+        break;
+    }
+  });
+}
+
+}  // namespace rk::cpu

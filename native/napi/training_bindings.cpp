@@ -1,0 +1,74 @@
+// Bindings of losses (asynchronous: outputs can be large) and optimizer steps.
+#include "../core/training.h"
+#include "addon.h"
+#include "convert.h"
+#include "promise_worker.h"
+#include "tensor_handle.h"
+
+namespace rk::napi {
+namespace {
+
+rk_loss to_loss(const Napi::Value& v) {
+  const std::string name = v.IsString() ? v.As<Napi::String>().Utf8Value() : "";
+  if (name == "mse") return RK_LOSS_MSE;
+  if (name == "mae") return RK_LOSS_MAE;
+  if (name == "binaryCrossentropy") return RK_LOSS_BINARY_CROSSENTROPY;
+  if (name == "categoricalCrossentropy") return RK_LOSS_CATEGORICAL_CROSSENTROPY;
+  if (name == "sparseCategoricalCrossentropy") return RK_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  throw rk::TypeError("loss: unknown loss '" + name + "'");
+}
+
+// lossCompute(kind, fromLogits, yPred, yTrue) -> Promise<{value, grad}>
+Napi::Value loss_compute(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return translate_errors(env, [&]() -> Napi::Value {
+    const rk_loss kind = to_loss(info[0]);
+    const bool from_logits = info[1].ToBoolean();
+    Tensor pred = TensorHandle::unwrap(info[2], "yPred");
+    Tensor target = TensorHandle::unwrap(info[3], "yTrue");
+    return PromiseWorker<LossResult>::start(
+        env, [=]() { return rk::compute_loss(kind, from_logits, pred, target); },
+        [](Napi::Env env, LossResult& r) -> Napi::Value {
+          Napi::Object o = Napi::Object::New(env);
+          o.Set("value", Napi::Number::New(env, r.value));
+          o.Set("grad", TensorHandle::wrap(env, std::move(r.grad)));
+          return o;
+        });
+  });
+}
+
+// optimizerStep(config, param, grad, slot0?, slot1?) updates param and the slots in place.
+Napi::Value optimizer_step(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return translate_errors(env, [&]() -> Napi::Value {
+    Napi::Object c = expect_object(info[0], "optimizer");
+    rk_optimizer_step_args a{};
+    const std::string kind = get_string(c, "kind", "optimizer");
+    a.kind = kind == "sgd" ? RK_OPT_SGD : kind == "adam" ? RK_OPT_ADAM : kind == "rmsprop" ? RK_OPT_RMSPROP : -1;
+    if (a.kind < 0) throw rk::TypeError("optimizer.kind must be 'sgd', 'adam' or 'rmsprop'");
+    a.nesterov = get_bool(c, "nesterov", "optimizer");
+    a.iteration = get_int(c, "iteration", "optimizer");
+    a.learning_rate = static_cast<float>(get_number(c, "learningRate", "optimizer"));
+    a.momentum = static_cast<float>(get_number(c, "momentum", "optimizer"));
+    a.beta1 = static_cast<float>(get_number(c, "beta1", "optimizer"));
+    a.beta2 = static_cast<float>(get_number(c, "beta2", "optimizer"));
+    a.rho = static_cast<float>(get_number(c, "rho", "optimizer"));
+    a.epsilon = static_cast<float>(get_number(c, "epsilon", "optimizer"));
+    Tensor param = TensorHandle::unwrap(info[1], "param");
+    Tensor grad = TensorHandle::unwrap(info[2], "grad");
+    Tensor s0, s1;
+    if (!is_nullish(info[3])) s0 = TensorHandle::unwrap(info[3], "slot0");
+    if (!is_nullish(info[4])) s1 = TensorHandle::unwrap(info[4], "slot1");
+    rk::apply_optimizer_step(a, param, grad, s0 ? &s0 : nullptr, s1 ? &s1 : nullptr);
+    return env.Undefined();
+  });
+}
+
+}  // namespace
+
+void register_training(Addon&, Napi::Env env, Napi::Object exports) {
+  exports.Set("lossCompute", Napi::Function::New(env, loss_compute, "lossCompute"));
+  exports.Set("optimizerStep", Napi::Function::New(env, optimizer_step, "optimizerStep"));
+}
+
+}  // namespace rk::napi
