@@ -210,6 +210,27 @@ export class Bidirectional {
     };
   }
 
+  /** @internal For training loops: both directions' trainable weights, forward first. */
+  trainableWeights(): Tensor[] {
+    return [...this.forwardLayer.trainableWeights(), ...this.backwardLayer.trainableWeights()];
+  }
+
+  /** @internal Re-packs both directions after an optimizer changed their weights. */
+  weightsUpdated(): void {
+    for (const l of this.layers) l.weightsUpdated();
+  }
+
+  /** @internal Backward with the gradients in {@link trainableWeights} order. */
+  async backwardTrainable(fwd: BidirectionalForward, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
+    const [dFw, dBwAligned] = this.splitGradient(dOutput, fwd, this.forwardLayer.units);
+    const dBw = this.realigns() ? fromNative(native.reverseSequences(dBwAligned.handle, fwd.lengths)) : dBwAligned;
+    const gf = await this.forwardLayer.backwardTrainable(fwd.forwardPass, dFw);
+    const gb = await this.backwardLayer.backwardTrainable(fwd.backwardPass, dBw);
+    const dInput = fromNative(native.add(gf.dInput.handle, gb.dInput.handle));
+    for (const t of new Set([dFw, dBwAligned, dBw, gf.dInput, gb.dInput])) if (t !== dOutput) t.dispose();
+    return { dInput, dWeights: [...gf.dWeights, ...gb.dWeights] };
+  }
+
   private splitGradient(d: Tensor, fwd: BidirectionalForward, H: number): [Tensor, Tensor] {
     switch (this.mergeMode) {
       case 'concat': {

@@ -204,6 +204,20 @@ export class Dense {
     return { dInput: fromNative(g.dx), dWeights: [fromNative(g.dkernel), ...(g.dbias ? [fromNative(g.dbias)] : [])] };
   }
 
+  /** @internal For training loops: the weights an optimizer updates in place. */
+  trainableWeights(): Tensor[] {
+    if (!this.built) throw new Error(`${this.name}.trainableWeights: the layer is not built`);
+    return this.weights;
+  }
+
+  /** @internal Nothing is derived from the weights. */
+  weightsUpdated(): void {}
+
+  /** @internal Backward with the gradients in {@link trainableWeights} order. */
+  backwardTrainable(fwd: DenseForward, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
+    return this.backward(fwd, { dOutput });
+  }
+
   /** Frees the weights. */
   dispose(): void {
     for (const w of this.weights) w.dispose();

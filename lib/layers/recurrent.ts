@@ -503,6 +503,48 @@ export class RecurrentLayer implements SequenceLayer {
    * @returns gradients of the input, initial states and weights (Keras layout)
    */
   async backward(fwd: ForwardResult, options: BackwardOptions): Promise<Gradients> {
+    const g = await this.backwardNative(fwd, options);
+    const dInitialState = [fromNative(g.dh0), ...(g.dc0 ? [fromNative(g.dc0)] : [])];
+    return { dInput: fromNative(g.dx), dInitialState, dWeights: this.kerasGradients(g.dw, g.dr, g.dbiasW, g.dbiasR) };
+  }
+
+  /**
+   * @internal For training loops: the weight tensors an optimizer updates in place. They
+   * are Keras's variables in the canonical layout: a single Keras bias is the recurrent-side
+   * bias alone (the input-side one stays zero); call {@link weightsUpdated} afterwards.
+   */
+  trainableWeights(): Tensor[] {
+    this.requireBuilt('trainableWeights');
+    const [w, r, biasW, biasR] = this.params as [Tensor, Tensor, Tensor?, Tensor?];
+    if (!biasW || !biasR) return [w, r];
+    return this.singleKerasBias() ? [w, r, biasR] : [w, r, biasW, biasR];
+  }
+
+  /** @internal Re-packs the weights after an optimizer changed them in place. */
+  weightsUpdated(): void {
+    const prepared = native.rnnPrepare(this.desc(), this.params.map((p) => p.handle));
+    this.prepared?.dispose();
+    this.prepared = prepared;
+  }
+
+  /** @internal BPTT returning the weight gradients in {@link trainableWeights} order and layout. */
+  async backwardTrainable(fwd: ForwardResult, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
+    const g = await this.backwardNative(fwd, { dOutput });
+    for (const t of [g.dh0, g.dc0]) t?.dispose();
+    const dWeights = [fromNative(g.dw), fromNative(g.dr)];
+    if (g.dbiasW && g.dbiasR) {
+      if (this.singleKerasBias()) g.dbiasW.dispose();
+      else dWeights.push(fromNative(g.dbiasW));
+      dWeights.push(fromNative(g.dbiasR));
+    }
+    return { dInput: fromNative(g.dx), dWeights };
+  }
+
+  private singleKerasBias(): boolean {
+    return !(this.config.cell === 'gru' && this.config.resetAfter);
+  }
+
+  private async backwardNative(fwd: ForwardResult, options: BackwardOptions) {
     const where = `${this.name}.backward`;
     if (!(fwd instanceof RecurrentForward) || fwd.layer !== this) {
       throw new TypeError(`${where}: fwd must be the result of this layer's forward()`);
@@ -514,9 +556,7 @@ export class RecurrentLayer implements SequenceLayer {
     const dOutput = expectTensor(opts.dOutput, `${where}: dOutput`);
     expectShape(dOutput, fwd.output.shape, `${where}: dOutput`);
     const dStates = this.checkStateGrads(opts.dStates, fwd.states, `${where}: dStates`);
-    const g = await native.rnnBackward(fwd.reserve, dOutput.handle, dStates[0] ?? null, dStates[1] ?? null);
-    const dInitialState = [fromNative(g.dh0), ...(g.dc0 ? [fromNative(g.dc0)] : [])];
-    return { dInput: fromNative(g.dx), dInitialState, dWeights: this.kerasGradients(g.dw, g.dr, g.dbiasW, g.dbiasR) };
+    return native.rnnBackward(fwd.reserve, dOutput.handle, dStates[0] ?? null, dStates[1] ?? null);
   }
 
   private checkStateGrads(value: unknown, states: Tensor[], name: string): (NativeTensor | null)[] {
