@@ -54,3 +54,4 @@ export type { AdamOptions, ClipOptions, RMSpropOptions, SGDOptions } from './tra
 
 /** Optimizers with Keras's update rules and gradient clipping, updating weights in place. */
 export const optimizers = { sgd, adam, rmsprop };
+export type { CompileArgs, FitCallbacks, FitOptions, History, Logs } from './models/fit';

@@ -75,3 +75,28 @@ describe('fit', () => {
     await expect(fit(layers, compiled, x, y, { epoch: 2 } as never)).rejects.toThrow(/epoch/);
   });
 });
+
+describe('Sequential.compile / fit / evaluate', () => {
+  it('trains a model through the public API and refuses to train before compile', async () => {
+    const rng = new Rng(12);
+    const [N, T] = [128, 5];
+    const xv = rng.uniform(N * T, -1, 1);
+    const yv = Float32Array.from({ length: N }, (_, n) => Math.max(...xv.slice(n * T, (n + 1) * T)));
+    const x = rk.tensor(xv, [N, T, 1]);
+    const y = rk.tensor(yv, [N, 1]);
+    const model = rk.sequential([rk.layers.gru({ units: 10, seed: 3, inputShape: [T, 1] }), rk.layers.dense({ units: 1, seed: 4 })]);
+    await expect(model.fit(x, y)).rejects.toThrow(/compile/);
+    expect(() => model.compile({ loss: 'hinge' as rk.LossName, optimizer: rk.optimizers.adam() })).toThrow(/loss/);
+    expect(() => model.compile({ loss: 'mse', optimizer: {} as rk.Optimizer })).toThrow(/optimizer/);
+    model.compile({ loss: 'mse', optimizer: rk.optimizers.adam({ learningRate: 0.02, clipnorm: 1 }) });
+    const before = await model.evaluate(x, y);
+    const history = await model.fit(x, y, { epochs: 30, batchSize: 16, verbose: 0 });
+    const after = await model.evaluate(x, y);
+    expect(history.history.loss[29]).toBeLessThan(history.history.loss[0]!);
+    expect(after).toBeLessThan(before / 5);
+    // predict agrees with the trained weights that evaluate used.
+    const pred = (await model.predict(x)).dataSync();
+    const mse = pred.reduce((s, p, i) => s + (p - yv[i]!) ** 2, 0) / N;
+    expect(Math.abs(mse - after)).toBeLessThan(1e-5);
+  });
+});

@@ -4,6 +4,7 @@
  */
 import { Bidirectional } from '../layers/bidirectional';
 import { RecurrentLayer, WeightValues } from '../layers/recurrent';
+import { InitializerSpec } from '../initializers';
 import { Tensor } from '../tensor';
 
 /** The resolved configuration a dense layer exposes (the parts a model reads). */
@@ -13,6 +14,8 @@ export interface DenseLayerConfig {
   readonly useBias: boolean;
   readonly name: string;
   readonly batchInputShape: readonly (number | null)[] | null;
+  readonly kernelInitializer?: InitializerSpec;
+  readonly biasInitializer?: InitializerSpec;
 }
 
 /**
@@ -24,6 +27,8 @@ export interface DenseLike {
   readonly name: string;
   readonly config: DenseLayerConfig;
   readonly built: boolean;
+  /** Input features D (0 before build). */
+  readonly inputFeatures: number;
   build(inputShape: readonly (number | null)[]): void;
   getWeights(): Tensor[];
   setWeights(weights: readonly WeightValues[]): void;

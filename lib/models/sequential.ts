@@ -4,6 +4,8 @@ import { RecurrentLayer, WeightValues } from '../layers/recurrent';
 import { toLengths } from '../sequences';
 import { expectTensor, Tensor, tensor } from '../tensor';
 import { saveModel } from '../io/tfjs-format';
+import { Dense } from '../layers/dense';
+import { checkCompileArgs, CompileArgs, evaluate, fit, FitOptions, History, TrainableLayer } from './fit';
 import { isDense, kerasClassName, layerName, ModelLayer, weightCount } from './layer-kinds';
 
 export type { DenseLike, DenseLayerConfig, ModelLayer } from './layer-kinds';
@@ -75,6 +77,9 @@ export class Sequential {
       throw new TypeError(`sequential: layers[${i}] must be a recurrent, bidirectional or dense layer, got ${describe(layer)}`);
     }
     if (this.stack.includes(layer)) throw new TypeError(`sequential: layers[${i}] (${layerName(layer)}) is already in the model`);
+    if (this.stack.some((l) => layerName(l) === layerName(layer))) {
+      throw new TypeError(`sequential: layers[${i}]: another layer is already named '${layerName(layer)}'; layer names in a model must be unique`);
+    }
     const shape = this.input ? this.shapes(this.input).at(-1)! : null;
     if (shape) this.outputShapeOf(layer, shape, i); // throws if it cannot follow
     this.stack.push(layer);
@@ -131,12 +136,7 @@ export class Sequential {
       return r.config.returnSequences ? [s[0]!, s[1]!, H] : [s[0]!, H];
     }
     if (s.length < 2) throw new RangeError(`${where}: a Dense layer needs input of rank >= 2, got [${fmt(s)}]`);
-    if (l.built) {
-      const kernel = l.getWeights()[0];
-      const features = kernel?.shape[0];
-      for (const w of l.getWeights()) w.dispose();
-      if (features !== undefined && features !== D) throw new RangeError(`${where}: the layer was built for ${features} features, but its input has ${D}`);
-    }
+    if (l.built && l.inputFeatures !== D) throw new RangeError(`${where}: the layer was built for ${l.inputFeatures} features, but its input has ${D}`);
     return [...s.slice(0, -1), l.units];
   }
 
@@ -251,25 +251,23 @@ export class Sequential {
     let cur = x;
     for (const layer of this.stack) {
       let next: Tensor;
-      if (isDense(layer)) {
+      const opts = lengths && cur.shape.length === 3 ? { lengths } : {};
+      if (layer instanceof Bidirectional) {
+        const r = await layer.forward(cur, opts);
+        next = r.output;
+        const temps = new Set([r.forwardPass.output, r.backwardPass.output, r.backwardAligned, ...r.states]);
+        temps.delete(next);
+        r.dispose();
+        for (const t of temps) t.dispose();
+      } else if (layer instanceof RecurrentLayer) {
+        const r = await layer.forward(cur, opts);
+        next = r.output;
+        r.dispose();
+        for (const s of r.states) s.dispose();
+      } else {
         const r = await layer.forward(cur, {});
         next = r.output;
         r.dispose();
-      } else {
-        const opts = lengths && cur.shape.length === 3 ? { lengths } : {};
-        if (layer instanceof Bidirectional) {
-          const r = await layer.forward(cur, opts);
-          next = r.output;
-          const temps = new Set([r.forwardPass.output, r.backwardPass.output, r.backwardAligned, ...r.states]);
-          temps.delete(next);
-          r.dispose();
-          for (const t of temps) t.dispose();
-        } else {
-          const r = await layer.forward(cur, opts);
-          next = r.output;
-          r.dispose();
-          for (const s of r.states) s.dispose();
-        }
       }
       if (cur !== x) cur.dispose();
       cur = next;
@@ -320,12 +318,49 @@ export class Sequential {
 
   /** Clears the carried states of stateful layers. */
   resetStates(): void {
-    for (const l of this.stack) if (!isDense(l)) l.resetStates();
+    for (const l of this.stack) if (l instanceof RecurrentLayer || l instanceof Bidirectional) l.resetStates();
   }
 
   /** Frees every layer's weights. */
   dispose(): void {
     for (const l of this.stack) l.dispose();
+  }
+
+  private compiled: Required<CompileArgs> | null = null;
+
+  /**
+   * Sets the loss and the optimizer for {@link fit} and {@link evaluate}.
+   * @throws TypeError for an unknown loss or an optimizer not made by rk.optimizers
+   */
+  compile(args: CompileArgs): void {
+    this.compiled = checkCompileArgs(args);
+  }
+
+  private trainingStack(where: string): { layers: TrainableLayer[]; compiled: Required<CompileArgs> } {
+    if (!this.compiled) throw new Error(`${where}: call compile({ loss, optimizer }) first`);
+    const layers = this.stack.map((l, i) => {
+      if (l instanceof RecurrentLayer || l instanceof Bidirectional || l instanceof Dense) return l;
+      throw new TypeError(`${where}: layers[${i}] (${layerName(l)}) cannot be trained`);
+    });
+    return { layers, compiled: this.compiled };
+  }
+
+  /**
+   * Trains the model on (x, y): seeded shuffled batches, optional validation split,
+   * callbacks and early stopping; a progress bar on a TTY (`verbose: 0` silences it).
+   * @returns the per-epoch losses, as tfjs's History
+   */
+  async fit(x: Tensor, y: Tensor, options: FitOptions = {}): Promise<History> {
+    const { layers, compiled } = this.trainingStack('fit');
+    const input = expectTensor(x, 'fit: x');
+    if (!this.built) this.build([null, ...input.shape.slice(1)]);
+    return fit(layers, compiled, input, y, options);
+  }
+
+  /** The compiled loss of the model on (x, y), averaged over the samples. */
+  async evaluate(x: Tensor, y: Tensor, options: { batchSize?: number; lengths?: Int32Array | readonly number[] } = {}): Promise<number> {
+    const { layers, compiled } = this.trainingStack('evaluate');
+    return evaluate(layers, compiled, x, y, options);
   }
 }
 
