@@ -13,6 +13,7 @@ const numericSuites = [
   'test/clip.test.ts',
   'test/dense.test.ts',
   'test/training.test.ts',
+  'test/layers-extra.test.ts',
 ];
 
 function cpuFlags(): string {

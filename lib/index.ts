@@ -5,6 +5,9 @@
  */
 import { bidirectional } from './layers/bidirectional';
 import { dense } from './layers/dense';
+import { dropout } from './layers/dropout';
+import { embedding } from './layers/embedding';
+import { timeDistributed } from './layers/time-distributed';
 import { adam, rmsprop, sgd } from './training/optimizers';
 import { gru, lstm, simpleRNN } from './layers/recurrent';
 
@@ -38,10 +41,15 @@ export type {
 export { Bidirectional, BidirectionalForward } from './layers/bidirectional';
 export type { BidirectionalLayerArgs, MergeMode } from './layers/bidirectional';
 export { Dense, DenseForward } from './layers/dense';
+export { Embedding, EmbeddingForward } from './layers/embedding';
+export type { EmbeddingConfig, EmbeddingLayerArgs } from './layers/embedding';
+export { Dropout, DropoutForward } from './layers/dropout';
+export type { DropoutLayerArgs } from './layers/dropout';
+export { TimeDistributed } from './layers/time-distributed';
 export type { DenseActivation, DenseConfig, DenseLayerArgs } from './layers/dense';
 
 /** Layer factories, named as in tfjs-layers. */
-export const layers = { simpleRNN, lstm, gru, bidirectional, dense };
+export const layers = { simpleRNN, lstm, gru, bidirectional, dense, embedding, dropout, timeDistributed };
 export { Sequential, sequential } from './models/sequential';
 export type { DenseLayerConfig, DenseLike, ModelLayer, PredictOptions, SymbolicShape } from './models/sequential';
 export { loadModel, modelFromJson, modelToArtifacts } from './io/tfjs-format';

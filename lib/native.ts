@@ -106,6 +106,9 @@ export interface NativeAddon {
     slot0: NativeTensor | null,
     slot1: NativeTensor | null,
   ): void;
+  embeddingForward(table: NativeTensor, ids: NativeTensor): NativeTensor;
+  embeddingBackward(ids: NativeTensor, dOutput: NativeTensor, tableShape: number[]): NativeTensor;
+  dropout(x: NativeTensor, rate: number, seed: number): { output: NativeTensor; mask: NativeTensor };
   clipByValue(grads: NativeTensor[], clipValue: number): NativeTensor[];
   clipByNorm(grads: NativeTensor[], clipNorm: number): NativeTensor[];
   clipByGlobalNorm(grads: NativeTensor[], clipNorm: number): { grads: NativeTensor[]; norm: number };

@@ -1,3 +1,6 @@
 export * from './recurrent';
 export * from './bidirectional';
 export * from './dense';
+export * from './embedding';
+export * from './dropout';
+export * from './time-distributed';

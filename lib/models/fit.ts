@@ -7,14 +7,22 @@
 import { describe, expectObject, optionalBoolean, optionalInteger, rejectUnknownOptions } from '../errors';
 import { Bidirectional } from '../layers/bidirectional';
 import { Dense } from '../layers/dense';
+import { Dropout } from '../layers/dropout';
+import { Embedding, EmbeddingForward } from '../layers/embedding';
 import { RecurrentLayer } from '../layers/recurrent';
+import { TimeDistributed } from '../layers/time-distributed';
 import { toLengths } from '../sequences';
 import { expectTensor, Tensor, tensor } from '../tensor';
 import { computeLoss, LOSS_NAMES, LossName } from '../training/losses';
 import { Optimizer } from '../training/optimizers';
 
 /** A layer the training loop can drive. */
-export type TrainableLayer = RecurrentLayer | Bidirectional | Dense;
+export type TrainableLayer = RecurrentLayer | Bidirectional | Dense | Embedding | Dropout | TimeDistributed;
+
+/** Whether a layer runs over time with per-sequence lengths. */
+function isRecurrent(l: TrainableLayer): l is RecurrentLayer | Bidirectional {
+  return l instanceof RecurrentLayer || l instanceof Bidirectional;
+}
 
 /** What `compile` fixes: the loss and the optimizer. */
 export interface CompileArgs {
@@ -82,11 +90,12 @@ type LayerForward = { output: Tensor; dispose(): void };
 async function forwardAll(layers: readonly TrainableLayer[], x: Tensor, lengths: Int32Array | null, training: boolean) {
   const passes: LayerForward[] = [];
   let h = x;
-  let sequence = x.shape.length === 3;
+  let sequence = x.shape.length === 3 || layers[0] instanceof Embedding;
   for (const layer of layers) {
-    const withLengths = sequence && lengths && !(layer instanceof Dense) ? { lengths } : {};
-    const fwd: LayerForward = await layer.forward(h, { training, ...withLengths });
-    if (!(layer instanceof Dense)) {
+    const withLengths = sequence && lengths && isRecurrent(layer) ? { lengths } : {};
+    const fwd: LayerForward = await (layer.forward as (x: Tensor, o: object) => Promise<LayerForward>).call(layer, h, { training, ...withLengths });
+    if (fwd instanceof EmbeddingForward && fwd.lengths) lengths = fwd.lengths;
+    if (isRecurrent(layer)) {
       const returnsSequences =
         layer instanceof Bidirectional ? layer.forwardLayer.config.returnSequences : layer.config.returnSequences;
       if (!returnsSequences) sequence = false;
@@ -124,12 +133,9 @@ export async function trainOnBatch(
     let d = gradient;
     for (let i = layers.length - 1; i >= 0; i--) {
       const layer = layers[i]!;
-      const g =
-        layer instanceof Dense
-          ? await layer.backwardTrainable(passes[i] as Parameters<Dense['backwardTrainable']>[0], d)
-          : layer instanceof Bidirectional
-            ? await layer.backwardTrainable(passes[i] as Parameters<Bidirectional['backwardTrainable']>[0], d)
-            : await layer.backwardTrainable(passes[i] as Parameters<RecurrentLayer['backwardTrainable']>[0], d);
+      // Each layer's backward takes the pass its own forward returned.
+      const backward = layer.backwardTrainable as (fwd: LayerForward, d: Tensor) => Promise<{ dInput: Tensor; dWeights: Tensor[] }>;
+      const g = await backward.call(layer, passes[i]!, d);
       d.dispose();
       d = g.dInput;
       weights.unshift(...layer.trainableWeights());

@@ -227,6 +227,15 @@ typedef struct rk_device_ops {
   int (*loss)(int32_t kind, int32_t from_logits, const float* pred, const float* target, int64_t rows,
               int64_t cols, float* grad, double* host_loss);
   int (*optimizer_step)(const rk_optimizer_step_args* args);
+
+  // Embeddings: out[r] = table[ids[r]] (ids hold integral values checked by the caller),
+  // and the backward scatter-add d_table[ids[r]] += d_out[r] (d_table is not cleared).
+  int (*embedding_forward)(const float* table, const float* ids, float* out, int64_t rows, int64_t dim);
+  int (*embedding_backward)(const float* ids, const float* d_out, float* d_table, int64_t rows, int64_t dim);
+  // Inverted dropout: mask[i] = 0 with probability `rate`, else 1/(1-rate), drawn from a
+  // counter-based generator keyed by (seed, i) so that every device draws the same mask;
+  // y = x·mask.
+  int (*dropout)(const float* x, float* y, float* mask, size_t count, float rate, uint64_t seed);
 } rk_device_ops;
 
 // The symbol a device plugin exports.

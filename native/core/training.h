@@ -19,6 +19,16 @@ LossResult compute_loss(rk_loss kind, bool from_logits, const Tensor& pred, cons
 void apply_optimizer_step(rk_optimizer_step_args args, const Tensor& param, const Tensor& grad, const Tensor* slot0,
                           const Tensor* slot1);
 
+// table [vocab, dim]; ids [...] integral values in [0, vocab) (RangeError otherwise);
+// returns [..., dim].
+Tensor embedding_forward(const Tensor& table, const Tensor& ids);
+Tensor embedding_backward(const Tensor& ids, const Tensor& d_out, const Shape& table_shape);
+
+struct DropoutResult {
+  Tensor output, mask;
+};
+DropoutResult dropout(const Tensor& x, float rate, uint64_t seed);
+
 }  // namespace rk
 
 #endif

@@ -199,6 +199,18 @@ int optimizer_step_entry(const rk_optimizer_step_args* args) {
   return guarded([&] { optimizer_step(*args); });
 }
 
+int embedding_forward_entry(const float* table, const float* ids, float* out, int64_t rows, int64_t dim) {
+  return guarded([&] { embedding_forward(table, ids, out, rows, dim); });
+}
+
+int embedding_backward_entry(const float* ids, const float* d_out, float* d_table, int64_t rows, int64_t dim) {
+  return guarded([&] { embedding_backward(ids, d_out, d_table, rows, dim); });
+}
+
+int dropout_entry(const float* x, float* y, float* mask, size_t count, float rate, uint64_t seed) {
+  return guarded([&] { dropout(x, y, mask, count, rate, seed); });
+}
+
 // Each thread sums its own columns over every row.
 int sum_rows(const float* x, int64_t rows, int64_t cols, float* out, int32_t accumulate) {
   ThreadPool::instance().run([&](int index, int count) {
@@ -280,6 +292,9 @@ const rk_device_ops kOps = {
     activation_backward,
     loss_entry,
     optimizer_step_entry,
+    embedding_forward_entry,
+    embedding_backward_entry,
+    dropout_entry,
 };
 
 }  // namespace

@@ -156,4 +156,45 @@ void optimizer_step(const rk_optimizer_step_args& a) {
   });
 }
 
+void embedding_forward(const float* table, const float* ids, float* out, int64_t rows, int64_t dim) {
+  ThreadPool::instance().run([&](int index, int count) {
+    const Range r = split_range(rows, 1, index, count);
+    for (int64_t i = r.begin; i < r.end; ++i) {
+      const float* src = table + static_cast<int64_t>(ids[i]) * dim;
+      std::copy(src, src + dim, out + i * dim);
+    }
+  });
+}
+
+// Serial: two rows with the same id add into the same table row.
+void embedding_backward(const float* ids, const float* d_out, float* d_table, int64_t rows, int64_t dim) {
+  for (int64_t i = 0; i < rows; ++i) {
+    float* dst = d_table + static_cast<int64_t>(ids[i]) * dim;
+    const float* src = d_out + i * dim;
+    for (int64_t j = 0; j < dim; ++j) dst[j] += src[j];
+  }
+}
+
+namespace {
+// SplitMix64 of (seed, index): a uniform double in [0, 1), the same on every device.
+double uniform_at(uint64_t seed, uint64_t index) {
+  uint64_t z = seed + 0x9E3779B97F4A7C15ull * (index + 1);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  z ^= z >> 31;
+  return static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0);
+}
+}  // namespace
+
+void dropout(const float* x, float* y, float* mask, size_t count, float rate, uint64_t seed) {
+  const float keep = 1.0f / (1.0f - rate);
+  ThreadPool::instance().run([&](int index, int threads) {
+    const Range r = split_range(static_cast<int64_t>(count), 1024, index, threads);
+    for (int64_t i = r.begin; i < r.end; ++i) {
+      mask[i] = uniform_at(seed, static_cast<uint64_t>(i)) < rate ? 0.0f : keep;
+      y[i] = x[i] * mask[i];
+    }
+  });
+}
+
 }  // namespace rk::cpu

@@ -64,11 +64,44 @@ Napi::Value optimizer_step(const Napi::CallbackInfo& info) {
   });
 }
 
+// embeddingForward(table, ids) -> Tensor; embeddingBackward(ids, dOut, tableShape) -> Tensor
+Napi::Value embedding_forward(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    return TensorHandle::wrap(info.Env(), rk::embedding_forward(TensorHandle::unwrap(info[0], "embeddings"),
+                                                                TensorHandle::unwrap(info[1], "ids")));
+  });
+}
+
+Napi::Value embedding_backward(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    return TensorHandle::wrap(info.Env(), rk::embedding_backward(TensorHandle::unwrap(info[0], "ids"),
+                                                                 TensorHandle::unwrap(info[1], "dOutput"),
+                                                                 to_shape(info[2], "tableShape")));
+  });
+}
+
+// dropout(x, rate, seed) -> {output, mask}
+Napi::Value dropout(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return translate_errors(env, [&]() -> Napi::Value {
+    if (!info[1].IsNumber() || !info[2].IsNumber()) throw rk::TypeError("dropout(x, rate, seed)");
+    DropoutResult r = rk::dropout(TensorHandle::unwrap(info[0], "x"), info[1].As<Napi::Number>().FloatValue(),
+                                  static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value()));
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("output", TensorHandle::wrap(env, std::move(r.output)));
+    o.Set("mask", TensorHandle::wrap(env, std::move(r.mask)));
+    return o;
+  });
+}
+
 }  // namespace
 
 void register_training(Addon&, Napi::Env env, Napi::Object exports) {
   exports.Set("lossCompute", Napi::Function::New(env, loss_compute, "lossCompute"));
   exports.Set("optimizerStep", Napi::Function::New(env, optimizer_step, "optimizerStep"));
+  exports.Set("embeddingForward", Napi::Function::New(env, embedding_forward, "embeddingForward"));
+  exports.Set("embeddingBackward", Napi::Function::New(env, embedding_backward, "embeddingBackward"));
+  exports.Set("dropout", Napi::Function::New(env, dropout, "dropout"));
 }
 
 }  // namespace rk::napi

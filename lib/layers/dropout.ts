@@ -1,0 +1,99 @@
+import { expectObject, optionalBoolean, optionalInteger, rejectUnknownOptions } from '../errors';
+import { native } from '../native';
+import { expectTensor, fromNative, Tensor } from '../tensor';
+
+/** Options of {@link dropout}. */
+export interface DropoutLayerArgs {
+  /** Fraction of inputs set to zero while training, in [0, 1). */
+  rate: number;
+  /** Seed of the masks (each training pass draws a new one from it); default random. */
+  seed?: number;
+  name?: string;
+}
+
+let counter = 0;
+
+/** The result of a dropout pass. */
+export class DropoutForward {
+  /** @internal */
+  constructor(
+    readonly output: Tensor,
+    /** @internal */ readonly layer: Dropout,
+    /** @internal the scaled mask of a training pass */ readonly mask: Tensor | null,
+  ) {}
+
+  /** Frees the mask; `output` stays the caller's. */
+  dispose(): void {
+    this.mask?.dispose();
+  }
+}
+
+/**
+ * Inverted dropout (Keras `Dropout`): while training, each input is zeroed with
+ * probability `rate` and the rest scaled by 1/(1 - rate); otherwise the input passes
+ * through (copied).
+ */
+export class Dropout {
+  readonly config: { readonly rate: number; readonly seed: number; readonly name: string };
+  private passes = 0;
+
+  /** @internal Use {@link dropout}. */
+  constructor(args: unknown) {
+    const where = 'layers.dropout';
+    const o = expectObject(args, `${where}: options`);
+    rejectUnknownOptions(o, ['rate', 'seed', 'name'], where);
+    if (typeof o.rate !== 'number') throw new TypeError(`${where}: rate must be a number`);
+    if (!(o.rate >= 0 && o.rate < 1)) throw new RangeError(`${where}: rate must be in [0, 1), got ${o.rate}`);
+    const name = o.name === undefined ? `dropout_${++counter}` : o.name;
+    if (typeof name !== 'string') throw new TypeError(`${where}: name must be a string`);
+    this.config = { rate: o.rate, seed: optionalInteger(o.seed, `${where}: seed`, Math.floor(Math.random() * 0x7fffffff)), name };
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+  /** Dropout has no weights. */
+  get built(): boolean {
+    return true;
+  }
+  build(): void {}
+  getWeights(): Tensor[] {
+    return [];
+  }
+  setWeights(weights: readonly unknown[]): void {
+    if (!Array.isArray(weights) || weights.length !== 0) throw new RangeError(`${this.name}.setWeights: dropout has no weights`);
+  }
+  countParams(): number {
+    return 0;
+  }
+
+  async forward(x: Tensor, options: { training?: boolean } = {}): Promise<DropoutForward> {
+    const where = `${this.name}.forward`;
+    const input = expectTensor(x, `${where}: x`);
+    const opts = expectObject(options, `${where}: options`);
+    rejectUnknownOptions(opts, ['training'], where);
+    const training = optionalBoolean(opts.training, `${where}: training`, false);
+    if (!training || this.config.rate === 0) return new DropoutForward(fromNative(native.scale(input.handle, 1)), this, null);
+    const r = native.dropout(input.handle, this.config.rate, this.config.seed + 7919 * ++this.passes);
+    return new DropoutForward(fromNative(r.output), this, fromNative(r.mask));
+  }
+
+  /** @internal */
+  trainableWeights(): Tensor[] {
+    return [];
+  }
+  /** @internal */
+  weightsUpdated(): void {}
+  /** @internal */
+  async backwardTrainable(fwd: DropoutForward, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
+    const d = fwd.mask ? native.multiply(dOutput.handle, fwd.mask.handle) : native.scale(dOutput.handle, 1);
+    return { dInput: fromNative(d), dWeights: [] };
+  }
+
+  dispose(): void {}
+}
+
+/** A dropout layer (active only in training passes). */
+export function dropout(args: DropoutLayerArgs): Dropout {
+  return new Dropout(args);
+}

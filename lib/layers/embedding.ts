@@ -1,0 +1,183 @@
+import { describe, expectObject, optionalBoolean, optionalInteger, positiveInteger, rejectUnknownOptions } from '../errors';
+import { initialize, InitializerSpec, validateInitializer } from '../initializers';
+import { native } from '../native';
+import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
+import type { WeightValues } from './recurrent';
+
+/** Options of {@link embedding} (tfjs-layers names, Keras defaults). */
+export interface EmbeddingLayerArgs {
+  /** Vocabulary size: ids are integers in [0, inputDim). */
+  inputDim: number;
+  /** Size of each embedding vector. */
+  outputDim: number;
+  /** Treat id 0 as padding: a sequence's length is the position of its first 0 (right-padded input). Default false. */
+  maskZero?: boolean;
+  /** Default randomUniform in [-0.05, 0.05] (Keras 'uniform'). */
+  embeddingsInitializer?: InitializerSpec;
+  /** Timesteps of the input, when fixed; with it, `[inputLength]` is the input shape. */
+  inputLength?: number;
+  /** Input shape without the batch axis: `[timesteps | null]`. */
+  inputShape?: readonly (number | null)[];
+  seed?: number;
+  name?: string;
+}
+
+/** Resolved configuration of an {@link Embedding} layer. */
+export interface EmbeddingConfig {
+  readonly inputDim: number;
+  readonly outputDim: number;
+  readonly maskZero: boolean;
+  readonly embeddingsInitializer: InitializerSpec;
+  readonly batchInputShape: readonly (number | null)[] | null;
+  readonly seed: number;
+  readonly name: string;
+}
+
+let counter = 0;
+
+/** The result of an embedding lookup. */
+export class EmbeddingForward {
+  /** @internal */
+  constructor(
+    /** `[N, T, outputDim]`. */
+    readonly output: Tensor,
+    /** With maskZero: each sequence's length (position of its first 0 id). */
+    readonly lengths: Int32Array | null,
+    /** @internal */ readonly layer: Embedding,
+    /** @internal */ readonly ids: Tensor,
+  ) {}
+
+  /** Nothing of its own to free; `output` stays the caller's. */
+  dispose(): void {}
+}
+
+/**
+ * Maps integer ids `[N, T]` to vectors `[N, T, outputDim]` (Keras `Embedding`). With
+ * `maskZero`, id 0 is padding and right-padded sequences get per-sequence lengths that
+ * later recurrent layers use.
+ */
+export class Embedding {
+  readonly config: EmbeddingConfig;
+  private table: Tensor | null = null;
+
+  /** @internal Use {@link embedding}. */
+  constructor(args: unknown) {
+    const where = 'layers.embedding';
+    const o = expectObject(args, `${where}: options`);
+    rejectUnknownOptions(o, ['inputDim', 'outputDim', 'maskZero', 'embeddingsInitializer', 'inputLength', 'inputShape', 'seed', 'name'], where);
+    const name = o.name === undefined ? `embedding_${++counter}` : o.name;
+    if (typeof name !== 'string') throw new TypeError(`${where}: name must be a string`);
+    let batchInputShape: (number | null)[] | null = null;
+    if (o.inputLength !== undefined) batchInputShape = [null, positiveInteger(o.inputLength, `${where}: inputLength`)];
+    if (o.inputShape !== undefined) {
+      const s = o.inputShape;
+      if (!Array.isArray(s) || s.length !== 1 || !(s[0] === null || (Number.isInteger(s[0]) && s[0] >= 1))) {
+        throw new TypeError(`${where}: inputShape must be [timesteps | null], got ${describe(s)}`);
+      }
+      batchInputShape = [null, s[0] as number | null];
+    }
+    this.config = {
+      inputDim: positiveInteger(o.inputDim, `${where}: inputDim`),
+      outputDim: positiveInteger(o.outputDim, `${where}: outputDim`),
+      maskZero: optionalBoolean(o.maskZero, `${where}: maskZero`, false),
+      embeddingsInitializer:
+        o.embeddingsInitializer === undefined ? 'randomUniform' : validateInitializer(o.embeddingsInitializer, `${where}: embeddingsInitializer`),
+      batchInputShape,
+      seed: optionalInteger(o.seed, `${where}: seed`, Math.floor(Math.random() * 0x7fffffff)),
+      name,
+    };
+    if (batchInputShape) this.build(batchInputShape);
+  }
+
+  get name(): string {
+    return this.config.name;
+  }
+  get built(): boolean {
+    return this.table !== null;
+  }
+
+  /** Creates the table `[inputDim, outputDim]`; the input shape is `[N | null, T | null]`. */
+  build(_inputShape?: readonly (number | null)[]): void {
+    if (this.table) return;
+    const { inputDim, outputDim, seed } = this.config;
+    this.table = tensor(initialize(this.config.embeddingsInitializer, [inputDim, outputDim], seed), [inputDim, outputDim]);
+  }
+
+  /** `[embeddings [inputDim, outputDim]]`, as a copy. */
+  getWeights(): Tensor[] {
+    if (!this.table) throw new Error(`${this.name}.getWeights: the layer is not built`);
+    return [tensor(this.table.dataSync(), this.table.shape)];
+  }
+
+  setWeights(weights: readonly WeightValues[]): void {
+    const where = `${this.name}.setWeights`;
+    const shape = [this.config.inputDim, this.config.outputDim];
+    if (!Array.isArray(weights) || weights.length !== 1) throw new RangeError(`${where}: expected 1 weight (embeddings [${shape.join(',')}])`);
+    const w = weights[0];
+    let values: Float32Array;
+    if (w instanceof Float32Array) {
+      if (w.length !== shape[0]! * shape[1]!) throw new RangeError(`${where}: embeddings must have ${shape[0]! * shape[1]!} values, got ${w.length}`);
+      values = w;
+    } else {
+      const t = expectTensor(w, `${where}: weights[0]`);
+      expectShape(t, shape, `${where}: weights[0] (embeddings)`);
+      values = t.dataSync();
+    }
+    this.table?.dispose();
+    this.table = tensor(values, shape);
+  }
+
+  countParams(): number {
+    return this.config.inputDim * this.config.outputDim;
+  }
+
+  /** Looks up `ids` `[N, T]` (integers as float32). */
+  async forward(ids: Tensor, options: { training?: boolean } = {}): Promise<EmbeddingForward> {
+    const where = `${this.name}.forward`;
+    const x = expectTensor(ids, `${where}: ids`);
+    rejectUnknownOptions(expectObject(options, `${where}: options`), ['training'], where);
+    if (x.shape.length !== 2) throw new RangeError(`${where}: ids must be rank 2 [batch, timesteps], got [${x.shape.join(',')}]`);
+    this.build();
+    const out = fromNative(native.embeddingForward(this.table!.handle, x.handle));
+    return new EmbeddingForward(out, this.config.maskZero ? lengthsOf(x) : null, this, x);
+  }
+
+  /** @internal For training loops. */
+  trainableWeights(): Tensor[] {
+    this.build();
+    return [this.table!];
+  }
+
+  /** @internal */
+  weightsUpdated(): void {}
+
+  /** @internal The table's gradient; ids have none (a zero tensor stands for it). */
+  async backwardTrainable(fwd: EmbeddingForward, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
+    if (!(fwd instanceof EmbeddingForward) || fwd.layer !== this) throw new TypeError(`${this.name}.backward: fwd must come from this layer`);
+    const dTable = fromNative(native.embeddingBackward(fwd.ids.handle, dOutput.handle, [this.config.inputDim, this.config.outputDim]));
+    return { dInput: tensor(new Float32Array(fwd.ids.size), fwd.ids.shape), dWeights: [dTable] };
+  }
+
+  dispose(): void {
+    this.table?.dispose();
+    this.table = null;
+  }
+}
+
+/** Per sequence, the position of its first 0 id (its length as right-padded input). */
+function lengthsOf(ids: Tensor): Int32Array {
+  const [N, T] = ids.shape as [number, number];
+  const v = ids.dataSync();
+  const out = new Int32Array(N);
+  for (let n = 0; n < N; n++) {
+    let t = 0;
+    while (t < T && v[n * T + t] !== 0) t++;
+    out[n] = t;
+  }
+  return out;
+}
+
+/** An embedding lookup layer (Keras `Embedding`). */
+export function embedding(args: EmbeddingLayerArgs): Embedding {
+  return new Embedding(args);
+}
