@@ -8,9 +8,12 @@ import * as path from 'node:path';
 import { describe } from '../errors';
 import { InitializerSpec } from '../initializers';
 import { Bidirectional, bidirectional } from '../layers/bidirectional';
-import { dense } from '../layers/dense';
+import { dense, Dense } from '../layers/dense';
+import { Dropout, dropout } from '../layers/dropout';
+import { Embedding, embedding } from '../layers/embedding';
+import { TimeDistributed, timeDistributed } from '../layers/time-distributed';
 import { Activation, gru, lstm, RecurrentLayer, simpleRNN } from '../layers/recurrent';
-import { isDense, kerasClassName, layerName, ModelLayer, setBidirectionalName, weightCount } from '../models/layer-kinds';
+import { DenseLike, isDense, kerasClassName, layerName, ModelLayer, setBidirectionalName, setTimeDistributedName, weightCount } from '../models/layer-kinds';
 import { rethrow, Sequential } from '../models/sequential';
 import { Tensor, tensor } from '../tensor';
 
@@ -147,10 +150,59 @@ function layerConfig(l: ModelLayer, batchInputShape: (number | null)[] | null): 
       },
     };
   }
+  if (l instanceof Embedding) {
+    const c = l.config;
+    const T = batchInputShape ? batchInputShape[1] ?? null : (c.batchInputShape?.[1] ?? null);
+    return {
+      class_name,
+      config: {
+        name: c.name,
+        trainable: true,
+        ...(batchInputShape ? { batch_input_shape: batchInputShape } : {}),
+        dtype: 'float32',
+        input_dim: c.inputDim,
+        output_dim: c.outputDim,
+        embeddings_initializer: kerasInitializer(c.embeddingsInitializer, 'randomUniform'),
+        embeddings_regularizer: null,
+        activity_regularizer: null,
+        embeddings_constraint: null,
+        mask_zero: c.maskZero,
+        input_length: T,
+      },
+    };
+  }
+  if (l instanceof Dropout) {
+    return {
+      class_name,
+      config: {
+        name: l.name,
+        trainable: true,
+        ...(batchInputShape ? { batch_input_shape: batchInputShape } : {}),
+        dtype: 'float32',
+        rate: l.config.rate,
+        noise_shape: null,
+        seed: l.config.seed,
+      },
+    };
+  }
+  if (l instanceof TimeDistributed) {
+    return {
+      class_name,
+      config: {
+        name: layerName(l),
+        trainable: true,
+        ...(batchInputShape ? { batch_input_shape: batchInputShape } : {}),
+        dtype: 'float32',
+        layer: { class_name: 'Dense', config: denseConfig(l.layer, null) },
+      },
+    };
+  }
+  return { class_name, config: denseConfig(l, batchInputShape) };
+}
+
+function denseConfig(l: DenseLike, batchInputShape: (number | null)[] | null): { [k: string]: JsonValue } {
   const c = l.config;
   return {
-    class_name,
-    config: {
       name: c.name,
       trainable: true,
       ...(batchInputShape ? { batch_input_shape: batchInputShape } : {}),
@@ -165,7 +217,6 @@ function layerConfig(l: ModelLayer, batchInputShape: (number | null)[] | null): 
       activity_regularizer: null,
       kernel_constraint: null,
       bias_constraint: null,
-    },
   };
 }
 
@@ -178,7 +229,9 @@ function weightNames(l: ModelLayer): string[] {
     const inner = l.forwardLayer.name;
     return [...rec(`${layerName(l)}/forward_${inner}`, l.forwardLayer), ...rec(`${layerName(l)}/backward_${inner}`, l.backwardLayer)];
   }
-  return ['kernel', ...(l.config.useBias ? ['bias'] : [])].map((w) => `${l.name}/${w}`);
+  if (l instanceof Embedding) return [`${l.name}/embeddings`];
+  if (l instanceof Dropout) return [];
+  return ['kernel', ...(l.config.useBias ? ['bias'] : [])].map((w) => `${layerName(l)}/${w}`);
 }
 
 /**
@@ -316,6 +369,18 @@ function recurrentFromConfig(className: string, cfg: Obj, where: string): Recurr
   return gru({ ...gates, ...(ra !== undefined ? { resetAfter: ra } : {}) });
 }
 
+function denseFromConfig(cfg: Obj, name: string, where: string): Dense {
+  const activation = rkActivation(get(cfg, 'activation'), where);
+  const useBias = optBool(cfg, 'use_bias', where);
+  return dense({
+    units: get(cfg, 'units') as number,
+    name,
+    seed: 0,
+    ...(activation !== undefined ? { activation: activation as 'linear' } : {}),
+    ...(useBias !== undefined ? { useBias } : {}),
+  });
+}
+
 interface ParsedLayer {
   layer: ModelLayer;
   name: string;
@@ -360,22 +425,47 @@ function layerFromConfig(entry: unknown, index: number, inputShape: { value: (nu
       setBidirectionalName(b, name);
       return { layer: b, name, className };
     }
-    if (className === 'Dense') {
-      const activation = rkActivation(get(cfg, 'activation'), where);
-      const useBias = optBool(cfg, 'use_bias', where);
-      const layer = dense({
-        units: get(cfg, 'units') as number,
+    if (className === 'Dense') return { layer: denseFromConfig(cfg, name, where), name, className };
+    if (className === 'Embedding') {
+      const length = get(cfg, 'input_length');
+      if (length !== undefined && length !== null && !(typeof length === 'number' && Number.isInteger(length) && length >= 1)) {
+        throw new TypeError(`${where}: input_length must be a positive integer or null, got ${describe(length)}`);
+      }
+      if (declared && declared.length !== 2) throw new TypeError(`${where}: batch_input_shape must be [batch, timesteps], got ${JSON.stringify(declared)}`);
+      const T = declared ? declared[1]! : typeof length === 'number' ? length : null;
+      if (index === 0 && !declared && T !== null) inputShape.value = [null, T];
+      const maskZero = optBool(cfg, 'mask_zero', where);
+      const layer = embedding({
+        inputDim: get(cfg, 'input_dim') as number,
+        outputDim: get(cfg, 'output_dim') as number,
         name,
         seed: 0,
-        ...(activation !== undefined ? { activation: activation as 'linear' } : {}),
-        ...(useBias !== undefined ? { useBias } : {}),
+        ...(maskZero !== undefined ? { maskZero } : {}),
       });
+      return { layer, name, className };
+    }
+    if (className === 'Dropout') {
+      const noise = get(cfg, 'noise_shape');
+      if (noise !== undefined && noise !== null) throw new TypeError(`${where}: noise_shape is not supported`);
+      const seed = get(cfg, 'seed');
+      const layer = dropout({ rate: get(cfg, 'rate') as number, name, ...(typeof seed === 'number' ? { seed } : {}) });
+      return { layer, name, className };
+    }
+    if (className === 'TimeDistributed') {
+      const inner = get(cfg, 'layer');
+      if (!isObj(inner)) throw new TypeError(`${where}: config.layer is missing`);
+      const innerClass = inner.class_name ?? inner.className;
+      if (innerClass !== 'Dense') throw new TypeError(`${where}: the wrapped layer must be Dense, got ${describe(innerClass)}`);
+      if (!isObj(inner.config)) throw new TypeError(`${where}: config.layer.config is missing`);
+      const innerName = typeof inner.config.name === 'string' ? inner.config.name : `${name}_dense`;
+      const layer = timeDistributed({ layer: denseFromConfig(inner.config, innerName, `${where} > Dense`) });
+      setTimeDistributedName(layer, name);
       return { layer, name, className };
     }
   } catch (e) {
     throw e instanceof Error && e.message.startsWith(where) ? e : rethrow(e, where);
   }
-  throw new TypeError(`${where}: unsupported layer type '${className}' (supported: LSTM, GRU, SimpleRNN, Bidirectional, Dense, InputLayer)`);
+  throw new TypeError(`${where}: unsupported layer type '${className}' (supported: LSTM, GRU, SimpleRNN, Bidirectional, Dense, Embedding, Dropout, TimeDistributed, InputLayer)`);
 }
 
 interface ManifestWeight {
@@ -458,7 +548,9 @@ function modelFromParts(json: Obj, groupData: ArrayBuffer[], groupPaths: string[
     parsed.forEach((p, i) => {
       const tensors = assigned[i]!.map((w) => readWeight(w, groupData, groupPaths));
       try {
-        if (isDense(p.layer) && !p.layer.built && tensors[0]) p.layer.build([null, tensors[0].shape[0] ?? 0]);
+        if ((isDense(p.layer) || p.layer instanceof TimeDistributed) && !p.layer.built && tensors[0]) {
+          p.layer.build([null, tensors[0].shape[0] ?? 0]);
+        }
         p.layer.setWeights(tensors);
       } catch (e) {
         throw rethrow(e, `model.json: layer '${p.name}' (${p.className}), weights ${assigned[i]!.map((w) => `'${w.spec.name}'`).join(', ')}`);
@@ -469,16 +561,21 @@ function modelFromParts(json: Obj, groupData: ArrayBuffer[], groupPaths: string[
     const name = isObj(config) && typeof config.name === 'string' ? config.name : undefined;
     const model = new Sequential([], name);
     for (const p of parsed) model.add(p.layer);
-    if (!model.inputShape) {
-      const first = parsed[0]!.layer;
-      const D = first instanceof Bidirectional ? first.forwardLayer.inputFeatures : first.inputFeatures;
-      model.build(inputShape.value ?? (isDense(first) ? [null, D] : [null, null, D]));
-    }
+    if (!model.inputShape) model.build(inputShape.value ?? fallbackInput(parsed.map((p) => p.layer)));
     return model;
   } catch (e) {
     for (const p of parsed) p.layer.dispose();
     throw e;
   }
+}
+
+/** The input shape of a model whose file declares none, from its first layer with weights. */
+function fallbackInput(layers: ModelLayer[]): (number | null)[] {
+  const first = layers.find((l) => !(l instanceof Dropout)) ?? layers[0]!;
+  if (first instanceof Embedding) return [null, null];
+  if (first instanceof Dropout) throw new TypeError('model.json: the model declares no input shape and has only Dropout layers');
+  const D = first instanceof Bidirectional ? first.forwardLayer.inputFeatures : first.inputFeatures;
+  return isDense(first) ? [null, D] : [null, null, D];
 }
 
 function readWeight(w: ManifestWeight, groupData: ArrayBuffer[], groupPaths: string[][]): Tensor {
@@ -524,7 +621,11 @@ export function modelFromJson(modelJson: unknown, groupData: readonly ArrayBuffe
  * `tensorflowjs_converter`): `pathOrDir` is the `model.json` file or its directory; the
  * `.bin` shards it lists are read from beside it. Supports Sequential models of LSTM, GRU
  * (including `reset_after: true` with its `[2, 3H]` bias), SimpleRNN, Bidirectional,
- * Dense and InputLayer layers.
+ * Dense, Embedding (first layer), Dropout, TimeDistributed(Dense) and InputLayer layers.
+ * An Embedding with `mask_zero` becomes per-sequence lengths (the position of the first 0
+ * id), so right-padded ids give tfjs's final outputs; at padded steps of a
+ * `return_sequences` layer tfjs repeats the last valid output, rnnkit writes zeros unless
+ * the layer has `maskedOutput: 'carry'`.
  * @throws TypeError/Error naming the layer or field for unsupported or malformed files,
  *   RangeError naming the weight for a truncated weights file
  */

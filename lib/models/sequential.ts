@@ -5,8 +5,11 @@ import { toLengths } from '../sequences';
 import { expectTensor, Tensor, tensor } from '../tensor';
 import { saveModel } from '../io/tfjs-format';
 import { Dense } from '../layers/dense';
+import { Dropout } from '../layers/dropout';
+import { Embedding, EmbeddingForward } from '../layers/embedding';
+import { TimeDistributed } from '../layers/time-distributed';
 import { checkCompileArgs, CompileArgs, evaluate, fit, FitOptions, History, TrainableLayer } from './fit';
-import { isDense, kerasClassName, layerName, ModelLayer, weightCount } from './layer-kinds';
+import { isDense, isModelLayer, kerasClassName, layerName, ModelLayer, weightCount } from './layer-kinds';
 
 export type { DenseLike, DenseLayerConfig, ModelLayer } from './layer-kinds';
 
@@ -17,7 +20,8 @@ export interface PredictOptions {
   /**
    * Valid steps per sequence (right-padded input). They apply to every recurrent layer
    * while the output still has a sequence axis (recurrent layers with `returnSequences`,
-   * and dense layers, keep it).
+   * and dense layers, keep it). When the first layer is an {@link Embedding} with
+   * `maskZero`, the lengths its padding gives are used instead (as in `fit`).
    */
   lengths?: Int32Array | readonly number[];
 }
@@ -29,8 +33,11 @@ let modelCounter = 0;
 
 /**
  * A linear stack of layers (Keras / tfjs-layers `Sequential`). Each layer is a recurrent
- * layer, a {@link Bidirectional} wrapper or a dense layer (applied to the last axis).
- * Inside a model a layer's single output feeds the next; `returnState` is ignored.
+ * layer, a {@link Bidirectional} wrapper, a dense layer (applied to the last axis), a
+ * {@link TimeDistributed} dense layer, a {@link Dropout} layer, or (first only) an
+ * {@link Embedding} of integer ids `[N, T]`. Inside a model a layer's single output feeds
+ * the next; `returnState` is ignored. An embedding with `maskZero` gives the later
+ * recurrent layers the lengths of its right-padded sequences.
  */
 export class Sequential {
   /** The model's name (`sequential_<n>` unless given). */
@@ -51,7 +58,10 @@ export class Sequential {
     return [...this.stack];
   }
 
-  /** The batch input shape `[N | null, T | null, D]` (or `[N | null, D]` when the first layer is dense), or null before it is known. */
+  /**
+   * The batch input shape `[N | null, T | null, D]` (or `[N | null, D]` when the first
+   * layer is dense, `[N | null, T | null]` when it is an embedding), or null before it is known.
+   */
   get inputShape(): SymbolicShape | null {
     return this.input ? [...this.input] : null;
   }
@@ -69,12 +79,20 @@ export class Sequential {
   /**
    * Appends a layer. If it declares an input shape (`inputShape`/`batchInputShape`) and is
    * the first layer, the model is built at once.
-   * @throws TypeError for something that is not a recurrent, bidirectional or dense layer
+   * @throws TypeError for something that is not a model layer, or an embedding that is
+   *   not the first layer
    */
   add(layer: ModelLayer): void {
     const i = this.stack.length;
-    if (!(layer instanceof RecurrentLayer) && !(layer instanceof Bidirectional) && !isDense(layer)) {
-      throw new TypeError(`sequential: layers[${i}] must be a recurrent, bidirectional or dense layer, got ${describe(layer)}`);
+    if (!isModelLayer(layer)) {
+      throw new TypeError(
+        `sequential: layers[${i}] must be a recurrent, bidirectional, dense, embedding, dropout or timeDistributed layer, got ${describe(layer)}`,
+      );
+    }
+    if (layer instanceof Embedding && i > 0) {
+      throw new TypeError(
+        `sequential: layers[${i}] (${layer.name}): an Embedding layer must be the first layer of a model (it takes integer ids [batch, timesteps])`,
+      );
     }
     if (this.stack.includes(layer)) throw new TypeError(`sequential: layers[${i}] (${layerName(layer)}) is already in the model`);
     if (this.stack.some((l) => layerName(l) === layerName(layer))) {
@@ -93,7 +111,8 @@ export class Sequential {
 
   /**
    * Builds every layer for a batch input shape: `[N | null, T | null, D]` (Keras's
-   * `model.build`), or `[N | null, D]` when the first layer is dense.
+   * `model.build`), `[N | null, D]` when the first layer is dense, or `[N | null, T | null]`
+   * when it is an embedding.
    * @throws TypeError/RangeError for shapes the layers cannot take
    */
   build(inputShape: readonly (number | null)[]): void {
@@ -105,7 +124,9 @@ export class Sequential {
       }
     });
     const shape = [...inputShape] as SymbolicShape;
-    if (shape.at(-1) === null) throw new RangeError(`${this.name}.build: the last entry of inputShape (features) must be known`);
+    if (!(this.stack[0] instanceof Embedding) && shape.at(-1) === null) {
+      throw new RangeError(`${this.name}.build: the last entry of inputShape (features) must be known`);
+    }
     const shapes = this.shapes(shape);
     this.stack.forEach((l, i) => this.buildLayer(l, shapes[i]!));
     this.input = shape;
@@ -113,6 +134,8 @@ export class Sequential {
 
   private buildLayer(layer: ModelLayer, shape: SymbolicShape): void {
     if (layer instanceof RecurrentLayer || layer instanceof Bidirectional) layer.build([null, shape[1] ?? null, shape[2]!]);
+    else if (layer instanceof Embedding) layer.build(shape);
+    else if (layer instanceof Dropout) return;
     else if (!layer.built) layer.build(shape);
   }
 
@@ -134,6 +157,15 @@ export class Sequential {
       if (r.built && r.inputFeatures !== D) throw new RangeError(`${where}: the layer was built for ${r.inputFeatures} features, but its input has ${D}`);
       const H = r.units * (l instanceof Bidirectional && l.mergeMode === 'concat' ? 2 : 1);
       return r.config.returnSequences ? [s[0]!, s[1]!, H] : [s[0]!, H];
+    }
+    if (l instanceof Embedding) {
+      if (i !== 0) throw new TypeError(`${where}: an Embedding layer must be the first layer of a model`);
+      if (s.length !== 2) throw new RangeError(`${where}: an Embedding layer needs ids of rank 2 [batch, timesteps], got [${fmt(s)}]`);
+      return [s[0]!, s[1]!, l.config.outputDim];
+    }
+    if (l instanceof Dropout) return [...s];
+    if (l instanceof TimeDistributed && s.length !== 3) {
+      throw new RangeError(`${where}: a TimeDistributed layer needs input of rank 3 [batch, timesteps, features], but the previous output is [${fmt(s)}]`);
     }
     if (s.length < 2) throw new RangeError(`${where}: a Dense layer needs input of rank >= 2, got [${fmt(s)}]`);
     if (l.built && l.inputFeatures !== D) throw new RangeError(`${where}: the layer was built for ${l.inputFeatures} features, but its input has ${D}`);
@@ -184,8 +216,10 @@ export class Sequential {
    * Runs the model on `x` and returns the last layer's output. Inputs with more samples
    * than `batchSize` are run in slices of `batchSize` and the outputs concatenated.
    * Builds the model from `x`'s shape if needed.
-   * @param x `[N, T, D]` (or `[N, D]` / `[N, ..., D]` when the first layer is dense)
-   * @throws TypeError/RangeError (as a rejected Promise) for malformed arguments
+   * @param x `[N, T, D]` (or `[N, D]` / `[N, ..., D]` when the first layer is dense, or
+   *   integer ids `[N, T]` in `[0, inputDim)` when it is an embedding)
+   * @throws TypeError/RangeError (as a rejected Promise) for malformed arguments; RangeError
+   *   naming `x (ids)` for ids that are not integers in `[0, inputDim)`
    */
   async predict(x: Tensor, options: PredictOptions = {}): Promise<Tensor> {
     const where = `${this.name}.predict`;
@@ -198,13 +232,15 @@ export class Sequential {
       throw new RangeError(`${where}: batchSize must be a positive integer, got ${describe(batchSize)}`);
     }
     const shape = input.shape;
-    const first = this.stack[0]!;
-    const recurrentFirst = !isDense(first);
-    if (recurrentFirst ? shape.length !== 3 : shape.length < 2) {
-      throw new RangeError(
-        `${where}: x must be ${recurrentFirst ? 'rank 3 [batch, timesteps, features]' : 'of rank >= 2 [batch, ..., features]'}, got [${shape.join(',')}]`,
-      );
+    // A leading dropout takes whatever the layer after it takes.
+    const first = this.stack.find((l) => !(l instanceof Dropout)) ?? this.stack[0]!;
+    const embedded = first instanceof Embedding;
+    const sequenceFirst = !isDense(first) && !embedded;
+    if (embedded ? shape.length !== 2 : sequenceFirst ? shape.length !== 3 : shape.length < 2) {
+      const want = embedded ? 'integer ids of rank 2 [batch, timesteps]' : sequenceFirst ? 'rank 3 [batch, timesteps, features]' : 'of rank >= 2 [batch, ..., features]';
+      throw new RangeError(`${where}: x must be ${want}, got [${shape.join(',')}]`);
     }
+    if (first instanceof Embedding) checkIds(input, first.config.inputDim, `${where}: x (ids)`);
     if (this.input) {
       const want = this.input;
       const ok = want.length === shape.length && want.every((d, k) => k === 0 || d === null || d === shape[k]);
@@ -214,8 +250,8 @@ export class Sequential {
     const N = shape[0]!;
     let lengths: Int32Array | null = null;
     if (opts.lengths !== undefined) {
-      if (shape.length !== 3 || !this.stack.some((l) => !isDense(l))) {
-        throw new TypeError(`${where}: lengths need a rank-3 input to a model with recurrent layers`);
+      if (!(shape.length === 3 || embedded) || !this.stack.some((l) => l instanceof RecurrentLayer || l instanceof Bidirectional)) {
+        throw new TypeError(`${where}: lengths need a sequence input (rank 3, or ids for an embedding) to a model with recurrent layers`);
       }
       lengths = toLengths(opts.lengths, N, shape[1]!, `${where}: lengths`);
     }
@@ -252,7 +288,16 @@ export class Sequential {
     for (const layer of this.stack) {
       let next: Tensor;
       const opts = lengths && cur.shape.length === 3 ? { lengths } : {};
-      if (layer instanceof Bidirectional) {
+      if (layer instanceof Embedding) {
+        const r = await layer.forward(cur);
+        next = r.output;
+        if (r instanceof EmbeddingForward && r.lengths) lengths = r.lengths;
+        r.dispose();
+      } else if (layer instanceof Dropout) {
+        const r = await layer.forward(cur, { training: false });
+        next = r.output;
+        r.dispose();
+      } else if (layer instanceof Bidirectional) {
         const r = await layer.forward(cur, opts);
         next = r.output;
         const temps = new Set([r.forwardPass.output, r.backwardPass.output, r.backwardAligned, ...r.states]);
@@ -306,7 +351,16 @@ export class Sequential {
     });
     if (!this.input) {
       const first = this.stack[0]!;
-      const D = first instanceof Bidirectional ? first.forwardLayer.inputFeatures : first instanceof RecurrentLayer ? first.inputFeatures : null;
+      if (first instanceof Embedding) {
+        this.build(declaredInput(first) ?? [null, null]);
+        return;
+      }
+      const D =
+        first instanceof Bidirectional
+          ? first.forwardLayer.inputFeatures
+          : first instanceof RecurrentLayer || first instanceof TimeDistributed
+            ? first.inputFeatures
+            : null;
       if (D) this.build(declaredInput(first) ?? [null, null, D]);
     }
   }
@@ -339,7 +393,16 @@ export class Sequential {
   private trainingStack(where: string): { layers: TrainableLayer[]; compiled: Required<CompileArgs> } {
     if (!this.compiled) throw new Error(`${where}: call compile({ loss, optimizer }) first`);
     const layers = this.stack.map((l, i) => {
-      if (l instanceof RecurrentLayer || l instanceof Bidirectional || l instanceof Dense) return l;
+      if (
+        l instanceof RecurrentLayer ||
+        l instanceof Bidirectional ||
+        l instanceof Dense ||
+        l instanceof Embedding ||
+        l instanceof Dropout ||
+        l instanceof TimeDistributed
+      ) {
+        return l;
+      }
       throw new TypeError(`${where}: layers[${i}] (${layerName(l)}) cannot be trained`);
     });
     return { layers, compiled: this.compiled };
@@ -370,9 +433,21 @@ function fmt(s: readonly (number | null)[], unknown = 'null'): string {
 
 /** The batch input shape a layer declares through `inputShape`/`batchInputShape`, if any. */
 function declaredInput(l: ModelLayer): SymbolicShape | null {
+  if (l instanceof Dropout) return null;
   const r = l instanceof Bidirectional ? l.forwardLayer : l;
   const s = r.config.batchInputShape;
   return s ? [...s] : null;
+}
+
+/** Checks that every id is an integer in `[0, inputDim)`. */
+function checkIds(ids: Tensor, inputDim: number, name: string): void {
+  const v = ids.dataSync();
+  for (let k = 0; k < v.length; k++) {
+    const id = v[k]!;
+    if (!Number.isInteger(id) || id < 0 || id >= inputDim) {
+      throw new RangeError(`${name} must be integers in [0, ${inputDim}), got ${id} at flat index ${k}`);
+    }
+  }
 }
 
 /** The same kind of error with a prefix naming where it happened. */
@@ -386,7 +461,7 @@ export function rethrow(e: unknown, prefix: string): Error {
 /**
  * A linear stack of layers, as `tf.sequential`. Give the first layer an `inputShape`
  * (or call `build`) to build the model at once; otherwise the first `predict` builds it.
- * @throws TypeError if an entry is not a recurrent, bidirectional or dense layer
+ * @throws TypeError if an entry is not a model layer, or an embedding is not the first
  */
 export function sequential(layers: readonly ModelLayer[] = []): Sequential {
   return new Sequential(layers);
