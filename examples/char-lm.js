@@ -84,7 +84,11 @@ async function main() {
     rk.layers.dense({ units: V, activation: 'softmax', seed: 2 }),
   ]);
   console.log(model.summary());
-  model.compile({ loss: 'sparseCategoricalCrossentropy', optimizer: rk.optimizers.adam({ learningRate: 0.005, clipnorm: 1 }) });
+  model.compile({
+    loss: 'sparseCategoricalCrossentropy',
+    optimizer: rk.optimizers.adam({ learningRate: 0.005, clipnorm: 1 }),
+    metrics: ['accuracy'],
+  });
   const started = Date.now();
   const history = await model.fit(x, y, { epochs: EPOCHS, batchSize: 64, validationSplit: 0.1, seed: 3 });
   const seconds = (Date.now() - started) / 1000;

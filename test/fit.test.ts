@@ -17,7 +17,7 @@ describe('fit', () => {
     const x = rk.tensor(xv, [N, T, 1]);
     const y = rk.tensor(yv, [N, 1]);
     const layers = [rk.layers.lstm({ units: 12, seed: 1 }), rk.layers.dense({ units: 1, seed: 2 })];
-    const compiled = { loss: 'mse' as const, optimizer: rk.optimizers.adam({ learningRate: 0.02 }), fromLogits: false };
+    const compiled = { loss: 'mse' as const, optimizer: rk.optimizers.adam({ learningRate: 0.02 }), fromLogits: false, metrics: [] as 'accuracy'[] };
     const before = await evaluate(layers, compiled, x, y);
     const history = await fit(layers, compiled, x, y, { epochs: 40, batchSize: 32, verbose: 0, validationSplit: 0.25 });
     const after = await evaluate(layers, compiled, x, y);
@@ -46,10 +46,13 @@ describe('fit', () => {
     const x = rk.tensor(xv, [N * reps, bits, 1]);
     const y = rk.tensor(yv, [N * reps, 1]);
     const layers = [rk.layers.gru({ units: 16, seed: 5 }), rk.layers.dense({ units: 1, activation: 'sigmoid', seed: 6 })];
-    const compiled = { loss: 'binaryCrossentropy' as const, optimizer: rk.optimizers.adam({ learningRate: 0.005, globalClipnorm: 1 }), fromLogits: false };
-    await fit(layers, compiled, x, y, { epochs: 80, batchSize: 16, verbose: 0, seed: 2 });
+    const compiled = { loss: 'binaryCrossentropy' as const, optimizer: rk.optimizers.adam({ learningRate: 0.005, globalClipnorm: 1 }), fromLogits: false, metrics: [] as 'accuracy'[] };
+    const history = await fit(layers, { ...compiled, metrics: ['accuracy'] }, x, y, { epochs: 80, batchSize: 16, verbose: 0, seed: 2 });
     // Chance level is ln 2 ≈ 0.69; a model that learned parity is near 0.
     expect(await evaluate(layers, compiled, x, y)).toBeLessThan(0.1);
+    // Accuracy counted from the predictions: chance at first, every string right at the end.
+    expect(history.history.acc![0]).toBeLessThan(0.75);
+    expect(history.history.acc![79]).toBe(1);
   });
 
   it('stops early, calls back, and rejects bad arguments with clear errors', async () => {
@@ -57,7 +60,7 @@ describe('fit', () => {
     const x = rk.tensor(rng.normal(40 * 3 * 2), [40, 3, 2]);
     const y = rk.tensor(rng.normal(40 * 2), [40, 2]);
     const layers = [rk.layers.simpleRNN({ units: 2, seed: 1 })];
-    const compiled = { loss: 'mse' as const, optimizer: rk.optimizers.sgd({ learningRate: 1e-6 }), fromLogits: false };
+    const compiled = { loss: 'mse' as const, optimizer: rk.optimizers.sgd({ learningRate: 1e-6 }), fromLogits: false, metrics: [] as 'accuracy'[] };
     const epochs: number[] = [];
     let batches = 0;
     const history = await fit(layers, compiled, x, y, {

@@ -30,12 +30,16 @@ export interface CompileArgs {
   optimizer: Optimizer;
   /** The model outputs logits (crossentropy losses); default false. */
   fromLogits?: boolean;
+  /** Metrics reported beside the loss; 'accuracy' (argmax match, or 0.5 threshold for one output). */
+  metrics?: 'accuracy'[];
 }
 
 /** Per-epoch (and per-batch) values a callback receives. */
 export interface Logs {
   loss: number;
   val_loss?: number;
+  acc?: number;
+  val_acc?: number;
 }
 
 /** Callbacks of {@link FitOptions}. */
@@ -68,20 +72,29 @@ export interface FitOptions {
 /** What `fit` returns, as tfjs's History. */
 export interface History {
   epoch: number[];
-  history: { loss: number[]; val_loss?: number[] };
+  history: { loss: number[]; val_loss?: number[]; acc?: number[]; val_acc?: number[] };
 }
 
 /** Resolved compile arguments. */
 export function checkCompileArgs(args: unknown): Required<CompileArgs> {
   const o = expectObject(args, 'compile: options');
-  rejectUnknownOptions(o, ['loss', 'optimizer', 'fromLogits'], 'compile');
+  rejectUnknownOptions(o, ['loss', 'optimizer', 'fromLogits', 'metrics'], 'compile');
   if (typeof o.loss !== 'string' || !(LOSS_NAMES as readonly string[]).includes(o.loss)) {
     throw new TypeError(`compile: loss must be one of ${LOSS_NAMES.map((l) => `'${l}'`).join(', ')}, got ${describe(o.loss)}`);
   }
   if (!(o.optimizer instanceof Optimizer)) {
     throw new TypeError('compile: optimizer must come from rk.optimizers.sgd/adam/rmsprop');
   }
-  return { loss: o.loss as LossName, optimizer: o.optimizer, fromLogits: optionalBoolean(o.fromLogits, 'compile: fromLogits', false) };
+  const metrics = o.metrics ?? [];
+  if (!Array.isArray(metrics) || !metrics.every((m) => m === 'accuracy')) {
+    throw new TypeError(`compile: metrics must be an array of 'accuracy', got ${describe(o.metrics)}`);
+  }
+  return {
+    loss: o.loss as LossName,
+    optimizer: o.optimizer,
+    fromLogits: optionalBoolean(o.fromLogits, 'compile: fromLogits', false),
+    metrics: metrics as 'accuracy'[],
+  };
 }
 
 type LayerForward = { output: Tensor; dispose(): void };
@@ -115,6 +128,34 @@ function release(passes: LayerForward[], keepLast = false): void {
   });
 }
 
+/**
+ * Correct predictions in a batch, Keras's accuracy for the loss: argmax against the label
+ * (sparse) or the target's argmax, or a 0.5 threshold (0 for logits) for one output.
+ */
+function countCorrect(loss: LossName, fromLogits: boolean, pred: Tensor, target: Tensor): { correct: number; total: number } {
+  const p = pred.dataSync();
+  const t = target.dataSync();
+  const C = pred.shape[pred.shape.length - 1]!;
+  const rows = p.length / C;
+  let correct = 0;
+  if (C === 1 || loss === 'binaryCrossentropy') {
+    const cut = fromLogits ? 0 : 0.5;
+    for (let i = 0; i < p.length; i++) if (p[i]! > cut === t[i]! > 0.5) correct++;
+    return { correct, total: p.length };
+  }
+  for (let r = 0; r < rows; r++) {
+    let best = 0;
+    for (let c = 1; c < C; c++) if (p[r * C + c]! > p[r * C + best]!) best = c;
+    let label = t[r]!;
+    if (loss !== 'sparseCategoricalCrossentropy') {
+      label = 0;
+      for (let c = 1; c < C; c++) if (t[r * C + c]! > t[r * C + label]!) label = c;
+    }
+    if (best === label) correct++;
+  }
+  return { correct, total: rows };
+}
+
 /** One optimizer step on one batch; returns the batch's loss. */
 export async function trainOnBatch(
   layers: readonly TrainableLayer[],
@@ -122,12 +163,12 @@ export async function trainOnBatch(
   x: Tensor,
   y: Tensor,
   lengths: Int32Array | null,
-): Promise<number> {
+): Promise<{ loss: number; correct: number; total: number }> {
   const passes = await forwardAll(layers, x, lengths, true);
   try {
-    const { value, gradient } = await computeLoss(compiled.loss, y, passes[passes.length - 1]!.output, {
-      fromLogits: compiled.fromLogits,
-    });
+    const output = passes[passes.length - 1]!.output;
+    const { value, gradient } = await computeLoss(compiled.loss, y, output, { fromLogits: compiled.fromLogits });
+    const accuracy = compiled.metrics.length ? countCorrect(compiled.loss, compiled.fromLogits, output, y) : { correct: 0, total: 0 };
     const weights: Tensor[] = [];
     const grads: Tensor[] = [];
     let d = gradient;
@@ -145,7 +186,7 @@ export async function trainOnBatch(
     compiled.optimizer.applyGradients(weights, grads);
     for (const t of grads) t.dispose();
     for (const layer of layers) layer.weightsUpdated();
-    return value;
+    return { loss: value, ...accuracy };
   } finally {
     release(passes);
   }
@@ -190,23 +231,29 @@ async function evaluateIndices(
   lengths: Int32Array | null,
   indices: number[],
   batchSize: number,
-): Promise<number> {
+): Promise<{ loss: number; acc: number }> {
   let total = 0;
+  let correct = 0;
+  let counted = 0;
   for (let b = 0; b < indices.length; b += batchSize) {
     const idx = indices.slice(b, b + batchSize);
     const x = take(xs, xShape, idx);
     const y = take(ys, yShape, idx);
     const passes = await forwardAll(layers, x, lengths ? Int32Array.from(idx, (i) => lengths[i]!) : null, false);
-    const { value, gradient } = await computeLoss(compiled.loss, y, passes[passes.length - 1]!.output, {
-      fromLogits: compiled.fromLogits,
-    });
+    const output = passes[passes.length - 1]!.output;
+    const { value, gradient } = await computeLoss(compiled.loss, y, output, { fromLogits: compiled.fromLogits });
+    if (compiled.metrics.length) {
+      const a = countCorrect(compiled.loss, compiled.fromLogits, output, y);
+      correct += a.correct;
+      counted += a.total;
+    }
     gradient.dispose();
     release(passes);
     x.dispose();
     y.dispose();
     total += value * idx.length;
   }
-  return total / indices.length;
+  return { loss: total / indices.length, acc: counted ? correct / counted : NaN };
 }
 
 function checkXY(x: unknown, y: unknown, where: string): [Tensor, Tensor] {
@@ -235,7 +282,7 @@ export async function evaluate(
   const N = xt.shape[0]!;
   const lengths = opts.lengths === undefined ? null : toLengths(opts.lengths, N, xt.shape[1] ?? 0, 'evaluate: lengths');
   const all = Array.from({ length: N }, (_, i) => i);
-  return evaluateIndices(layers, compiled, rowsOf(xt), rowsOf(yt), xt.shape, yt.shape, lengths, all, batchSize);
+  return (await evaluateIndices(layers, compiled, rowsOf(xt), rowsOf(yt), xt.shape, yt.shape, lengths, all, batchSize)).loss;
 }
 
 /** Trains the stack; see {@link FitOptions}. */
@@ -269,9 +316,14 @@ export async function fit(
   const valIdx = Array.from({ length: nVal }, (_, i) => N - nVal + i);
   if (trainIdx.length === 0) throw new RangeError('fit: validationSplit leaves no training samples');
   const xs = rowsOf(xt), ys = rowsOf(yt);
-  const history: History = { epoch: [], history: { loss: [], ...(nVal ? { val_loss: [] } : {}) } };
+  const withAcc = compiled.metrics.includes('accuracy');
+  const history: History = {
+    epoch: [],
+    history: { loss: [], ...(nVal ? { val_loss: [] } : {}), ...(withAcc ? { acc: [] } : {}), ...(withAcc && nVal ? { val_acc: [] } : {}) },
+  };
   const stop = callbacks.earlyStopping;
   const monitor = stop?.monitor ?? (nVal ? 'val_loss' : 'loss');
+  if (monitor === 'val_loss' && !nVal) throw new TypeError("fit: earlyStopping monitors 'val_loss', which needs a validationSplit");
   let best = Infinity;
   let waited = 0;
   const tty = process.stdout.isTTY === true;
@@ -281,16 +333,20 @@ export async function fit(
     const order = shuffle ? shuffled(trainIdx, seed + epoch) : trainIdx;
     const batches = Math.ceil(order.length / batchSize);
     let sum = 0;
+    let correct = 0;
+    let counted = 0;
     for (let b = 0; b < batches; b++) {
       const idx = order.slice(b * batchSize, (b + 1) * batchSize);
       const xb = take(xs, xt.shape, idx);
       const yb = take(ys, yt.shape, idx);
       const lb = lengths ? Int32Array.from(idx, (i) => lengths[i]!) : null;
-      const loss = await trainOnBatch(layers, compiled, xb, yb, lb);
+      const { loss, ...accuracy } = await trainOnBatch(layers, compiled, xb, yb, lb);
       xb.dispose();
       yb.dispose();
       sum += loss * idx.length;
-      await callbacks.onBatchEnd?.(b, { loss });
+      correct += accuracy.correct;
+      counted += accuracy.total;
+      await callbacks.onBatchEnd?.(b, { loss, ...(withAcc ? { acc: accuracy.correct / accuracy.total } : {}) });
       if (verbose && tty) {
         const done = (b + 1) / batches;
         const eta = ((Date.now() - started) / done) * (1 - done) / 1000;
@@ -299,13 +355,22 @@ export async function fit(
       }
     }
     const logs: Logs = { loss: sum / order.length };
-    if (nVal) logs.val_loss = await evaluateIndices(layers, compiled, xs, ys, xt.shape, yt.shape, lengths, valIdx, batchSize);
+    if (withAcc) logs.acc = correct / counted;
+    if (nVal) {
+      const v = await evaluateIndices(layers, compiled, xs, ys, xt.shape, yt.shape, lengths, valIdx, batchSize);
+      logs.val_loss = v.loss;
+      if (withAcc) logs.val_acc = v.acc;
+    }
     history.epoch.push(epoch);
     history.history.loss.push(logs.loss);
     if (logs.val_loss !== undefined) history.history.val_loss!.push(logs.val_loss);
+    if (logs.acc !== undefined) history.history.acc!.push(logs.acc);
+    if (logs.val_acc !== undefined) history.history.val_acc!.push(logs.val_acc);
     if (verbose) {
       const line = `epoch ${epoch + 1}/${epochs} - ${((Date.now() - started) / 1000).toFixed(2)}s - loss ${logs.loss.toFixed(4)}` +
-        (logs.val_loss !== undefined ? ` - val_loss ${logs.val_loss.toFixed(4)}` : '');
+        (logs.acc !== undefined ? ` - acc ${logs.acc.toFixed(4)}` : '') +
+        (logs.val_loss !== undefined ? ` - val_loss ${logs.val_loss.toFixed(4)}` : '') +
+        (logs.val_acc !== undefined ? ` - val_acc ${logs.val_acc.toFixed(4)}` : '');
       process.stdout.write(tty ? `\r${line}\x1b[K\n` : `${line}\n`);
     }
     await callbacks.onEpochEnd?.(epoch, logs);
