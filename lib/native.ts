@@ -106,7 +106,7 @@ export interface NativeAddon {
     slot0: NativeTensor | null,
     slot1: NativeTensor | null,
   ): void;
-  embeddingForward(table: NativeTensor, ids: NativeTensor): NativeTensor;
+  embeddingForward(table: NativeTensor, ids: NativeTensor): { output: NativeTensor; lengths: Int32Array };
   embeddingBackward(ids: NativeTensor, dOutput: NativeTensor, tableShape: number[]): NativeTensor;
   dropout(x: NativeTensor, rate: number, seed: number): { output: NativeTensor; mask: NativeTensor };
   clipByValue(grads: NativeTensor[], clipValue: number): NativeTensor[];

@@ -138,8 +138,8 @@ export class Embedding {
     rejectUnknownOptions(expectObject(options, `${where}: options`), ['training'], where);
     if (x.shape.length !== 2) throw new RangeError(`${where}: ids must be rank 2 [batch, timesteps], got [${x.shape.join(',')}]`);
     this.build();
-    const out = fromNative(native.embeddingForward(this.table!.handle, x.handle));
-    return new EmbeddingForward(out, this.config.maskZero ? lengthsOf(x) : null, this, x);
+    const r = native.embeddingForward(this.table!.handle, x.handle);
+    return new EmbeddingForward(fromNative(r.output), this.config.maskZero ? r.lengths : null, this, x);
   }
 
   /** @internal For training loops. */
@@ -162,19 +162,6 @@ export class Embedding {
     this.table?.dispose();
     this.table = null;
   }
-}
-
-/** Per sequence, the position of its first 0 id (its length as right-padded input). */
-function lengthsOf(ids: Tensor): Int32Array {
-  const [N, T] = ids.shape as [number, number];
-  const v = ids.dataSync();
-  const out = new Int32Array(N);
-  for (let n = 0; n < N; n++) {
-    let t = 0;
-    while (t < T && v[n * T + t] !== 0) t++;
-    out[n] = t;
-  }
-  return out;
 }
 
 /** An embedding lookup layer (Keras `Embedding`). */

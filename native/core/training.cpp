@@ -4,6 +4,26 @@
 #include <vector>
 
 namespace rk {
+namespace {
+
+std::vector<float> host_values(const Tensor& t) {
+  std::vector<float> host(t.size());
+  if (!host.empty())
+    t.device().check(t.device().ops().copy(host.data(), t.data(), host.size() * sizeof(float), RK_DEVICE_TO_HOST), "copy");
+  return host;
+}
+
+// Checks that every value is an integer in [0, limit), naming `what` and the position.
+void check_indices(const std::vector<float>& values, int64_t limit, const char* what) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    const float v = values[i];
+    if (!(v >= 0) || v >= static_cast<float>(limit) || v != static_cast<float>(static_cast<int64_t>(v)))
+      throw RangeError(std::string(what) + "[" + std::to_string(i) + "] must be an integer in [0, " + std::to_string(limit) +
+                       "), got " + std::to_string(v));
+  }
+}
+
+}  // namespace
 
 LossResult compute_loss(rk_loss kind, bool from_logits, const Tensor& pred, const Tensor& target) {
   if (pred.shape.empty()) throw RangeError("yPred must have at least one axis");
@@ -15,6 +35,7 @@ LossResult compute_loss(rk_loss kind, bool from_logits, const Tensor& pred, cons
   if (&pred.device() != &target.device()) throw TypeError("yTrue and yPred are on different devices");
   const int64_t cols = pred.shape.back(), rows = cols > 0 ? pred.size() / cols : 0;
   if (rows == 0 || cols == 0) throw RangeError("yPred must not be empty");
+  if (sparse) check_indices(host_values(target), cols, "yTrue");
   LossResult r{0.0, make_tensor(pred.device(), pred.shape)};
   pred.device().check(pred.device().ops().loss(kind, from_logits, pred.data(), target.data(), rows, cols,
                                                r.grad.data(), &r.value),
@@ -37,37 +58,33 @@ void apply_optimizer_step(rk_optimizer_step_args args, const Tensor& param, cons
   if (args.count > 0) param.device().check(param.device().ops().optimizer_step(&args), "optimizer_step");
 }
 
-namespace {
-
-// The ids on the host, checked to be class indices of the table.
-void check_ids(const Tensor& ids, int64_t vocab) {
-  std::vector<float> host(ids.size());
-  if (!host.empty())
-    ids.device().check(ids.device().ops().copy(host.data(), ids.data(), host.size() * sizeof(float), RK_DEVICE_TO_HOST), "copy");
-  for (size_t i = 0; i < host.size(); ++i)
-    if (!(host[i] >= 0) || host[i] >= static_cast<float>(vocab) || host[i] != static_cast<float>(static_cast<int64_t>(host[i])))
-      throw RangeError("ids[" + std::to_string(i) + "] must be an integer in [0, " + std::to_string(vocab) + "), got " +
-                       std::to_string(host[i]));
-}
-
-}  // namespace
-
-Tensor embedding_forward(const Tensor& table, const Tensor& ids) {
+EmbeddingResult embedding_forward(const Tensor& table, const Tensor& ids) {
   if (table.shape.size() != 2) throw RangeError("embeddings must be rank 2 [inputDim, outputDim]");
   if (&table.device() != &ids.device()) throw TypeError("embeddings and ids are on different devices");
-  check_ids(ids, table.shape[0]);
+  const std::vector<float> host = host_values(ids);
+  check_indices(host, table.shape[0], "ids");
+  EmbeddingResult r;
+  // Right-padded sequences: each row's length is the position of its first 0 id.
+  const int64_t steps = ids.shape.empty() ? 0 : ids.shape.back();
+  const int64_t rows = steps > 0 ? ids.size() / steps : 0;
+  for (int64_t n = 0; n < rows; ++n) {
+    int64_t t = 0;
+    while (t < steps && host[n * steps + t] != 0.0f) ++t;
+    r.lengths.push_back(static_cast<int32_t>(t));
+  }
   Shape shape = ids.shape;
   shape.push_back(table.shape[1]);
-  Tensor out = make_tensor(table.device(), shape);
+  r.output = make_tensor(table.device(), shape);
   if (ids.size() > 0)
-    table.device().check(table.device().ops().embedding_forward(table.data(), ids.data(), out.data(), ids.size(), table.shape[1]),
-                         "embedding_forward");
-  return out;
+    table.device().check(
+        table.device().ops().embedding_forward(table.data(), ids.data(), r.output.data(), ids.size(), table.shape[1]),
+        "embedding_forward");
+  return r;
 }
 
 Tensor embedding_backward(const Tensor& ids, const Tensor& d_out, const Shape& table_shape) {
   if (table_shape.size() != 2) throw RangeError("tableShape must be [inputDim, outputDim]");
-  check_ids(ids, table_shape[0]);
+  check_indices(host_values(ids), table_shape[0], "ids");
   Shape expected = ids.shape;
   expected.push_back(table_shape[1]);
   if (d_out.shape != expected) throw RangeError("dOutput must have shape " + shape_string(expected) + ", got " + shape_string(d_out.shape));

@@ -2,6 +2,8 @@
 #ifndef RNNKIT_CORE_TRAINING_H
 #define RNNKIT_CORE_TRAINING_H
 
+#include <vector>
+
 #include "tensor.h"
 
 namespace rk {
@@ -19,9 +21,12 @@ LossResult compute_loss(rk_loss kind, bool from_logits, const Tensor& pred, cons
 void apply_optimizer_step(rk_optimizer_step_args args, const Tensor& param, const Tensor& grad, const Tensor* slot0,
                           const Tensor* slot1);
 
-// table [vocab, dim]; ids [...] integral values in [0, vocab) (RangeError otherwise);
-// returns [..., dim].
-Tensor embedding_forward(const Tensor& table, const Tensor& ids);
+// table [vocab, dim]; ids [...] integral values in [0, vocab) (RangeError otherwise).
+struct EmbeddingResult {
+  Tensor output;                 // [..., dim]
+  std::vector<int32_t> lengths;  // per row of ids: the position of its first 0 id
+};
+EmbeddingResult embedding_forward(const Tensor& table, const Tensor& ids);
 Tensor embedding_backward(const Tensor& ids, const Tensor& d_out, const Shape& table_shape);
 
 struct DropoutResult {

@@ -1,4 +1,6 @@
 // Bindings of losses (asynchronous: outputs can be large) and optimizer steps.
+#include <algorithm>
+
 #include "../core/training.h"
 #include "addon.h"
 #include "convert.h"
@@ -64,11 +66,17 @@ Napi::Value optimizer_step(const Napi::CallbackInfo& info) {
   });
 }
 
-// embeddingForward(table, ids) -> Tensor; embeddingBackward(ids, dOut, tableShape) -> Tensor
+// embeddingForward(table, ids) -> {output, lengths: Int32Array}; embeddingBackward(ids, dOut, tableShape) -> Tensor
 Napi::Value embedding_forward(const Napi::CallbackInfo& info) {
-  return translate_errors(info.Env(), [&]() -> Napi::Value {
-    return TensorHandle::wrap(info.Env(), rk::embedding_forward(TensorHandle::unwrap(info[0], "embeddings"),
-                                                                TensorHandle::unwrap(info[1], "ids")));
+  Napi::Env env = info.Env();
+  return translate_errors(env, [&]() -> Napi::Value {
+    EmbeddingResult r = rk::embedding_forward(TensorHandle::unwrap(info[0], "embeddings"), TensorHandle::unwrap(info[1], "ids"));
+    Napi::Int32Array lengths = Napi::Int32Array::New(env, r.lengths.size());
+    std::copy(r.lengths.begin(), r.lengths.end(), lengths.Data());
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("output", TensorHandle::wrap(env, std::move(r.output)));
+    o.Set("lengths", lengths);
+    return o;
   });
 }
 
