@@ -106,6 +106,7 @@ export interface NativeAddon {
     slot0: NativeTensor | null,
     slot1: NativeTensor | null,
   ): void;
+  countCorrect(loss: string, fromLogits: boolean, yPred: NativeTensor, yTrue: NativeTensor): { correct: number; total: number };
   embeddingForward(table: NativeTensor, ids: NativeTensor): { output: NativeTensor; lengths: Int32Array };
   embeddingBackward(ids: NativeTensor, dOutput: NativeTensor, tableShape: number[]): NativeTensor;
   dropout(x: NativeTensor, rate: number, seed: number): { output: NativeTensor; mask: NativeTensor };

@@ -11,6 +11,7 @@ import { Dropout } from '../layers/dropout';
 import { Embedding, EmbeddingForward } from '../layers/embedding';
 import { RecurrentLayer } from '../layers/recurrent';
 import { TimeDistributed } from '../layers/time-distributed';
+import { native } from '../native';
 import { toLengths } from '../sequences';
 import { expectTensor, Tensor, tensor } from '../tensor';
 import { computeLoss, LOSS_NAMES, LossName } from '../training/losses';
@@ -128,32 +129,9 @@ function release(passes: LayerForward[], keepLast = false): void {
   });
 }
 
-/**
- * Correct predictions in a batch, Keras's accuracy for the loss: argmax against the label
- * (sparse) or the target's argmax, or a 0.5 threshold (0 for logits) for one output.
- */
+/** Correct predictions in a batch (Keras's accuracy for the loss), counted natively. */
 function countCorrect(loss: LossName, fromLogits: boolean, pred: Tensor, target: Tensor): { correct: number; total: number } {
-  const p = pred.dataSync();
-  const t = target.dataSync();
-  const C = pred.shape[pred.shape.length - 1]!;
-  const rows = p.length / C;
-  let correct = 0;
-  if (C === 1 || loss === 'binaryCrossentropy') {
-    const cut = fromLogits ? 0 : 0.5;
-    for (let i = 0; i < p.length; i++) if (p[i]! > cut === t[i]! > 0.5) correct++;
-    return { correct, total: p.length };
-  }
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let c = 1; c < C; c++) if (p[r * C + c]! > p[r * C + best]!) best = c;
-    let label = t[r]!;
-    if (loss !== 'sparseCategoricalCrossentropy') {
-      label = 0;
-      for (let c = 1; c < C; c++) if (t[r * C + c]! > t[r * C + label]!) label = c;
-    }
-    if (best === label) correct++;
-  }
-  return { correct, total: rows };
+  return native.countCorrect(loss, fromLogits, pred.handle, target.handle);
 }
 
 /** One optimizer step on one batch; returns the batch's loss. */

@@ -227,6 +227,11 @@ typedef struct rk_device_ops {
   int (*loss)(int32_t kind, int32_t from_logits, const float* pred, const float* target, int64_t rows,
               int64_t cols, float* grad, double* host_loss);
   int (*optimizer_step)(const rk_optimizer_step_args* args);
+  // Accuracy: how many of `rows` predictions are right. With one column (or a binary
+  // loss) every value counts, thresholded at `threshold`; else each row's argmax against
+  // the target's argmax, or against a class index per row when `sparse`.
+  int (*count_correct)(const float* pred, const float* target, int64_t rows, int64_t cols, int32_t sparse,
+                       int32_t binary, float threshold, int64_t* host_correct);
 
   // Embeddings: out[r] = table[ids[r]] (ids hold integral values checked by the caller),
   // and the backward scatter-add d_table[ids[r]] += d_out[r] (d_table is not cleared).

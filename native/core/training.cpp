@@ -43,6 +43,22 @@ LossResult compute_loss(rk_loss kind, bool from_logits, const Tensor& pred, cons
   return r;
 }
 
+AccuracyCount count_correct(rk_loss kind, bool from_logits, const Tensor& pred, const Tensor& target) {
+  const bool sparse = kind == RK_LOSS_SPARSE_CATEGORICAL_CROSSENTROPY;
+  const int64_t cols = pred.shape.empty() ? 0 : pred.shape.back(), rows = cols > 0 ? pred.size() / cols : 0;
+  Shape expected = pred.shape;
+  if (sparse) expected.pop_back();
+  if (target.shape != expected)
+    throw RangeError("yTrue must have shape " + shape_string(expected) + ", got " + shape_string(target.shape));
+  const bool binary = kind == RK_LOSS_BINARY_CROSSENTROPY || cols == 1;
+  int64_t correct = 0;
+  if (rows > 0)
+    pred.device().check(pred.device().ops().count_correct(pred.data(), target.data(), rows, cols, sparse, binary,
+                                                         from_logits ? 0.0f : 0.5f, &correct),
+                        "count_correct");
+  return {correct, binary ? rows * cols : rows};
+}
+
 void apply_optimizer_step(rk_optimizer_step_args args, const Tensor& param, const Tensor& grad, const Tensor* slot0,
                           const Tensor* slot1) {
   if (grad.shape != param.shape)

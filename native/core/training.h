@@ -21,6 +21,13 @@ LossResult compute_loss(rk_loss kind, bool from_logits, const Tensor& pred, cons
 void apply_optimizer_step(rk_optimizer_step_args args, const Tensor& param, const Tensor& grad, const Tensor* slot0,
                           const Tensor* slot1);
 
+// Correct predictions and how many were judged (Keras accuracy for `kind`; binary losses
+// and one-column outputs threshold at 0.5, or 0 for logits).
+struct AccuracyCount {
+  int64_t correct, total;
+};
+AccuracyCount count_correct(rk_loss kind, bool from_logits, const Tensor& pred, const Tensor& target);
+
 // table [vocab, dim]; ids [...] integral values in [0, vocab) (RangeError otherwise).
 struct EmbeddingResult {
   Tensor output;                 // [..., dim]

@@ -199,6 +199,11 @@ int optimizer_step_entry(const rk_optimizer_step_args* args) {
   return guarded([&] { optimizer_step(*args); });
 }
 
+int count_correct_entry(const float* pred, const float* target, int64_t rows, int64_t cols, int32_t sparse,
+                        int32_t binary, float threshold, int64_t* host_correct) {
+  return guarded([&] { *host_correct = count_correct(pred, target, rows, cols, sparse != 0, binary != 0, threshold); });
+}
+
 int embedding_forward_entry(const float* table, const float* ids, float* out, int64_t rows, int64_t dim) {
   return guarded([&] { embedding_forward(table, ids, out, rows, dim); });
 }
@@ -292,6 +297,7 @@ const rk_device_ops kOps = {
     activation_backward,
     loss_entry,
     optimizer_step_entry,
+    count_correct_entry,
     embedding_forward_entry,
     embedding_backward_entry,
     dropout_entry,

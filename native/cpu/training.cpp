@@ -156,6 +156,28 @@ void optimizer_step(const rk_optimizer_step_args& a) {
   });
 }
 
+int64_t count_correct(const float* pred, const float* target, int64_t rows, int64_t cols, bool sparse, bool binary,
+                      float threshold) {
+  int64_t correct = 0;
+  if (binary || cols == 1) {
+    for (int64_t i = 0; i < rows * cols; ++i) correct += (pred[i] > threshold) == (target[i] > 0.5f);
+    return correct;
+  }
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* p = pred + r * cols;
+    const int64_t best = std::max_element(p, p + cols) - p;
+    int64_t label = 0;
+    if (sparse) {
+      label = static_cast<int64_t>(target[r]);
+    } else {
+      const float* t = target + r * cols;
+      label = std::max_element(t, t + cols) - t;
+    }
+    correct += best == label;
+  }
+  return correct;
+}
+
 void embedding_forward(const float* table, const float* ids, float* out, int64_t rows, int64_t dim) {
   ThreadPool::instance().run([&](int index, int count) {
     const Range r = split_range(rows, 1, index, count);

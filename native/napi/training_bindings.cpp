@@ -39,6 +39,19 @@ Napi::Value loss_compute(const Napi::CallbackInfo& info) {
   });
 }
 
+// countCorrect(kind, fromLogits, yPred, yTrue) -> {correct, total}
+Napi::Value count_correct(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return translate_errors(env, [&]() -> Napi::Value {
+    const AccuracyCount a = rk::count_correct(to_loss(info[0]), info[1].ToBoolean(), TensorHandle::unwrap(info[2], "yPred"),
+                                              TensorHandle::unwrap(info[3], "yTrue"));
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("correct", Napi::Number::New(env, static_cast<double>(a.correct)));
+    o.Set("total", Napi::Number::New(env, static_cast<double>(a.total)));
+    return o;
+  });
+}
+
 // optimizerStep(config, param, grad, slot0?, slot1?) updates param and the slots in place.
 Napi::Value optimizer_step(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -106,6 +119,7 @@ Napi::Value dropout(const Napi::CallbackInfo& info) {
 
 void register_training(Addon&, Napi::Env env, Napi::Object exports) {
   exports.Set("lossCompute", Napi::Function::New(env, loss_compute, "lossCompute"));
+  exports.Set("countCorrect", Napi::Function::New(env, count_correct, "countCorrect"));
   exports.Set("optimizerStep", Napi::Function::New(env, optimizer_step, "optimizerStep"));
   exports.Set("embeddingForward", Napi::Function::New(env, embedding_forward, "embeddingForward"));
   exports.Set("embeddingBackward", Napi::Function::New(env, embedding_backward, "embeddingBackward"));
