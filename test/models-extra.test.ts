@@ -8,36 +8,25 @@
  *   way round, with the same predictions;
  * - bad input gives errors naming the argument.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, rmSync, readFileSync, mkdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as rk from '../lib';
 import * as ref from './reference/rnn64';
 import { Rng } from './helpers/random';
+import { useTempDirs } from './helpers/temp-dirs';
 import { expectElementwiseClose } from './helpers/compare';
 import { dense64 } from './helpers/model-ref';
 
 const TOL = 1e-5;
-let root = '';
+const freshDir = useTempDirs('models-extra');
 
 beforeAll(async () => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'rnnkit-models-extra-'));
   await tf.setBackend('cpu');
   await tf.ready();
 });
-
-afterAll(() => {
-  if (root) rmSync(root, { recursive: true, force: true });
-});
-
-let dirCounter = 0;
-function freshDir(): string {
-  const d = path.join(root, `m${++dirCounter}`);
-  mkdirSync(d, { recursive: true });
-  return d;
-}
 
 /** Right-padded ids [N, T] in [1, V) with the given lengths (0 = padding). */
 function paddedIds(rng: Rng, lengths: number[], T: number, V: number): Float32Array {

@@ -8,37 +8,26 @@
  *   tfjs writes, with the same predictions;
  * - malformed files give errors naming the layer, weight or field.
  */
-import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync, mkdirSync } from 'node:fs';
+import { writeFileSync, readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as rk from '../lib';
 import * as ref from './reference/rnn64';
 import { Rng } from './helpers/random';
+import { useTempDirs } from './helpers/temp-dirs';
 import { expectClose, expectElementwiseClose } from './helpers/compare';
 import { makeLayer, seedOf } from './helpers/rnn-cases';
 import { model64, randomModelWeights, isDenseRef, type DenseRef, type RefLayer } from './helpers/model-ref';
 
 const TOL = 1e-5;
-let root = '';
+const freshDir = useTempDirs('tfjs-format');
 
 beforeAll(async () => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'rnnkit-tfjs-format-'));
   await tf.setBackend('cpu');
   await tf.ready();
 });
-
-afterAll(() => {
-  if (root) rmSync(root, { recursive: true, force: true });
-});
-
-let dirCounter = 0;
-function freshDir(): string {
-  const d = path.join(root, `m${++dirCounter}`);
-  mkdirSync(d, { recursive: true });
-  return d;
-}
 
 const rnn = (cell: ref.CellType, units: number, extra: Partial<ref.RnnConfig> = {}): ref.RnnConfig => ({ cell, units, inputDim: 0, ...extra });
 const dense = (units: number, activation: DenseRef['activation'] = 'linear', useBias = true): DenseRef => ({ dense: true, units, activation, useBias });
