@@ -96,13 +96,15 @@ function kerasInitializer(spec: InitializerSpec | undefined, fallback: string): 
 // ---------------------------------------------------------------------------------------
 // writing
 
+/** The keys every Keras layer config starts with. */
+function baseConfig(name: string, batchInputShape: (number | null)[] | null): Record<string, JsonValue> {
+  return { name, trainable: true, ...(batchInputShape ? { batch_input_shape: batchInputShape } : {}), dtype: 'float32' };
+}
+
 function recurrentConfig(l: RecurrentLayer, batchInputShape: (number | null)[] | null): { [k: string]: JsonValue } {
   const c = l.config;
   const cfg: { [k: string]: JsonValue } = {
-    name: c.name,
-    trainable: true,
-    ...(batchInputShape ? { batch_input_shape: batchInputShape } : {}),
-    dtype: 'float32',
+    ...baseConfig(c.name, batchInputShape),
     units: c.units,
     activation: kerasActivation(c.activation),
     ...(c.cell !== 'simpleRNN' ? { recurrent_activation: kerasActivation(c.recurrentActivation) } : {}),
@@ -134,6 +136,7 @@ function recurrentConfig(l: RecurrentLayer, batchInputShape: (number | null)[] |
   return cfg;
 }
 
+
 function layerConfig(l: ModelLayer, batchInputShape: (number | null)[] | null): JsonValue {
   const class_name = kerasClassName(l);
   if (l instanceof RecurrentLayer) return { class_name, config: recurrentConfig(l, batchInputShape) };
@@ -141,10 +144,7 @@ function layerConfig(l: ModelLayer, batchInputShape: (number | null)[] | null): 
     return {
       class_name,
       config: {
-        name: layerName(l),
-        trainable: true,
-        ...(batchInputShape ? { batch_input_shape: batchInputShape } : {}),
-        dtype: 'float32',
+        ...baseConfig(layerName(l), batchInputShape),
         merge_mode: l.mergeMode,
         layer: { class_name: kerasClassName(l.forwardLayer), config: recurrentConfig(l.forwardLayer, null) },
       },
@@ -156,10 +156,7 @@ function layerConfig(l: ModelLayer, batchInputShape: (number | null)[] | null): 
     return {
       class_name,
       config: {
-        name: c.name,
-        trainable: true,
-        ...(batchInputShape ? { batch_input_shape: batchInputShape } : {}),
-        dtype: 'float32',
+        ...baseConfig(c.name, batchInputShape),
         input_dim: c.inputDim,
         output_dim: c.outputDim,
         embeddings_initializer: kerasInitializer(c.embeddingsInitializer, 'randomUniform'),
@@ -172,29 +169,12 @@ function layerConfig(l: ModelLayer, batchInputShape: (number | null)[] | null): 
     };
   }
   if (l instanceof Dropout) {
-    return {
-      class_name,
-      config: {
-        name: l.name,
-        trainable: true,
-        ...(batchInputShape ? { batch_input_shape: batchInputShape } : {}),
-        dtype: 'float32',
-        rate: l.config.rate,
-        noise_shape: null,
-        seed: l.config.seed,
-      },
-    };
+    return { class_name, config: { ...baseConfig(l.name, batchInputShape), rate: l.config.rate, noise_shape: null, seed: l.config.seed } };
   }
   if (l instanceof TimeDistributed) {
     return {
       class_name,
-      config: {
-        name: layerName(l),
-        trainable: true,
-        ...(batchInputShape ? { batch_input_shape: batchInputShape } : {}),
-        dtype: 'float32',
-        layer: { class_name: 'Dense', config: denseConfig(l.layer, null) },
-      },
+      config: { ...baseConfig(layerName(l), batchInputShape), layer: { class_name: 'Dense', config: denseConfig(l.layer, null) } },
     };
   }
   return { class_name, config: denseConfig(l, batchInputShape) };
@@ -203,10 +183,7 @@ function layerConfig(l: ModelLayer, batchInputShape: (number | null)[] | null): 
 function denseConfig(l: DenseLike, batchInputShape: (number | null)[] | null): { [k: string]: JsonValue } {
   const c = l.config;
   return {
-      name: c.name,
-      trainable: true,
-      ...(batchInputShape ? { batch_input_shape: batchInputShape } : {}),
-      dtype: 'float32',
+      ...baseConfig(c.name, batchInputShape),
       units: c.units,
       activation: kerasActivation(c.activation),
       use_bias: c.useBias,
