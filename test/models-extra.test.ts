@@ -10,13 +10,11 @@
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
-import { readFileSync } from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import * as rk from '../lib';
 import * as ref from './reference/rnn64';
 import { Rng } from './helpers/random';
 import { useTempDirs } from './helpers/temp-dirs';
+import { readArtifacts, tfjsArtifacts } from './helpers/model-files';
 import { expectElementwiseClose } from './helpers/compare';
 import { dense64 } from './helpers/model-ref';
 
@@ -46,23 +44,7 @@ function randomizeWeights(model: rk.Sequential, rng: Rng): Float32Array[] {
   return values;
 }
 
-function readArtifacts(dir: string): { json: rk.ModelJson; data: ArrayBuffer } {
-  const json = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as rk.ModelJson;
-  const buf = readFileSync(path.join(dir, 'weights.bin'));
-  return { json, data: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer };
-}
 
-function tfjsArtifacts(dir: string): tf.io.ModelArtifacts {
-  const { json, data } = readArtifacts(dir);
-  return {
-    modelTopology: json.modelTopology as unknown as tf.io.ModelArtifacts['modelTopology'],
-    weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-    weightData: data,
-    format: json.format,
-    generatedBy: json.generatedBy,
-    convertedBy: json.convertedBy,
-  };
-}
 
 /** Embedding(maskZero) -> LSTM -> Dropout -> Dense(softmax), the model of several tests. */
 function textModel(T: number | null) {

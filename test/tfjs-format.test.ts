@@ -11,12 +11,12 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileSync, readFileSync } from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as rk from '../lib';
 import * as ref from './reference/rnn64';
 import { Rng } from './helpers/random';
 import { useTempDirs } from './helpers/temp-dirs';
+import { readArtifacts, tfjsArtifacts } from './helpers/model-files';
 import { expectClose, expectElementwiseClose } from './helpers/compare';
 import { makeLayer, seedOf } from './helpers/rnn-cases';
 import { model64, randomModelWeights, isDenseRef, type DenseRef, type RefLayer } from './helpers/model-ref';
@@ -50,11 +50,6 @@ function buildModel(name: string, layers: RefLayer[], D: number, T: number | nul
   return { model, weights, rng };
 }
 
-function readArtifacts(dir: string): { json: rk.ModelJson; data: ArrayBuffer } {
-  const json = JSON.parse(readFileSync(path.join(dir, 'model.json'), 'utf8')) as rk.ModelJson;
-  const buf = readFileSync(path.join(dir, 'weights.bin'));
-  return { json, data: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer };
-}
 
 // ------------------------------------------------------------------ round trip
 
@@ -361,18 +356,6 @@ describe('other spellings of the format', () => {
 
 // ------------------------------------------------------------------ TensorFlow.js interop
 
-/** rnnkit's files as tfjs artifacts for tf.io.fromMemory. */
-function tfjsArtifacts(dir: string): tf.io.ModelArtifacts {
-  const { json, data } = readArtifacts(dir);
-  return {
-    modelTopology: json.modelTopology as unknown as tf.io.ModelArtifacts['modelTopology'],
-    weightSpecs: json.weightsManifest.flatMap((g) => g.weights),
-    weightData: data,
-    format: json.format,
-    generatedBy: json.generatedBy,
-    convertedBy: json.convertedBy,
-  };
-}
 
 const TFJS_CASES: Record<string, { layers: RefLayer[]; D: number }> = {
   'LSTM seq -> GRU(reset_after false) seq -> SimpleRNN -> Dense(softmax)': {
