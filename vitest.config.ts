@@ -1,9 +1,10 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
 
-// The numeric suites run once per CPU path (instruction set × threads, and the plain
-// per-step loop with the fused recurrence turned off), so every kernel the dispatcher can
-// pick is checked against the references. Only instruction sets this CPU has are run.
+// The numeric suites run once per CPU path (instruction set × threads, the plain per-step
+// loop with the fused recurrence turned off, and the fused recurrence split by batch rows
+// instead of units), so every kernel and work split the dispatcher can pick is checked
+// against the references. Only instruction sets this CPU has are run.
 const numericSuites = [
   'test/forward.test.ts',
   'test/gradients.test.ts',
@@ -24,6 +25,7 @@ interface CpuPath {
   isa: string;
   threads: number;
   fused?: boolean;
+  split?: 'rows';
 }
 
 function extraPaths(): CpuPath[] {
@@ -34,7 +36,11 @@ function extraPaths(): CpuPath[] {
   const best = isas[isas.length - 1]!;
   const paths: CpuPath[] = isas.flatMap((isa) => [1, 2].map((threads) => ({ isa, threads })));
   // The default project already runs the best instruction set on every thread.
-  return [...paths.filter((p) => !(p.isa === best && p.threads === 2)), { isa: best, threads: 2, fused: false }];
+  return [
+    ...paths.filter((p) => !(p.isa === best && p.threads === 2)),
+    { isa: best, threads: 2, fused: false },
+    { isa: best, threads: 2, split: 'rows' },
+  ];
 }
 
 export default defineConfig({
@@ -45,12 +51,17 @@ export default defineConfig({
     hookTimeout: 120_000,
     projects: [
       { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
-      ...extraPaths().map(({ isa, threads, fused = true }) => ({
+      ...extraPaths().map(({ isa, threads, fused = true, split }) => ({
         extends: true,
         test: {
-          name: `${isa}-${threads}t${fused ? '' : '-steps'}`,
+          name: `${isa}-${threads}t${fused ? '' : '-steps'}${split ? `-${split}` : ''}`,
           include: numericSuites,
-          env: { RNNKIT_ISA: isa, RNNKIT_NUM_THREADS: String(threads), RNNKIT_CPU_FUSED: fused ? '1' : '0' },
+          env: {
+            RNNKIT_ISA: isa,
+            RNNKIT_NUM_THREADS: String(threads),
+            RNNKIT_CPU_FUSED: fused ? '1' : '0',
+            RNNKIT_CPU_SPLIT: split ?? 'auto',
+          },
           setupFiles: ['test/helpers/cpu-path.ts'],
         },
       })),

@@ -29,6 +29,73 @@ void multiply_chunks(const Kernels& kern, int64_t rows, int64_t hidden, int64_t 
                   (c1 - c0) * gates, gates, hidden, cols, 1.0f, false, hr + c0 * kPanel, ldc);
 }
 
+// How the threads share a recurrence. By units: every thread computes its chunks of units
+// for every row, keeps its slice of R in its own cache, and the threads meet once per step
+// (each step reads every unit of h). By rows: each thread runs its own batch rows through
+// every step with no meeting at all, reading all of R every step; it wins once every thread
+// has enough rows to reuse R well, and it needs no cross-core traffic per step.
+struct Share {
+  Range rows, chunks;
+  bool meet;
+};
+
+constexpr int64_t kMinRowsPerThread = 8;
+
+bool split_by_rows(int64_t batch, int count) {
+  static const char* forced = std::getenv("RNNKIT_CPU_SPLIT");
+  if (forced && std::string(forced) == "rows") return true;
+  if (forced && std::string(forced) == "units") return false;
+  return batch >= kMinRowsPerThread * count;
+}
+
+Share share_of(int64_t batch, int64_t hidden, int index, int count) {
+  if (count > 1 && split_by_rows(batch, count)) return {split_range(batch, 1, index, count), {0, chunk_count(hidden)}, false};
+  return {{0, batch}, split_range(chunk_count(hidden), 1, index, count), count > 1};
+}
+
+template <typename P>
+P shift(P p, int64_t floats) {
+  return p ? p + floats : p;
+}
+
+// The arguments of rows [rows.begin, rows.end) only: every operand is row-major over the batch.
+rk_cell_forward_args rows_of(rk_cell_forward_args a, Range rows) {
+  const int64_t n = rows.begin, H = a.hidden, GH = gate_count(a.cell) * H;
+  a.batch = rows.end - rows.begin;
+  a.xw = shift(a.xw, n * GH);
+  a.hr = shift(a.hr, n * GH);
+  a.h_prev = shift(a.h_prev, n * H);
+  a.c_prev = shift(a.c_prev, n * H);
+  a.h_next = shift(a.h_next, n * H);
+  a.c_next = shift(a.c_next, n * H);
+  a.gates = shift(a.gates, n * GH);
+  a.extra = shift(a.extra, n * H);
+  a.lengths = shift(a.lengths, n);
+  a.output = shift(a.output, n * (a.output_mode == RK_OUTPUT_LAST ? H : a.output_stride));
+  return a;
+}
+
+rk_cell_backward_args rows_of(rk_cell_backward_args a, Range rows) {
+  const int64_t n = rows.begin, H = a.hidden, GH = gate_count(a.cell) * H;
+  a.batch = rows.end - rows.begin;
+  a.gates = shift(a.gates, n * GH);
+  a.extra = shift(a.extra, n * H);
+  a.h_prev = shift(a.h_prev, n * H);
+  a.c_prev = shift(a.c_prev, n * H);
+  a.c_cur = shift(a.c_cur, n * H);
+  a.h_cur = shift(a.h_cur, n * H);
+  a.dh = shift(a.dh, n * H);
+  a.dc = shift(a.dc, n * H);
+  a.d_output = shift(a.d_output, n * (a.output_mode == RK_OUTPUT_LAST ? H : a.d_output_stride));
+  a.d_rh = shift(a.d_rh, n * H);
+  a.lengths = shift(a.lengths, n);
+  a.dgx = shift(a.dgx, n * GH);
+  a.dgh = shift(a.dgh, n * GH);
+  a.dh_prev = shift(a.dh_prev, n * H);
+  a.dc_prev = shift(a.dc_prev, n * H);
+  return a;
+}
+
 }  // namespace
 
 bool fused_enabled() {
@@ -68,8 +135,11 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
   float* const c_states = const_cast<float*>(first.c_prev);
   ThreadPool& pool = ThreadPool::instance();
   pool.run([&](int index, int count) {
-    const Range chunks = split_range(chunk_count(H), 1, index, count);
+    const Share share = share_of(N, H, index, count);
+    const Range chunks = share.chunks;
     const int64_t u0 = chunks.begin * kPanel, u1 = std::min(H, chunks.end * kPanel);
+    const int64_t rows = share.rows.end - share.rows.begin;
+    if (rows <= 0) return;  // only when splitting by rows: no meetings to attend
     for (int64_t t = 0; t < args.steps; ++t) {
       rk_cell_forward_args a = first;
       a.step = t;
@@ -83,21 +153,22 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
       if (first.gates) a.gates = first.gates + t * args.gates_step;
       if (first.extra) a.extra = first.extra + t * args.extra_step;
       if (first.output) a.output = first.output + t * args.output_step;
+      a = rows_of(a, share.rows);
       float* hr = const_cast<float*>(a.hr);
 
       if (gru_before) {
         // r, z and r⊙h_prev for my units; the candidate's GEMM needs r⊙h_prev of all units.
-        multiply_chunks(kern, N, H, 2, a.h_prev, args.recurrent, chunks.begin, chunks.end, hr, GH);
+        multiply_chunks(kern, rows, H, 2, a.h_prev, args.recurrent, chunks.begin, chunks.end, hr, GH);
         a.phase = 0;
         if (u0 < u1) kern.cell_forward(a, u0, u1);
-        pool.barrier(count);
-        multiply_chunks(kern, N, H, 1, a.extra, args.candidate, chunks.begin, chunks.end, hr + 2 * H, GH);
+        if (share.meet) pool.barrier(count);
+        multiply_chunks(kern, rows, H, 1, a.extra, args.candidate, chunks.begin, chunks.end, hr + 2 * H, GH);
         a.phase = 1;
       } else {
-        multiply_chunks(kern, N, H, G, a.h_prev, args.recurrent, chunks.begin, chunks.end, hr, GH);
+        multiply_chunks(kern, rows, H, G, a.h_prev, args.recurrent, chunks.begin, chunks.end, hr, GH);
       }
       if (u0 < u1) kern.cell_forward(a, u0, u1);
-      pool.barrier(count);  // the next step reads every unit of h
+      if (share.meet) pool.barrier(count);  // the next step reads every unit of h
     }
   });
 }
@@ -111,13 +182,15 @@ void recurrent_backward(const rk_recurrent_backward_args& args) {
   ThreadPool& pool = ThreadPool::instance();
   pool.run([&](int index, int count) {
     // Panels of a plain pack_b over H columns are the units' 32-wide chunks.
-    const Range chunks = split_range(chunk_count(H), 1, index, count);
+    const Share share = share_of(N, H, index, count);
+    const Range chunks = share.chunks;
     const int64_t u0 = chunks.begin * kPanel, u1 = std::min(H, chunks.end * kPanel);
-    const int64_t cols = u1 - u0;
+    const int64_t cols = u1 - u0, rows = share.rows.end - share.rows.begin;
+    if (rows <= 0) return;
     // The gate gradients are read in place, GH floats per row.
     auto multiply = [&](const float* a, int64_t k, const void* packed, bool accumulate, float* c) {
       if (cols <= 0) return;
-      kern.gemm_block(N, k, a, GH, static_cast<const float*>(packed) + chunks.begin * k * kPanel,
+      kern.gemm_block(rows, k, a, GH, static_cast<const float*>(packed) + chunks.begin * k * kPanel,
                       k * kPanel, chunks.end - chunks.begin, 1, 0, cols, 1.0f, accumulate, c + u0, H);
     };
     for (int64_t i = 0; i < args.steps; ++i) {
@@ -141,14 +214,15 @@ void recurrent_backward(const rk_recurrent_backward_args& args) {
         a.dc = last.dc_prev;
         a.dc_prev = const_cast<float*>(last.dc);
       }
+      a = rows_of(a, share.rows);
       a.phase = 0;
       if (u0 < u1) kern.cell_backward(a, u0, u1);
-      pool.barrier(count);  // the GEMMs read the gate gradients of every unit
+      if (share.meet) pool.barrier(count);  // the GEMMs read the gate gradients of every unit
       if (gru_before) {
         multiply(a.dgh + 2 * H, H, args.candidate, false, const_cast<float*>(a.d_rh));
         a.phase = 1;
         if (u0 < u1) kern.cell_backward(a, u0, u1);
-        pool.barrier(count);  // the reset gate's gradients of every unit
+        if (share.meet) pool.barrier(count);  // the reset gate's gradients of every unit
       }
       multiply(a.dgh, recurrent_rows, args.recurrent, true, a.dh_prev);
     }
