@@ -45,14 +45,41 @@ std::vector<float> gates_from_canonical(const std::vector<float>& src, int64_t H
   return dst;
 }
 
-// Tiled, so that both sides stay in cache for large matrices.
-std::vector<float> transpose(const std::vector<float>& src, int64_t rows, int64_t cols) {
-  constexpr int64_t kTile = 32;
-  std::vector<float> dst(src.size());
+// dst[j·ldd + i] = src[i·lds + j] for i < rows, j < cols, in tiles that keep both sides in
+// L1; full tiles have fixed trip counts so that the compiler unrolls them.
+void transpose_block(const float* src, int64_t lds, int64_t rows, int64_t cols, float* dst, int64_t ldd) {
+  constexpr int64_t kTile = 16;
   for (int64_t i0 = 0; i0 < rows; i0 += kTile)
-    for (int64_t j0 = 0; j0 < cols; j0 += kTile)
-      for (int64_t i = i0; i < std::min(rows, i0 + kTile); ++i)
-        for (int64_t j = j0; j < std::min(cols, j0 + kTile); ++j) dst[j * rows + i] = src[i * cols + j];
+    for (int64_t j0 = 0; j0 < cols; j0 += kTile) {
+      const float* s = src + i0 * lds + j0;
+      float* d = dst + j0 * ldd + i0;
+      if (i0 + kTile <= rows && j0 + kTile <= cols) {
+        for (int64_t j = 0; j < kTile; ++j)
+          for (int64_t i = 0; i < kTile; ++i) d[j * ldd + i] = s[i * lds + j];
+      } else {
+        for (int64_t j = 0; j < std::min(kTile, cols - j0); ++j)
+          for (int64_t i = 0; i < std::min(kTile, rows - i0); ++i) d[j * ldd + i] = s[i * lds + j];
+      }
+    }
+}
+
+// A format's [cols, G·H] matrix (gate blocks in `order`) to the canonical [G·H, cols] one.
+std::vector<float> transposed_to_canonical(const std::vector<float>& src, int64_t H, int64_t cols,
+                                           const std::vector<int>& order) {
+  const int64_t GH = static_cast<int64_t>(order.size()) * H;
+  std::vector<float> dst(src.size());
+  for (size_t g = 0; g < order.size(); ++g)
+    transpose_block(src.data() + order[g] * H, GH, cols, H, dst.data() + g * H * cols, cols);
+  return dst;
+}
+
+// The canonical [G·H, cols] matrix to a format's [cols, G·H] one.
+std::vector<float> canonical_to_transposed(const std::vector<float>& src, int64_t H, int64_t cols,
+                                           const std::vector<int>& order) {
+  const int64_t GH = static_cast<int64_t>(order.size()) * H;
+  std::vector<float> dst(src.size());
+  for (size_t g = 0; g < order.size(); ++g)
+    transpose_block(src.data() + g * H * cols, cols, H, cols, dst.data() + order[g] * H, GH);
   return dst;
 }
 
@@ -115,8 +142,8 @@ HostWeights to_canonical(const RnnDesc& desc, bool use_bias, WeightFormat format
   HostWeights out;
   switch (format) {
     case WeightFormat::Keras: {
-      out.w = gates_to_canonical(transpose(arrays[0], D, GH), H, D, order);
-      out.r = gates_to_canonical(transpose(arrays[1], H, GH), H, H, order);
+      out.w = transposed_to_canonical(arrays[0], H, D, order);
+      out.r = transposed_to_canonical(arrays[1], H, H, order);
       if (use_bias) {
         if (keras_split_bias(desc)) {
           out.bias_w = gates_to_canonical(slice(arrays[2], 0, GH), H, 1, order);
@@ -151,8 +178,8 @@ std::vector<std::vector<float>> from_canonical(const RnnDesc& desc, WeightFormat
   std::vector<std::vector<float>> out;
   switch (format) {
     case WeightFormat::Keras: {
-      out.push_back(transpose(gates_from_canonical(in.w, H, D, order), GH, D));
-      out.push_back(transpose(gates_from_canonical(in.r, H, H, order), GH, H));
+      out.push_back(canonical_to_transposed(in.w, H, D, order));
+      out.push_back(canonical_to_transposed(in.r, H, H, order));
       if (use_bias) {
         const auto bw = gates_from_canonical(in.bias_w, H, 1, order);
         const auto br = gates_from_canonical(in.bias_r, H, 1, order);

@@ -7,6 +7,7 @@
 
 // GCC 12 warns falsely about the AVX-512 intrinsics' undefined-value idiom.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
 #define RK_SIMD_AVX512

@@ -9,6 +9,9 @@
 #include "isa.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+// GCC 12 warns falsely about the AVX-512 intrinsics' undefined-value idiom.
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 #define RK_PROBE_X86 1
 #endif

@@ -147,7 +147,8 @@ inline Vec per_lane(Vec x, F f) {
   return load_lanes(lanes, Vec::width);
 }
 
-inline Vec activate(int32_t kind, Vec x) {
+// Always inlined: a call per vector costs as much as the math in the pointwise steps.
+__attribute__((always_inline)) inline Vec activate(int32_t kind, Vec x) {
   switch (kind) {
     case RK_ACT_TANH: return vtanh(x);
     case RK_ACT_SIGMOID: return vsigmoid(x);
