@@ -161,14 +161,14 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
         multiply_chunks(kern, rows, H, 2, a.h_prev, args.recurrent, chunks.begin, chunks.end, hr, GH);
         a.phase = 0;
         if (u0 < u1) kern.cell_forward(a, u0, u1);
-        if (share.meet) pool.barrier(count);
+        if (share.meet) pool.barrier(index, count);
         multiply_chunks(kern, rows, H, 1, a.extra, args.candidate, chunks.begin, chunks.end, hr + 2 * H, GH);
         a.phase = 1;
       } else {
         multiply_chunks(kern, rows, H, G, a.h_prev, args.recurrent, chunks.begin, chunks.end, hr, GH);
       }
       if (u0 < u1) kern.cell_forward(a, u0, u1);
-      if (share.meet) pool.barrier(count);  // the next step reads every unit of h
+      if (share.meet) pool.barrier(index, count);  // the next step reads every unit of h
     }
   });
 }
@@ -217,12 +217,12 @@ void recurrent_backward(const rk_recurrent_backward_args& args) {
       a = rows_of(a, share.rows);
       a.phase = 0;
       if (u0 < u1) kern.cell_backward(a, u0, u1);
-      if (share.meet) pool.barrier(count);  // the GEMMs read the gate gradients of every unit
+      if (share.meet) pool.barrier(index, count);  // the GEMMs read the gate gradients of every unit
       if (gru_before) {
         multiply(a.dgh + 2 * H, H, args.candidate, false, const_cast<float*>(a.d_rh));
         a.phase = 1;
         if (u0 < u1) kern.cell_backward(a, u0, u1);
-        if (share.meet) pool.barrier(count);  // the reset gate's gradients of every unit
+        if (share.meet) pool.barrier(index, count);  // the reset gate's gradients of every unit
       }
       multiply(a.dgh, recurrent_rows, args.recurrent, true, a.dh_prev);
     }

@@ -93,6 +93,11 @@ void ThreadPool::run_erased(Fn fn, void* ctx) {
     return;
   }
   ensure_workers(count);
+  if (arrivals_size_ < count) {
+    arrivals_ = std::make_unique<Arrivals[]>(count);
+    arrivals_size_ = count;
+  }
+  for (int i = 0; i < count; ++i) arrivals_[i].count.store(0, std::memory_order_relaxed);
   fn_ = fn;
   ctx_ = ctx;
   count_ = count;
@@ -108,15 +113,14 @@ void ThreadPool::run_erased(Fn fn, void* ctx) {
   for (Backoff b; remaining_.load(std::memory_order_acquire) != 0;) b.wait(kForever);
 }
 
-void ThreadPool::barrier(int count) {
+void ThreadPool::barrier(int index, int count) {
   if (count <= 1) return;
-  const uint32_t phase = barrier_phase_.load(std::memory_order_acquire);
-  if (barrier_arrived_.fetch_add(1, std::memory_order_acq_rel) == count - 1) {
-    barrier_arrived_.store(0, std::memory_order_relaxed);
-    barrier_phase_.fetch_add(1, std::memory_order_release);
-    return;
+  const uint64_t arrived = arrivals_[index].count.load(std::memory_order_relaxed) + 1;
+  arrivals_[index].count.store(arrived, std::memory_order_release);
+  for (int other = 0; other < count; ++other) {
+    if (other == index) continue;
+    for (Backoff b; arrivals_[other].count.load(std::memory_order_acquire) < arrived;) b.wait(kForever);
   }
-  for (Backoff b; barrier_phase_.load(std::memory_order_acquire) == phase;) b.wait(kForever);
 }
 
 void ThreadPool::worker(int index) {

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -29,8 +30,9 @@ class ThreadPool {
     run_erased([](void* ctx, int index, int count) { (*static_cast<F*>(ctx))(index, count); }, &body);
   }
 
-  // Inside run(): waits until all `count` threads of the run arrive (count 1: no wait).
-  void barrier(int count);
+  // Inside run(), by thread `index`: waits until all `count` threads of the run arrive
+  // (count 1: no wait).
+  void barrier(int index, int count);
 
   ~ThreadPool();
 
@@ -50,8 +52,14 @@ class ThreadPool {
   std::atomic<int> remaining_{0};
   std::atomic<int> sleeping_{0};
   std::atomic<bool> stop_{false};
-  std::atomic<int> barrier_arrived_{0};
-  std::atomic<uint32_t> barrier_phase_{0};
+  // Barriers count arrivals per thread, each in its own cache line: arriving is a store to
+  // a line only its owner writes, and waiting reads the others' lines (for two threads, one
+  // cache-line transfer each way instead of a shared counter bouncing between cores).
+  struct alignas(64) Arrivals {
+    std::atomic<uint64_t> count{0};
+  };
+  std::unique_ptr<Arrivals[]> arrivals_;
+  int arrivals_size_ = 0;
   Fn fn_ = nullptr;
   void* ctx_ = nullptr;
   int count_ = 0;
