@@ -70,7 +70,10 @@ function rnnkitTable(rows, peak) {
 }
 
 function targetsTable(targets) {
-  return table(['target', 'row', 'measured', 'status'], targets.map((t) => [t.target, `${t.row}${t.mode === 'training' ? ' train' : ''}`, t.measured, t.status === 'PASS' ? 'PASS' : `**${t.status}**`]));
+  return table(
+    ['target', 'row', 'measured', 'status', 'what a miss would take / what limits it'],
+    targets.map((t) => [t.target, `${t.row}${t.mode === 'training' ? ' train' : ''}`, t.measured, t.status === 'PASS' ? 'PASS' : `**${t.status}**`, t.limit ?? '']),
+  );
 }
 
 function targetLines(res) {

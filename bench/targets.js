@@ -74,12 +74,37 @@ const isLarge = ({ shape: { N, T, D, H } }) => (N === 32 && T === 100 && D === 1
  * the verdict but marks it with '†', so that a PASS or MISS from a crowded run is not
  * taken at face value.
  */
-function judge(name, row, d, value, goal, fmt, trustworthy) {
+function judge(name, row, d, value, goal, fmt, trustworthy, limit) {
   const base = { target: name, row: row.label, mode: row.mode };
   if (d.failed.length) return { ...base, measured: `outputs disagree (${d.failed.join(', ')})`, status: 'FAIL' };
   if (value === null || value === undefined) return { ...base, measured: 'not measured', status: 'n/a' };
-  const status = (value >= goal ? 'PASS' : 'MISS') + (trustworthy ? '' : ' †');
-  return { ...base, measured: fmt(value), value, goal, status, trustworthy };
+  const met = value >= goal;
+  const status = (met ? 'PASS' : 'MISS') + (trustworthy ? '' : ' †');
+  return { ...base, measured: fmt(value), value, goal, status, trustworthy, ...(met ? {} : { limit: limit() }) };
+}
+
+const pctOf = (row, ms, peak) => (peak ? (100 * gflops(row.flops, ms)) / peak : null);
+const fmtPct = (v) => (v === null ? '?' : `${v.toFixed(0)}%`);
+
+/**
+ * What a missed ORT ratio would take, from this run's figures: the time it needs as a share
+ * of the 2-thread FMA peak (next to the share ORT itself reaches), and rnnkit's time per step.
+ */
+function ratioLimit(row, d, goal, peak) {
+  const ort = best(row, ['ort-1t', 'ort-2t']);
+  const needMs = ort.ms / goal;
+  const perStepUs = (1000 * d.rkBest.ms) / row.shape.T;
+  return (
+    `needs ≤ ${needMs.toPrecision(3)} ms = ${fmtPct(pctOf(row, needMs, peak[2]))} of the 2-thread peak ` +
+    `(ORT runs at ${fmtPct(pctOf(row, ort.ms, peak[2]))}); rnnkit: ${perStepUs.toPrecision(3)} µs per step`
+  );
+}
+
+/** What holds a missed share of the peak down: one thread's efficiency and the 2-thread scaling. */
+function peakLimit(d) {
+  const one = d.pctPeak1 === null ? '?' : `${d.pctPeak1.toFixed(0)}% of the 1-thread peak`;
+  const scaling = d.speedup12 === null ? '?' : `${d.speedup12.toFixed(2)}x`;
+  return `1 thread reaches ${one}; 1→2 threads: ${scaling}`;
 }
 
 const times = (v) => `${v.toFixed(v < 10 ? 2 : 0)}x`;
@@ -97,12 +122,13 @@ function evaluateTargets(rows, peaks) {
     const d = derive(row, peaks.peak);
     if (row.mode === 'forward') {
       const goal = row.shape.N === 1 ? 2 : 1.5;
-      out.push(judge(`forward ≥ ${goal}x ORT best`, row, d, d.vsOrt?.x, goal, times, !d.busy('ort-1t', 'ort-2t')));
-      if (isLarge(row)) out.push(judge('forward ≥ 70% of 2-thread peak', row, d, d.pctPeakBest, 70, percent(d), peakOk && !d.busy()));
+      const vsOrt = d.vsOrt && !d.vsOrt.predicted ? d.vsOrt.x : null;
+      out.push(judge(`forward ≥ ${goal}x ORT best`, row, d, vsOrt, goal, times, !d.busy('ort-1t', 'ort-2t'), () => ratioLimit(row, d, goal, peaks.peak)));
+      if (isLarge(row)) out.push(judge('forward ≥ 70% of 2-thread peak', row, d, d.pctPeakBest, 70, percent(d), peakOk && !d.busy(), () => peakLimit(d)));
     } else {
-      out.push(judge('training ≥ 60% of 2-thread peak', row, d, d.pctPeakBest, 60, percent(d), peakOk && !d.busy()));
+      out.push(judge('training ≥ 60% of 2-thread peak', row, d, d.pctPeakBest, 60, percent(d), peakOk && !d.busy(), () => peakLimit(d)));
       const vsCpu = d.vsCpu && !d.vsCpu.predicted ? d.vsCpu.x : null;
-      out.push(judge('training ≥ 200x tfjs cpu', row, d, vsCpu, 200, times, !d.busy('tfjs-cpu')));
+      out.push(judge('training ≥ 200x tfjs cpu', row, d, vsCpu, 200, times, !d.busy('tfjs-cpu'), () => 'tfjs cpu was not measured on this row'));
     }
   }
   return out;
