@@ -147,8 +147,7 @@ inline Vec per_lane(Vec x, F f) {
   return load_lanes(lanes, Vec::width);
 }
 
-// Always inlined: a call per vector costs as much as the math in the pointwise steps.
-__attribute__((always_inline)) inline Vec activate(int32_t kind, Vec x) {
+inline Vec activate(int32_t kind, Vec x) {
   switch (kind) {
     case RK_ACT_TANH: return vtanh(x);
     case RK_ACT_SIGMOID: return vsigmoid(x);
