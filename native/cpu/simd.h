@@ -35,7 +35,6 @@ inline Vec operator/(Vec a, Vec b) { return _mm512_div_ps(a.v, b.v); }
 inline Vec fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a.v, b.v, c.v); }
 inline Vec vmin(Vec a, Vec b) { return _mm512_min_ps(a.v, b.v); }
 inline Vec vmax(Vec a, Vec b) { return _mm512_max_ps(a.v, b.v); }
-inline Vec vabs(Vec a) { return _mm512_abs_ps(a.v); }
 inline Vec vround(Vec a) { return _mm512_roundscale_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 inline Mask greater(Vec a, Vec b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_GT_OQ); }
 inline Mask less(Vec a, Vec b) { return _mm512_cmp_ps_mask(a.v, b.v, _CMP_LT_OQ); }
@@ -45,11 +44,6 @@ inline Vec select(Mask m, Vec yes, Vec no) { return _mm512_mask_blend_ps(m, no.v
 inline Vec pow2(Vec n) {
   const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n.v), _mm512_set1_epi32(127)), 23);
   return _mm512_castsi512_ps(bits);
-}
-inline Vec copy_sign(Vec magnitude, Vec sign) {
-  const __m512i m = _mm512_set1_epi32(0x7fffffff);
-  return _mm512_castsi512_ps(_mm512_or_si512(_mm512_and_si512(_mm512_castps_si512(magnitude.v), m),
-                                             _mm512_andnot_si512(m, _mm512_castps_si512(sign.v))));
 }
 inline Vec load_lanes(const float* p, int lanes) {
   if (lanes == 16) return _mm512_loadu_ps(p);
@@ -77,7 +71,6 @@ inline Vec operator/(Vec a, Vec b) { return _mm256_div_ps(a.v, b.v); }
 inline Vec fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a.v, b.v, c.v); }
 inline Vec vmin(Vec a, Vec b) { return _mm256_min_ps(a.v, b.v); }
 inline Vec vmax(Vec a, Vec b) { return _mm256_max_ps(a.v, b.v); }
-inline Vec vabs(Vec a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a.v); }
 inline Vec vround(Vec a) { return _mm256_round_ps(a.v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
 inline Mask greater(Vec a, Vec b) { return _mm256_cmp_ps(a.v, b.v, _CMP_GT_OQ); }
 inline Mask less(Vec a, Vec b) { return _mm256_cmp_ps(a.v, b.v, _CMP_LT_OQ); }
@@ -86,10 +79,6 @@ inline Vec select(Mask m, Vec yes, Vec no) { return _mm256_blendv_ps(no.v, yes.v
 inline Vec pow2(Vec n) {
   const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n.v), _mm256_set1_epi32(127)), 23);
   return _mm256_castsi256_ps(bits);
-}
-inline Vec copy_sign(Vec magnitude, Vec sign) {
-  const __m256 s = _mm256_set1_ps(-0.0f);
-  return _mm256_or_ps(_mm256_andnot_ps(s, magnitude.v), _mm256_and_ps(s, sign.v));
 }
 inline __m256i lane_mask(int lanes) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
@@ -124,18 +113,24 @@ inline Vec vexp(Vec x) {
 
 inline Vec vsigmoid(Vec x) { return Vec(1.0f) / (Vec(1.0f) + vexp(Vec(0.0f) - x)); }
 
-// tanh: Cephes' odd polynomial below 0.625, else 1 - 2/(e^{2|x|} + 1) with the sign of x.
+// tanh as the odd rational minimax p(x)/q(x) of degrees 13/6 that Eigen (TensorFlow's CPU
+// kernels) and ONNX Runtime's MLAS use, clamped where tanh rounds to ±1: no exp and no
+// select, and full relative accuracy near 0 (max error 4.6 ulp, 2.7e-7, near |x| = 5.2).
 inline Vec vtanh(Vec x) {
-  const Vec ax = vabs(x);
-  const Vec z = x * x;
-  Vec p(-5.70498872745E-3f);
-  p = fma(p, z, Vec(2.06390887954E-2f));
-  p = fma(p, z, Vec(-5.37397155531E-2f));
-  p = fma(p, z, Vec(1.33314422036E-1f));
-  p = fma(p, z, Vec(-3.33332819422E-1f));
-  const Vec small = fma(p * z, x, x);
-  const Vec large = copy_sign(Vec(1.0f) - Vec(2.0f) / (vexp(ax + ax) + Vec(1.0f)), x);
-  return select(less(ax, Vec(0.625f)), small, large);
+  x = vmin(vmax(x, Vec(-7.90531110763549805f)), Vec(7.90531110763549805f));
+  const Vec x2 = x * x;
+  Vec p(-2.76076847742355e-16f);
+  p = fma(p, x2, Vec(2.00018790482477e-13f));
+  p = fma(p, x2, Vec(-8.60467152213735e-11f));
+  p = fma(p, x2, Vec(5.12229709037114e-08f));
+  p = fma(p, x2, Vec(1.48572235717979e-05f));
+  p = fma(p, x2, Vec(6.37261928875436e-04f));
+  p = fma(p, x2, Vec(4.89352455891786e-03f));
+  Vec q(1.19825839466702e-06f);
+  q = fma(q, x2, Vec(1.18534705686654e-04f));
+  q = fma(q, x2, Vec(2.26843463243900e-03f));
+  q = fma(q, x2, Vec(4.89352518554385e-03f));
+  return (p * x) / q;
 }
 
 // Activations without a SIMD form here fall back to the scalar ones, lane by lane.
