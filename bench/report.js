@@ -151,7 +151,9 @@ function render(res) {
   const out = [];
   out.push(`## rnnkit benchmark — ${res.date}${res.quick ? ' (--quick)' : ''}`, '', ...machineLines(res.machine, res.peaks), ...loadLines(res), '');
   out.push('### Median ms (min) per call; forward = layer.forward (inference), train step = forward (training) + backward with weight gradients');
-  out.push('ORT: onnxruntime-node single-op model, intra-op threads 1 and 2. tfjs: tf.layers on the cpu and wasm backends. [1 run]: one call took so long that its check run is its only sample.', '');
+  out.push('ORT: onnxruntime-node single-op model, intra-op threads 1 and 2. tfjs: tf.layers on the cpu and wasm backends. [1 run]: one call took so long that its check run is its only sample.');
+  if (res.rounds > 1) out.push(`rnnkit and ORT: each measured in ${res.rounds} fresh processes, in turns; the process with the lowest median is shown (all medians are in the JSON, roundMedians).`);
+  out.push('');
   out.push(timesTable(res.rows), '');
   out.push(`### rnnkit: throughput, % of the measured FMA peak, and speed-up over each peer (peer ms / rnnkit best ms); FLOPs = 2·T·N·G·H·(D+H), training 3x`, '');
   out.push(rnnkitTable(res.rows, res.peaks.peak), '');

@@ -60,7 +60,7 @@ async function warnIfBusy() {
 async function main() {
   const { quick } = parseArgs(process.argv.slice(2));
   const started = Date.now();
-  const ctx = { quick, timing: plan.TIMING[quick ? 'quick' : 'full'] };
+  const ctx = { quick, timing: plan.TIMING[quick ? 'quick' : 'full'], rounds: plan.ROUNDS[quick ? 'quick' : 'full'] };
   const m = describeMachine();
   const runStart = machine.snapshot();
 
@@ -92,6 +92,7 @@ async function main() {
     tolerance: plan.TOLERANCE,
     memoryMethod: memory.METHOD,
     timing: ctx.timing,
+    rounds: ctx.rounds,
     rows,
     scaling,
     targets: evaluateTargets(rows, peaks),

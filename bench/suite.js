@@ -61,31 +61,46 @@ async function benchImpl(impl, job, warmup, ctx, reference) {
 /**
  * Benchmarks one row. rnnkit on one thread runs first and is the reference of the
  * agreement check; every other implementation, rnnkit on two threads included, is
- * compared with it.
+ * compared with it. The fast implementations run ctx.rounds times, in turns, each time in a
+ * fresh process; the round with the lowest median stands, and a disagreement in any round
+ * fails the implementation.
  */
 async function benchRow(row, ctx, log) {
   const job = prepareJob(row);
   const warmup = warmupJob(row);
   const results = {};
+  const rounds = (impl) => (impl.peer === 'tfjs' ? 1 : ctx.rounds);
   let reference = null;
-  for (const impl of IMPLS) {
-    const skipped = notRunResult(impl, row, ctx);
-    if (skipped) {
-      results[impl.key] = skipped;
-      continue;
-    }
-    log(`  ${impl.label.padEnd(10)}`);
-    try {
-      const { result, values } = await benchImpl(impl, job, warmup, ctx, reference);
-      if (!reference && impl.peer === 'rnnkit') reference = values;
-      results[impl.key] = result;
-      log(describeResult(result));
-    } catch (e) {
-      results[impl.key] = { status: 'error', note: `error: ${String(e.message ?? e).split('\n')[0]}` };
-      log(` ${results[impl.key].note}\n`);
+  for (let round = 0; round < ctx.rounds; ++round) {
+    for (const impl of IMPLS.filter((i) => round < rounds(i))) {
+      const skipped = notRunResult(impl, row, ctx);
+      if (skipped) {
+        results[impl.key] = skipped;
+        continue;
+      }
+      if (results[impl.key]?.status === 'error') continue;
+      log(`  ${impl.label.padEnd(10)}${rounds(impl) > 1 ? ` round ${round + 1}/${rounds(impl)}` : ''}`);
+      try {
+        const { result, values } = await benchImpl(impl, job, warmup, ctx, reference);
+        if (!reference && impl.peer === 'rnnkit') reference = values;
+        results[impl.key] = keepBest(results[impl.key], result);
+        log(describeResult(result));
+      } catch (e) {
+        results[impl.key] = { status: 'error', note: `error: ${String(e.message ?? e).split('\n')[0]}` };
+        log(` ${results[impl.key].note}\n`);
+      }
     }
   }
   return { ...row, label: `${shapeLabel(row.shape)} ${CELL_LABEL[row.cell]}`, flops: job.flops, results };
+}
+
+/** The better of two rounds' results (lowest median), with every round's median listed. */
+function keepBest(previous, next) {
+  if (!previous) return { ...next, roundMedians: [next.medianMs] };
+  const roundMedians = [...previous.roundMedians, next.medianMs];
+  const failed = previous.status === 'FAIL' ? previous : next.status === 'FAIL' ? next : null;
+  const best = failed ?? (next.medianMs < previous.medianMs ? next : previous);
+  return { ...best, roundMedians };
 }
 
 function describeResult(r) {
