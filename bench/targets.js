@@ -96,10 +96,12 @@ function ratioLimit(row, d, goal, peak) {
   const needMs = ort.ms / goal;
   const needPct = pctOf(row, needMs, peak[2]);
   const { N, T, H } = row.shape;
-  const needs = `needs ≤ ${needMs.toPrecision(3)} ms = ${fmtPct(needPct)} of the 2-thread peak (ORT runs at ${fmtPct(pctOf(row, ort.ms, peak[2]))})`;
+  const needs =
+    `needs ≤ ${needMs.toPrecision(3)} ms = ${fmtPct(needPct)} of the 2-thread peak ` +
+    `(rnnkit runs at ${fmtPct(pctOf(row, d.rkBest.ms, peak[2]))}, ORT at ${fmtPct(pctOf(row, ort.ms, peak[2]))})`;
   if (needPct !== null && needPct > 100) return `${needs}: beyond the FMA peak`;
   const us = (ms) => ((1000 * ms) / T).toPrecision(3);
-  return `${needs}; per-step latency: ≤ ${us(needMs)} µs per step needed, rnnkit takes ${us(d.rkBest.ms)} µs for a ${N}×${H} step`;
+  return `${needs}; per step: ≤ ${us(needMs)} µs needed, rnnkit takes ${us(d.rkBest.ms)} µs for an N×H = ${N}×${H} step`;
 }
 
 /** What holds a missed share of the peak down: one thread's efficiency and the 2-thread scaling. */
