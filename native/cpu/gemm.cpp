@@ -97,7 +97,7 @@ void gemm_part(const Kernels& kern, bool trans_a, int64_t row0, int64_t row1, in
       const int64_t rows = std::min(kMc, row1 - i0);
       pack_a(trans_a, a, lda, i0, rows, p0, kc, mr, scratch.data());
       kern.gemm_block(rows, kc, scratch.data(), 0, packed_b + q0 * k * kPanel + p0 * kPanel, k * kPanel, q1 - q0, 1,
-                      0, cols, alpha, accumulate, c + i0 * ldc + col0, ldc);
+                      0, cols, alpha, accumulate, c + i0 * ldc + col0, ldc, false);
     }
   }
 }

@@ -26,9 +26,11 @@ struct Kernels {
   // against `panels` consecutive B panels at `b`, panel_stride floats apart. Panel q writes
   // columns (q / group)·kPanel + (q % group)·group_stride of C, the valid ones being those
   // below `cols` counted in units of (q / group)·kPanel; group = 1 is plain column order.
+  // reverse_depth sums the depth from kc - 1 down to 0: a recurrence alternates it from step
+  // to step, so that the end of B it read last, still in L1, is what the next step reads first.
   void (*gemm_block)(int64_t rows, int64_t kc, const float* a, int64_t lda, const float* b, int64_t panel_stride,
                      int64_t panels, int64_t group, int64_t group_stride, int64_t cols, float alpha,
-                     bool accumulate, float* c, int64_t ldc);
+                     bool accumulate, float* c, int64_t ldc, bool reverse_depth);
 };
 
 const Kernels& generic_kernels();

@@ -21,12 +21,13 @@ const float* chunk_panels(const void* packed, int64_t hidden, int64_t gates, int
 
 // h·Rᵀ for this thread's chunks [c0, c1): writes hr columns g·H + c·kPanel + [0, kPanel).
 // h is read in place ([rows, hidden]).
+// Odd steps walk the depth backwards (see Kernels::gemm_block).
 void multiply_chunks(const Kernels& kern, int64_t rows, int64_t hidden, int64_t gates, const float* h,
-                     const void* packed, int64_t c0, int64_t c1, float* hr, int64_t ldc) {
+                     const void* packed, int64_t c0, int64_t c1, float* hr, int64_t ldc, int64_t step) {
   if (c0 >= c1) return;
   const int64_t cols = std::min(hidden, c1 * kPanel) - c0 * kPanel;
   kern.gemm_block(rows, hidden, h, hidden, chunk_panels(packed, hidden, gates, c0), hidden * kPanel,
-                  (c1 - c0) * gates, gates, hidden, cols, 1.0f, false, hr + c0 * kPanel, ldc);
+                  (c1 - c0) * gates, gates, hidden, cols, 1.0f, false, hr + c0 * kPanel, ldc, step % 2 == 1);
 }
 
 // How the threads share a recurrence. By units: every thread computes its chunks of units
@@ -158,14 +159,14 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
 
       if (gru_before) {
         // r, z and r⊙h_prev for my units; the candidate's GEMM needs r⊙h_prev of all units.
-        multiply_chunks(kern, rows, H, 2, a.h_prev, args.recurrent, chunks.begin, chunks.end, hr, GH);
+        multiply_chunks(kern, rows, H, 2, a.h_prev, args.recurrent, chunks.begin, chunks.end, hr, GH, t);
         a.phase = 0;
         if (u0 < u1) kern.cell_forward(a, u0, u1);
         if (share.meet) pool.barrier(index, count);
-        multiply_chunks(kern, rows, H, 1, a.extra, args.candidate, chunks.begin, chunks.end, hr + 2 * H, GH);
+        multiply_chunks(kern, rows, H, 1, a.extra, args.candidate, chunks.begin, chunks.end, hr + 2 * H, GH, t);
         a.phase = 1;
       } else {
-        multiply_chunks(kern, rows, H, G, a.h_prev, args.recurrent, chunks.begin, chunks.end, hr, GH);
+        multiply_chunks(kern, rows, H, G, a.h_prev, args.recurrent, chunks.begin, chunks.end, hr, GH, t);
       }
       if (u0 < u1) kern.cell_forward(a, u0, u1);
       if (share.meet) pool.barrier(index, count);  // the next step reads every unit of h
@@ -191,7 +192,7 @@ void recurrent_backward(const rk_recurrent_backward_args& args) {
     auto multiply = [&](const float* a, int64_t k, const void* packed, bool accumulate, float* c) {
       if (cols <= 0) return;
       kern.gemm_block(rows, k, a, GH, static_cast<const float*>(packed) + chunks.begin * k * kPanel,
-                      k * kPanel, chunks.end - chunks.begin, 1, 0, cols, 1.0f, accumulate, c + u0, H);
+                      k * kPanel, chunks.end - chunks.begin, 1, 0, cols, 1.0f, accumulate, c + u0, H, false);
     };
     for (int64_t i = 0; i < args.steps; ++i) {
       rk_cell_backward_args a = last;
