@@ -74,12 +74,13 @@ const TIMING = {
 };
 
 /**
- * Fresh child processes per fast implementation (rnnkit, ORT) and row, taken in turns; the
- * round with the lowest median is reported and every round's median is kept in the JSON.
- * On a small virtual machine the same 2-thread run is sometimes 20-70% slower for minutes
- * (for every implementation, whatever else runs inside the machine: the host decides where
- * the virtual cores run), so a single process samples that lottery rather than the code.
- * tfjs, one or two orders of magnitude slower, runs one round.
+ * Rounds over all rows: each fast implementation (rnnkit, ORT) runs on each row once per
+ * round in a fresh child process; the round with the lowest median is reported and every
+ * round's median is kept in the JSON. On a small virtual machine the same 2-thread run is
+ * sometimes up to 2x slower for seconds to minutes (for every implementation, whatever else
+ * runs inside the machine: the host decides where and how fast the virtual cores run), so a
+ * single process samples that lottery rather than the code. tfjs, one or two orders of
+ * magnitude slower, runs in the first round only.
  */
 const ROUNDS = { full: 3, quick: 1 };
 

@@ -14,7 +14,7 @@ const rnnkit = require('./peers/rnnkit');
 const ort = require('./peers/ort');
 const tfjs = require('./peers/tfjs');
 const { measurePeaks } = require('./peak');
-const { benchRow, benchScaling, predictSkipped } = require('./suite');
+const { benchRows, benchScaling, predictSkipped } = require('./suite');
 const { childCpuSeconds } = require('./isolate');
 const { evaluateTargets } = require('./targets');
 const { render, writeJson } = require('./report');
@@ -72,11 +72,7 @@ async function main() {
   );
   peaks.foreignCores = peakLoad;
 
-  const rows = [];
-  for (const row of plan.ROWS) {
-    log(`${row.mode} ${row.cell} (${Object.values(row.shape).join(',')})\n`);
-    rows.push(await benchRow(row, ctx, log));
-  }
+  const rows = await benchRows(plan.ROWS, ctx, log);
   predictSkipped(rows);
   m.tfjsWasmThreads = ctx.tfjsWasmThreads ?? null;
 

@@ -59,39 +59,41 @@ async function benchImpl(impl, job, warmup, ctx, reference) {
 }
 
 /**
- * Benchmarks one row. rnnkit on one thread runs first and is the reference of the
- * agreement check; every other implementation, rnnkit on two threads included, is
- * compared with it. The fast implementations run ctx.rounds times, in turns, each time in a
- * fresh process; the round with the lowest median stands, and a disagreement in any round
- * fails the implementation.
+ * Benchmarks the rows. rnnkit on one thread runs first on each row and is the reference of
+ * its agreement check; every other implementation, rnnkit on two threads included, is
+ * compared with it. The fast implementations run ctx.rounds times, each time in a fresh
+ * process, and the rounds go over all rows in turn (round 1 of every row, then round 2...),
+ * so that one row's rounds are a minute or more apart; the round with the lowest median
+ * stands, and a disagreement in any round fails the implementation.
  */
-async function benchRow(row, ctx, log) {
-  const job = prepareJob(row);
-  const warmup = warmupJob(row);
-  const results = {};
+async function benchRows(rows, ctx, log) {
+  const states = rows.map((row) => ({ row, job: prepareJob(row), warmup: warmupJob(row), results: {}, reference: null }));
   const rounds = (impl) => (impl.peer === 'tfjs' ? 1 : ctx.rounds);
-  let reference = null;
   for (let round = 0; round < ctx.rounds; ++round) {
-    for (const impl of IMPLS.filter((i) => round < rounds(i))) {
-      const skipped = notRunResult(impl, row, ctx);
-      if (skipped) {
-        results[impl.key] = skipped;
-        continue;
-      }
-      if (results[impl.key]?.status === 'error') continue;
-      log(`  ${impl.label.padEnd(10)}${rounds(impl) > 1 ? ` round ${round + 1}/${rounds(impl)}` : ''}`);
-      try {
-        const { result, values } = await benchImpl(impl, job, warmup, ctx, reference);
-        if (!reference && impl.peer === 'rnnkit') reference = values;
-        results[impl.key] = keepBest(results[impl.key], result);
-        log(describeResult(result));
-      } catch (e) {
-        results[impl.key] = { status: 'error', note: `error: ${String(e.message ?? e).split('\n')[0]}` };
-        log(` ${results[impl.key].note}\n`);
+    for (const state of states) {
+      const { row, job, warmup, results } = state;
+      log(`${row.mode} ${row.cell} (${Object.values(row.shape).join(',')})${ctx.rounds > 1 ? `, round ${round + 1}/${ctx.rounds}` : ''}\n`);
+      for (const impl of IMPLS.filter((i) => round < rounds(i))) {
+        const skipped = notRunResult(impl, row, ctx);
+        if (skipped) {
+          results[impl.key] = skipped;
+          continue;
+        }
+        if (results[impl.key]?.status === 'error') continue;
+        log(`  ${impl.label.padEnd(10)}`);
+        try {
+          const { result, values } = await benchImpl(impl, job, warmup, ctx, state.reference);
+          if (!state.reference && impl.peer === 'rnnkit') state.reference = values;
+          results[impl.key] = keepBest(results[impl.key], result);
+          log(describeResult(result));
+        } catch (e) {
+          results[impl.key] = { status: 'error', note: `error: ${String(e.message ?? e).split('\n')[0]}` };
+          log(` ${results[impl.key].note}\n`);
+        }
       }
     }
   }
-  return { ...row, label: `${shapeLabel(row.shape)} ${CELL_LABEL[row.cell]}`, flops: job.flops, results };
+  return states.map(({ row, job, results }) => ({ ...row, label: `${shapeLabel(row.shape)} ${CELL_LABEL[row.cell]}`, flops: job.flops, results }));
 }
 
 /** The better of two rounds' results (lowest median), with every round's median listed. */
@@ -138,4 +140,4 @@ async function benchScaling(threads, ctx) {
   return reply.scaling;
 }
 
-module.exports = { benchRow, benchScaling, predictSkipped };
+module.exports = { benchRows, benchScaling, predictSkipped };

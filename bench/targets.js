@@ -37,7 +37,7 @@ const gflops = (flops, ms) => flops / (ms * 1e6);
 
 /**
  * Everything the table shows about rnnkit on a row.
- * @param {object} row a benchRow result
+ * @param {object} row a row of benchRows
  * @param {Record<number, number|null>} peak GFLOP/s per thread count
  */
 function derive(row, peak) {
@@ -116,7 +116,7 @@ const percent = (d) => (v) => `${v.toFixed(0)}% of 2-thread peak (rnnkit ${d.rkB
 
 /**
  * The issue's targets for every row.
- * @param {object[]} rows benchRow results
+ * @param {object[]} rows rows of benchRows
  * @param {{peak: Record<number, number|null>, foreignCores: number}} peaks
  */
 function evaluateTargets(rows, peaks) {
