@@ -63,12 +63,13 @@ function addonProbes(rk, threadCounts, seconds) {
 }
 
 /**
+ * One round of probes: every probe and ISA at every thread count.
  * @param {object} rk the rnnkit module
  * @param {number[]} threadCounts
  * @param {boolean} quick shorter probes
- * @returns {{peak: Record<number, number|null>, probes: object[], note: string, warnings: string[], childCpuSeconds: number}}
+ * @returns {{probes: object[], childCpuSeconds: number}}
  */
-function measurePeaks(rk, threadCounts, quick) {
+function probePeaks(rk, threadCounts, quick) {
   const probes = [];
   let childCpuSeconds = 0; // the probe processes' CPU time, not to be mistaken for foreign load
   const seconds = quick ? 0.15 : 0.4;
@@ -84,6 +85,16 @@ function measurePeaks(rk, threadCounts, quick) {
       }
     }
   }
+  return { probes, childCpuSeconds };
+}
+
+/**
+ * The peak per thread count from any number of probe rounds: the highest figure of any probe
+ * and ISA (the host's clock varies from minute to minute on a virtual machine; the highest
+ * reading is what the cores can do, and the most demanding yardstick).
+ * @returns {{peak: Record<number, number|null>, probes: object[], note: string, warnings: string[]}}
+ */
+function summarizePeaks(probes, threadCounts, rounds) {
   const peak = {};
   const warnings = [];
   for (const t of threadCounts) {
@@ -95,8 +106,10 @@ function measurePeaks(rk, threadCounts, quick) {
       warnings.push(`rk.measureFmaPeak(${t}) = ${addon.toFixed(0)} disagrees with the bench probe's ${bench.toFixed(0)} GFLOP/s`);
     }
   }
-  const note = probes.length ? 'peak = the best probe and ISA per thread count' : 'no FMA probe available (no C compiler, no rk.measureFmaPeak): % of peak not reported';
-  return { peak, probes, note, warnings, childCpuSeconds };
+  const note = probes.length
+    ? `peak = the best probe and ISA per thread count${rounds > 1 ? ` over ${rounds} probe rounds (before the benchmarks and after each round of them)` : ''}`
+    : 'no FMA probe available (no C compiler, no rk.measureFmaPeak): % of peak not reported';
+  return { peak, probes, note, warnings };
 }
 
-module.exports = { measurePeaks };
+module.exports = { probePeaks, summarizePeaks };

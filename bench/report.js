@@ -134,12 +134,25 @@ function loadLines(res) {
   return lines;
 }
 
+/** Each probe's best reading per ISA and thread count, with the range when probed more than once. */
+function probeSummary(probes) {
+  const groups = new Map();
+  for (const p of probes) {
+    const key = `${p.source} ${p.isa} ${p.threads}t`;
+    groups.set(key, [...(groups.get(key) ?? []), p.gflops]);
+  }
+  return [...groups].map(([key, g]) => {
+    const hi = Math.max(...g), lo = Math.min(...g);
+    return `${key} ${hi.toFixed(0)}${g.length > 1 ? ` (${lo.toFixed(0)}-${hi.toFixed(0)})` : ''}`;
+  }).join(' · ');
+}
+
 function machineLines(m, peaks) {
   const lines = [
     `CPU: ${m.cpu} · ${m.cores} logical cores · ${m.isaFlags.join(' ')} · ${m.platform}`,
     `node ${m.node} · rnnkit ${m.rnnkit} (ISA ${m.rnnkitIsa ?? 'not reported'}, thread control ${m.rnnkitThreads ? 'yes' : 'no: single-threaded build'}) · onnxruntime-node ${m.ort} · @tensorflow/tfjs ${m.tfjs} (wasm backend threads: ${m.tfjsWasmThreads})`,
     `FMA peak (FP32 GFLOP/s): ${Object.entries(peaks.peak).map(([t, g]) => `${t} thread${t > 1 ? 's' : ''} ${g === null ? 'n/a' : g.toFixed(0)}`).join(', ')}; ${peaks.note}`,
-    `  probes: ${peaks.probes.map((p) => `${p.source} ${p.isa} ${p.threads}t ${p.gflops.toFixed(0)}`).join(' · ')}`,
+    `  probes (best of each): ${probeSummary(peaks.probes)}`,
   ];
   for (const w of peaks.warnings ?? []) lines.push(`  **${w}**`);
   if (!peakTrustworthy(peaks)) lines.push(`  **† the peak is not trustworthy: probed on a busy machine, or 2 threads did not reach about twice 1 thread's figure (the threads shared a core, or were crowded out)**`);

@@ -13,7 +13,7 @@ const plan = require('./plan');
 const rnnkit = require('./peers/rnnkit');
 const ort = require('./peers/ort');
 const tfjs = require('./peers/tfjs');
-const { measurePeaks } = require('./peak');
+const { probePeaks, summarizePeaks } = require('./peak');
 const { benchRows, benchScaling, predictSkipped } = require('./suite');
 const { childCpuSeconds } = require('./isolate');
 const { evaluateTargets } = require('./targets');
@@ -65,15 +65,22 @@ async function main() {
   const runStart = machine.snapshot();
 
   await warnIfBusy();
-  log(`measuring the FMA peak...\n`);
-  const { result: peaks, foreignCores: peakLoad } = await machine.watchLoad(
-    async () => measurePeaks(rnnkit.rk, plan.THREAD_COUNTS, quick),
-    (p) => p.childCpuSeconds,
-  );
-  peaks.foreignCores = peakLoad;
-
-  const rows = await benchRows(plan.ROWS, ctx, log);
+  // The peak is probed before the benchmarks and again after each of their rounds.
+  const peakRounds = [];
+  const probeRound = async () => {
+    log(`measuring the FMA peak...\n`);
+    const { result, foreignCores } = await machine.watchLoad(
+      async () => probePeaks(rnnkit.rk, plan.THREAD_COUNTS, quick),
+      (p) => p.childCpuSeconds,
+    );
+    peakRounds.push({ ...result, foreignCores });
+  };
+  await probeRound();
+  const rows = await benchRows(plan.ROWS, ctx, log, probeRound);
   predictSkipped(rows);
+  const peaks = summarizePeaks(peakRounds.flatMap((r) => r.probes), plan.THREAD_COUNTS, peakRounds.length);
+  peaks.childCpuSeconds = peakRounds.reduce((sum, r) => sum + r.childCpuSeconds, 0);
+  peaks.foreignCores = Math.max(...peakRounds.map((r) => r.foreignCores));
   m.tfjsWasmThreads = ctx.tfjsWasmThreads ?? null;
 
   // Scaling runs at the highest thread count rnnkit supports in this build.

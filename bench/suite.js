@@ -66,7 +66,7 @@ async function benchImpl(impl, job, warmup, ctx, reference) {
  * so that one row's rounds are a minute or more apart; the round with the lowest median
  * stands, and a disagreement in any round fails the implementation.
  */
-async function benchRows(rows, ctx, log) {
+async function benchRows(rows, ctx, log, afterRound) {
   const states = rows.map((row) => ({ row, job: prepareJob(row), warmup: warmupJob(row), results: {}, reference: null }));
   const rounds = (impl) => (impl.peer === 'tfjs' ? 1 : ctx.rounds);
   for (let round = 0; round < ctx.rounds; ++round) {
@@ -92,6 +92,7 @@ async function benchRows(rows, ctx, log) {
         }
       }
     }
+    if (ctx.rounds > 1) await afterRound();
   }
   return states.map(({ row, job, results }) => ({ ...row, label: `${shapeLabel(row.shape)} ${CELL_LABEL[row.cell]}`, flops: job.flops, results }));
 }
