@@ -3,7 +3,7 @@
  * Usage: fma-probe THREADS [SECONDS [ISA]]  ->  prints "GFLOP/s ISA CPU-SECONDS" for THREADS threads, each
  * running independent FMA chains (12 accumulators, more than latency x ports on current
  * x86 and arm64 cores, so the FMA pipes never wait) on the widest vector unit the CPU has.
- * Built by bench/c-probe.js with `cc -O2 -pthread` (no -march: the ISA is chosen at run time).
+ * Built by bench/peak.js with `cc -O2 -pthread` (no -march: the ISA is chosen at run time).
  */
 #include <pthread.h>
 #include <sys/resource.h>

@@ -11,7 +11,29 @@
  * cross-checked, and a disagreement is reported (a probe that counts wrong would read high).
  */
 const { execFileSync } = require('child_process');
-const { compileProbe } = require('./c-probe');
+const crypto = require('crypto');
+const fs = require('fs');
+const os = require('os');
+const path = require('path');
+
+const SOURCE = path.join(__dirname, 'fma-probe.c');
+
+/** Compiles the probe once per source version into the temp dir; null without a compiler. */
+function probeBinary() {
+  const src = fs.readFileSync(SOURCE);
+  const hash = crypto.createHash('sha1').update(src).digest('hex').slice(0, 12);
+  const bin = path.join(os.tmpdir(), `rnnkit-fma-probe-${hash}`);
+  if (fs.existsSync(bin)) return bin;
+  for (const cc of [process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean)) {
+    try {
+      execFileSync(cc, ['-O2', '-pthread', '-o', bin, SOURCE], { stdio: 'pipe' });
+      return bin;
+    } catch {
+      // try the next compiler
+    }
+  }
+  return null;
+}
 
 /** GFLOP/s of the bench probe for `isa` at `threads`, or null when the CPU lacks the ISA. */
 function runProbe(bin, threads, isa, seconds) {
@@ -52,7 +74,7 @@ function probePeaks(rk, threadCounts, quick) {
   let childCpuSeconds = 0; // the probe processes' CPU time, not to be mistaken for foreign load
   const seconds = quick ? 0.15 : 0.4;
   probes.push(...addonProbes(rk, threadCounts, seconds));
-  const bin = compileProbe('fma-probe.c');
+  const bin = probeBinary();
   if (bin) {
     for (const isa of ['avx512', 'avx2', 'generic']) {
       for (const t of threadCounts) {

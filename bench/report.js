@@ -134,22 +134,6 @@ function loadLines(res) {
   return lines;
 }
 
-/**
- * Every round of the 2-thread runs with the core-to-core round trip measured just before it:
- * on a virtual machine it moves between neighbouring (~100 ns) and distant (~500 ns) cores.
- */
-function roundsTable(rows) {
-  const keys = IMPLS.filter((i) => i.threads > 1).map((i) => i.key);
-  const cell = (r) =>
-    r?.roundMedians?.length
-      ? r.roundMedians.map((m, i) => `${ms(m)}${r.roundCoreNs?.[i] ? ` @${Math.round(r.roundCoreNs[i])} ns` : ''}`).join(' · ')
-      : '–';
-  return table(
-    ['shape (N,T,D,H)', 'cell', 'mode', ...keys.map((k) => `${IMPLS.find((i) => i.key === k).label}: ms per round @ core round trip`)],
-    rows.map((row) => [row.label.split(' ')[0], row.label.split(' ').slice(1).join(' '), MODE[row.mode], ...keys.map((k) => cell(row.results[k]))]),
-  );
-}
-
 /** Each probe's best reading per ISA and thread count, with the range when probed more than once. */
 function probeSummary(probes) {
   const groups = new Map();
@@ -184,10 +168,6 @@ function render(res) {
   if (res.rounds > 1) out.push(`rnnkit and ORT: each measured in ${res.rounds} fresh processes, in turns; the process with the lowest median is shown (all medians are in the JSON, roundMedians).`);
   out.push('');
   out.push(timesTable(res.rows), '');
-  if (res.rounds > 1) {
-    out.push('### The 2-thread rounds and the core-to-core round trip measured before each (bench/latency-probe.c)', '');
-    out.push(roundsTable(res.rows), '');
-  }
   out.push(`### rnnkit: throughput, % of the measured FMA peak, and speed-up over each peer (peer ms / rnnkit best ms); FLOPs = 2·T·N·G·H·(D+H), training 3x`, '');
   out.push(rnnkitTable(res.rows, res.peaks.peak), '');
   out.push(...targetLines(res), '');

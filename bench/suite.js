@@ -8,7 +8,6 @@
 const { relL2, shapeLabel, CELL_LABEL } = require('./data');
 const { prepareJob, warmupJob } = require('./job');
 const { runInChild } = require('./isolate');
-const { measureCoreRoundTripNs } = require('./c-probe');
 const { BUSY_CORES } = require('./machine');
 const rnnkit = require('./peers/rnnkit');
 const tfjs = require('./peers/tfjs');
@@ -45,13 +44,10 @@ function compare(values, reference) {
  * `reference` (rnnkit 1t's) when given. Returns the result and the compared values.
  */
 async function benchImpl(impl, job, warmup, ctx, reference) {
-  // Threads that meet every timestep are only as fast as the path between the cores.
-  const coreRoundTripNs = impl.threads > 1 ? measureCoreRoundTripNs() : undefined;
   const reply = await runInChild({ kind: 'impl', impl, job, warmup, timing: ctx.timing.main });
   // Known only once the wasm backend has started (in its child).
   if (reply.wasmThreads !== undefined) ctx.tfjsWasmThreads = reply.wasmThreads;
   const r = { status: 'ok', ...reply.timing, peakRssMB: reply.peakMB, deltaRssMB: reply.deltaMB };
-  if (coreRoundTripNs !== undefined) r.coreRoundTripNs = coreRoundTripNs;
   if (reply.reserveBytes !== undefined) r.reserveBytes = reply.reserveBytes;
   if (reference) {
     const { err, what } = compare(reply.values, reference);
@@ -101,18 +97,13 @@ async function benchRows(rows, ctx, log, afterRound) {
   return states.map(({ row, job, results }) => ({ ...row, label: `${shapeLabel(row.shape)} ${CELL_LABEL[row.cell]}`, flops: job.flops, results }));
 }
 
-/**
- * The better of two rounds' results (lowest median), with every round's median listed (and,
- * for 2-thread runs, the core-to-core round trip measured just before each).
- */
+/** The better of two rounds' results (lowest median), with every round's median listed. */
 function keepBest(previous, next) {
-  const rounds = (r) => ({ roundMedians: r.roundMedians ?? [r.medianMs], roundCoreNs: r.roundCoreNs ?? [r.coreRoundTripNs] });
-  if (!previous) return { ...next, ...rounds(next) };
+  if (!previous) return { ...next, roundMedians: [next.medianMs] };
   const roundMedians = [...previous.roundMedians, next.medianMs];
-  const roundCoreNs = [...previous.roundCoreNs, next.coreRoundTripNs];
   const failed = previous.status === 'FAIL' ? previous : next.status === 'FAIL' ? next : null;
   const best = failed ?? (next.medianMs < previous.medianMs ? next : previous);
-  return { ...best, roundMedians, roundCoreNs };
+  return { ...best, roundMedians };
 }
 
 function describeResult(r) {
