@@ -134,6 +134,16 @@ function loadLines(res) {
   return lines;
 }
 
+/** Every round's median of the implementations measured in rounds, best first: how much the machine varied. */
+function roundsTable(rows) {
+  const keys = IMPLS.filter((i) => i.peer !== 'tfjs').map((i) => i.key);
+  const cell = (r) => (r?.roundMedians?.length > 1 ? [...r.roundMedians].sort((a, b) => a - b).map(ms).join(' · ') : '–');
+  return table(
+    ['shape (N,T,D,H)', 'cell', 'mode', ...keys.map((k) => IMPLS.find((i) => i.key === k).label)],
+    rows.map((row) => [row.label.split(' ')[0], row.label.split(' ').slice(1).join(' '), MODE[row.mode], ...keys.map((k) => cell(row.results[k]))]),
+  );
+}
+
 /** Each probe's best reading per ISA and thread count, with the range when probed more than once. */
 function probeSummary(probes) {
   const groups = new Map();
@@ -168,6 +178,7 @@ function render(res) {
   if (res.rounds > 1) out.push(`rnnkit and ORT: each measured in ${res.rounds} fresh processes, in turns; the process with the lowest median is shown (all medians are in the JSON, roundMedians).`);
   out.push('');
   out.push(timesTable(res.rows), '');
+  if (res.rounds > 1) out.push('### Median ms of every round (fresh processes, rounds spread over the run), lowest first', '', roundsTable(res.rows), '');
   out.push(`### rnnkit: throughput, % of the measured FMA peak, and speed-up over each peer (peer ms / rnnkit best ms); FLOPs = 2·T·N·G·H·(D+H), training 3x`, '');
   out.push(rnnkitTable(res.rows, res.peaks.peak), '');
   out.push(...targetLines(res), '');
