@@ -14,7 +14,7 @@ import * as ort from 'onnxruntime-node';
 import * as rk from '../lib';
 import { Rng } from './helpers/random';
 import { expectClose } from './helpers/compare';
-import { buildRnnModel, gateCount, type OnnxDirection, type OnnxRnnOp } from './helpers/onnx';
+import { buildRnnModel, gateCount, type OnnxDirection, type OnnxRnnOp } from '../bench/onnx-model';
 
 const TOL = 1e-5;
 const COPY_TOL = 1e-6;
