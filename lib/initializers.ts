@@ -505,6 +505,16 @@ function computeFans(shape: readonly number[]): [number, number] {
 /** 1 / stddev of the standard normal truncated to [-2, 2] (Keras's constant). */
 const TRUNCATED_STDDEV_CORRECTION = 0.87962566103423978;
 
+/** The named variance-scaling initializers: scale, fan mode and distribution (as Keras). */
+const VARIANCE_PRESETS = {
+  glorotUniform: [1, 'fanAvg', 'uniform'],
+  glorotNormal: [1, 'fanAvg', 'truncatedNormal'],
+  heUniform: [2, 'fanIn', 'uniform'],
+  heNormal: [2, 'fanIn', 'truncatedNormal'],
+  lecunUniform: [1, 'fanIn', 'uniform'],
+  lecunNormal: [1, 'fanIn', 'truncatedNormal'],
+} as const satisfies Record<string, readonly [number, FanMode, Distribution]>;
+
 function varianceScaling(
   out: Float32Array,
   shape: readonly number[],
@@ -694,23 +704,15 @@ export function initialize(
 
   switch (r.name) {
     case 'glorotUniform':
-      varianceScaling(out, dims, rng, 1, 'fanAvg', 'uniform');
-      break;
     case 'glorotNormal':
-      varianceScaling(out, dims, rng, 1, 'fanAvg', 'truncatedNormal');
-      break;
     case 'heUniform':
-      varianceScaling(out, dims, rng, 2, 'fanIn', 'uniform');
-      break;
     case 'heNormal':
-      varianceScaling(out, dims, rng, 2, 'fanIn', 'truncatedNormal');
-      break;
     case 'lecunUniform':
-      varianceScaling(out, dims, rng, 1, 'fanIn', 'uniform');
+    case 'lecunNormal': {
+      const [scale, mode, distribution] = VARIANCE_PRESETS[r.name];
+      varianceScaling(out, dims, rng, scale, mode, distribution);
       break;
-    case 'lecunNormal':
-      varianceScaling(out, dims, rng, 1, 'fanIn', 'truncatedNormal');
-      break;
+    }
     case 'varianceScaling':
       varianceScaling(out, dims, rng, r.scale, r.mode, r.distribution);
       break;
