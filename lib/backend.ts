@@ -1,3 +1,4 @@
+import { rnnkitError, typeError } from './errors';
 import { native } from './native';
 
 /** A compute backend. */
@@ -24,8 +25,8 @@ export function backends(): BackendInfo[] {
  */
 export function setBackend(name: BackendName): void {
   const info = backends().find((b) => b.name === name);
-  if (!info) throw new TypeError(`setBackend: name must be 'cpu' or 'cuda', got ${String(name)}`);
-  if (!info.available) throw new Error(`setBackend: backend '${name}' is unavailable: ${info.reason ?? 'unknown reason'}`);
+  if (!info) throw typeError(`setBackend: name must be 'cpu' or 'cuda', got ${String(name)}`);
+  if (!info.available) throw rnnkitError('RNNKIT_UNSUPPORTED', `setBackend: backend '${name}' is unavailable: ${info.reason ?? 'unknown reason'}`);
   current = name;
 }
 

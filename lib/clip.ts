@@ -1,14 +1,15 @@
+import { rangeError, typeError } from './errors';
 import { native } from './native';
 import { expectTensor, fromNative, Tensor } from './tensor';
 
 function handles(grads: unknown, fn: string) {
-  if (!Array.isArray(grads)) throw new TypeError(`${fn}: grads must be an array of Tensors`);
+  if (!Array.isArray(grads)) throw typeError(`${fn}: grads must be an array of Tensors`);
   return grads.map((g, i) => expectTensor(g, `${fn}: grads[${i}]`).handle);
 }
 
 function clipArgument(value: unknown, fn: string, name: string): number {
-  if (typeof value !== 'number') throw new TypeError(`${fn}: ${name} must be a number, got ${typeof value}`);
-  if (!Number.isFinite(value) || value <= 0) throw new RangeError(`${fn}: ${name} must be a finite number > 0, got ${value}`);
+  if (typeof value !== 'number') throw typeError(`${fn}: ${name} must be a number, got ${typeof value}`);
+  if (!Number.isFinite(value) || value <= 0) throw rangeError(`${fn}: ${name} must be a finite number > 0, got ${value}`);
   return value;
 }
 

@@ -14,6 +14,8 @@
  * @packageDocumentation
  */
 
+import { describe, rangeError, typeError } from './errors';
+
 /** The canonical (tfjs-layers camelCase) names of the built-in initializers. */
 export type InitializerName =
   | 'glorotUniform'
@@ -180,20 +182,12 @@ function normalizeName(name: string): string {
   return name.replace(/_/g, '').toLowerCase();
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return `'${value}'`;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  return `a value of type ${typeof value}`;
-}
-
 function validNamesText(): string {
   return CANONICAL_NAMES.map((n) => `'${n}'`).join(', ');
 }
 
 function unknownNameError(argName: string, got: unknown): TypeError {
-  return new TypeError(
+  return typeError(
     `${argName}: unknown initializer ${describe(got)}; expected one of ${validNamesText()} ` +
       `(Keras/tfjs spellings such as 'GlorotUniform' or 'glorot_uniform' are also accepted), ` +
       `or an object { className, config }`,
@@ -239,16 +233,16 @@ function checkNumber(
   opts: { min?: number; integer?: boolean } = {},
 ): number {
   if (typeof value !== 'number') {
-    throw new TypeError(`${where} must be a number; got ${describe(value)}`);
+    throw typeError(`${where} must be a number; got ${describe(value)}`);
   }
   if (!Number.isFinite(value)) {
-    throw new RangeError(`${where} must be a finite number; got ${value}`);
+    throw rangeError(`${where} must be a finite number; got ${value}`);
   }
   if (opts.integer === true && !Number.isInteger(value)) {
-    throw new RangeError(`${where} must be an integer; got ${value}`);
+    throw rangeError(`${where} must be an integer; got ${value}`);
   }
   if (opts.min !== undefined && value < opts.min) {
-    throw new RangeError(`${where} must be >= ${opts.min}; got ${value}`);
+    throw rangeError(`${where} must be >= ${opts.min}; got ${value}`);
   }
   return value;
 }
@@ -261,7 +255,7 @@ function validateConfig(
   const clean: CleanConfig = {};
   if (rawConfig === undefined || rawConfig === null) return clean;
   if (!isPlainObject(rawConfig)) {
-    throw new TypeError(`${argName}.config must be a plain object; got ${describe(rawConfig)}`);
+    throw typeError(`${argName}.config must be a plain object; got ${describe(rawConfig)}`);
   }
   const allowed = ALLOWED_KEYS[name];
   for (const key of Object.keys(rawConfig)) {
@@ -269,7 +263,7 @@ function validateConfig(
     if (value === undefined || value === null) continue;
     if (!allowed.includes(key)) {
       const list = allowed.length === 0 ? 'none' : allowed.map((k) => `'${k}'`).join(', ');
-      throw new TypeError(
+      throw typeError(
         `${argName}.config: unknown option '${key}' for initializer '${name}'; ` +
           `allowed options: ${list}`,
       );
@@ -303,7 +297,7 @@ function validateConfig(
       case 'mode': {
         const mode = typeof value === 'string' ? FAN_MODES.get(normalizeName(value)) : undefined;
         if (mode === undefined) {
-          throw new TypeError(
+          throw typeError(
             `${where} must be one of 'fanIn', 'fanOut', 'fanAvg'; got ${describe(value)}`,
           );
         }
@@ -314,7 +308,7 @@ function validateConfig(
         const dist =
           typeof value === 'string' ? DISTRIBUTIONS.get(normalizeName(value)) : undefined;
         if (dist === undefined) {
-          throw new TypeError(
+          throw typeError(
             `${where} must be one of 'truncatedNormal', 'untruncatedNormal', 'uniform'; ` +
               `got ${describe(value)}`,
           );
@@ -324,14 +318,14 @@ function validateConfig(
       }
       default:
         // Unreachable: every allowed key is handled above.
-        throw new TypeError(`${argName}.config: unknown option '${key}'`);
+        throw typeError(`${argName}.config: unknown option '${key}'`);
     }
   }
   if (name === 'randomUniform') {
     const lo = clean.minval ?? -0.05;
     const hi = clean.maxval ?? 0.05;
     if (lo > hi) {
-      throw new RangeError(
+      throw rangeError(
         `${argName}.config: minval (${lo}) must not be greater than maxval (${hi})`,
       );
     }
@@ -368,7 +362,7 @@ export function validateInitializer(spec: unknown, argName: string): Initializer
   if (!isPlainObject(spec)) throw unknownNameError(argName, spec);
   for (const key of Object.keys(spec)) {
     if (key !== 'className' && key !== 'class_name' && key !== 'config') {
-      throw new TypeError(
+      throw typeError(
         `${argName}: unknown key '${key}' in initializer object; ` +
           `expected { className, config }`,
       );
@@ -376,7 +370,7 @@ export function validateInitializer(spec: unknown, argName: string): Initializer
   }
   const rawName: unknown = spec['className'] ?? spec['class_name'];
   if (typeof rawName !== 'string') {
-    throw new TypeError(
+    throw typeError(
       `${argName}.className must be a string naming an initializer, one of ` +
         `${validNamesText()}; got ${describe(rawName)}`,
     );
@@ -642,20 +636,20 @@ function orthogonal(out: Float32Array, shape: readonly number[], rng: Rng, gain:
 
 function checkShape(shape: unknown): readonly number[] {
   if (!Array.isArray(shape)) {
-    throw new TypeError(`shape must be an array of non-negative integers; got ${describe(shape)}`);
+    throw typeError(`shape must be an array of non-negative integers; got ${describe(shape)}`);
   }
   let size = 1;
   for (let i = 0; i < shape.length; i++) {
     const d: unknown = shape[i];
     if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
-      throw new RangeError(
+      throw rangeError(
         `shape[${i}] must be a non-negative integer; got ${describe(d)} (shape [${shape.join(', ')}])`,
       );
     }
     size *= d;
   }
   if (!Number.isSafeInteger(size) || size > 0x7fffffff) {
-    throw new RangeError(`shape [${shape.join(', ')}] has too many elements (${size})`);
+    throw rangeError(`shape [${shape.join(', ')}] has too many elements (${size})`);
   }
   return shape as readonly number[];
 }
@@ -695,7 +689,7 @@ export function initialize(
   const dims = checkShape(shape);
   const effectiveSeed = r.seed ?? seed;
   if (typeof effectiveSeed !== 'number' || !Number.isFinite(effectiveSeed)) {
-    throw new TypeError(`seed must be a finite number; got ${describe(effectiveSeed)}`);
+    throw typeError(`seed must be a finite number; got ${describe(effectiveSeed)}`);
   }
   let size = 1;
   for (const d of dims) size *= d;
@@ -718,7 +712,7 @@ export function initialize(
       break;
     case 'orthogonal':
       if (dims.length < 2) {
-        throw new RangeError(
+        throw rangeError(
           `the orthogonal initializer needs a shape of rank >= 2; got shape [${dims.join(', ')}]`,
         );
       }
@@ -726,7 +720,7 @@ export function initialize(
       break;
     case 'identity': {
       if (dims.length !== 2) {
-        throw new RangeError(
+        throw rangeError(
           `the identity initializer needs a 2-D shape; got shape [${dims.join(', ')}]`,
         );
       }

@@ -1,4 +1,4 @@
-import { expectObject, optionalChoice, rejectUnknownOptions } from './errors';
+import { expectObject, optionalChoice, rangeError, rejectUnknownOptions, typeError } from './errors';
 import { expectTensor, Tensor, tensor } from './tensor';
 
 /** Options of {@link padSequences}; as Keras `pad_sequences` with `padding='post'`. */
@@ -17,16 +17,16 @@ export type SequenceStep = Float32Array | readonly number[];
 /** @internal Normalises `lengths` to an Int32Array of integers in [0, steps]. */
 export function toLengths(lengths: unknown, batch: number, steps: number, name = 'lengths'): Int32Array {
   if (!(lengths instanceof Int32Array) && !Array.isArray(lengths)) {
-    throw new TypeError(`${name} must be an Int32Array or an array of integers`);
+    throw typeError(`${name} must be an Int32Array or an array of integers`);
   }
   if (lengths.length !== batch) {
-    throw new RangeError(`${name} must have one entry per sequence (${batch}), got ${lengths.length}`);
+    throw rangeError(`${name} must have one entry per sequence (${batch}), got ${lengths.length}`);
   }
   const out = new Int32Array(batch);
   for (let i = 0; i < batch; i++) {
     const l = lengths[i] as unknown;
-    if (typeof l !== 'number' || !Number.isInteger(l)) throw new TypeError(`${name}[${i}] must be an integer, got ${String(l)}`);
-    if (l < 0 || l > steps) throw new RangeError(`${name}[${i}] must be in [0, ${steps}], got ${l}`);
+    if (typeof l !== 'number' || !Number.isInteger(l)) throw typeError(`${name}[${i}] must be an integer, got ${String(l)}`);
+    if (l < 0 || l > steps) throw rangeError(`${name}[${i}] must be in [0, ${steps}], got ${l}`);
     out[i] = l;
   }
   return out;
@@ -41,23 +41,23 @@ export function padSequences(
   sequences: readonly (readonly SequenceStep[])[],
   options: PadOptions = {},
 ): { x: Tensor; lengths: Int32Array } {
-  if (!Array.isArray(sequences)) throw new TypeError('padSequences: sequences must be an array of sequences');
+  if (!Array.isArray(sequences)) throw typeError('padSequences: sequences must be an array of sequences');
   const opts = expectObject(options, 'padSequences: options');
   rejectUnknownOptions(opts, ['maxlen', 'truncating', 'value'], 'padSequences');
   const truncating = optionalChoice(opts.truncating, 'padSequences: truncating', ['pre', 'post'] as const, 'pre');
   const value = opts.value ?? 0;
-  if (typeof value !== 'number') throw new TypeError('padSequences: value must be a number');
+  if (typeof value !== 'number') throw typeError('padSequences: value must be a number');
 
   let features = -1;
   sequences.forEach((seq, i) => {
-    if (!Array.isArray(seq)) throw new TypeError(`padSequences: sequences[${i}] must be an array of steps`);
+    if (!Array.isArray(seq)) throw typeError(`padSequences: sequences[${i}] must be an array of steps`);
     seq.forEach((step: unknown, t: number) => {
       if (!(step instanceof Float32Array) && !Array.isArray(step)) {
-        throw new TypeError(`padSequences: sequences[${i}][${t}] must be a Float32Array or number[]`);
+        throw typeError(`padSequences: sequences[${i}][${t}] must be a Float32Array or number[]`);
       }
       if (features === -1) features = step.length;
       if (step.length !== features) {
-        throw new RangeError(`padSequences: sequences[${i}][${t}] has ${step.length} features, expected ${features}`);
+        throw rangeError(`padSequences: sequences[${i}][${t}] has ${step.length} features, expected ${features}`);
       }
     });
   });
@@ -66,7 +66,7 @@ export function padSequences(
   let maxlen = longest;
   if (opts.maxlen !== undefined) {
     if (typeof opts.maxlen !== 'number' || !Number.isInteger(opts.maxlen) || opts.maxlen < 0) {
-      throw new RangeError(`padSequences: maxlen must be a non-negative integer, got ${String(opts.maxlen)}`);
+      throw rangeError(`padSequences: maxlen must be a non-negative integer, got ${String(opts.maxlen)}`);
     }
     maxlen = opts.maxlen;
   }
@@ -80,7 +80,7 @@ export function padSequences(
     kept.forEach((step: SequenceStep, t: number) => {
       for (let d = 0; d < features; d++) {
         const v = step[d];
-        if (typeof v !== 'number') throw new TypeError(`padSequences: sequences[${n}] holds a non-number`);
+        if (typeof v !== 'number') throw typeError(`padSequences: sequences[${n}] holds a non-number`);
         x[(n * maxlen + t) * features + d] = v;
       }
     });
@@ -94,7 +94,7 @@ export function padSequences(
  */
 export function unpadSequences(output: Tensor, lengths: Int32Array | readonly number[]): Float32Array[][] {
   const t = expectTensor(output, 'unpadSequences: output');
-  if (t.shape.length !== 3) throw new RangeError(`unpadSequences: output must be rank 3 [N,T,H], got [${t.shape.join(',')}]`);
+  if (t.shape.length !== 3) throw rangeError(`unpadSequences: output must be rank 3 [N,T,H], got [${t.shape.join(',')}]`);
   const [N, T, H] = t.shape as [number, number, number];
   const lens = toLengths(lengths, N, T, 'unpadSequences: lengths');
   const values = t.dataSync();

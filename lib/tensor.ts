@@ -1,5 +1,5 @@
 import { getBackend } from './backend';
-import { describe } from './errors';
+import { describe, rangeError, rnnkitError, typeError } from './errors';
 import { native, NativeTensor } from './native';
 
 /** Values accepted by {@link tensor}: flat or nested arrays of numbers. */
@@ -56,7 +56,7 @@ export class Tensor {
 
   /** @internal Throws an Error naming `name` if the tensor was disposed. */
   assertUsable(name: string): void {
-    if (this.handle.disposed) throw new Error(`${name}: tensor has been disposed`);
+    if (this.handle.disposed) throw rnnkitError('RNNKIT_DISPOSED', `${name}: the tensor has been disposed`);
   }
 
   toString(): string {
@@ -66,7 +66,7 @@ export class Tensor {
 
 /** @internal Throws unless `value` is a live Tensor. */
 export function expectTensor(value: unknown, name: string): Tensor {
-  if (!(value instanceof Tensor)) throw new TypeError(`${name} must be a Tensor, got ${describe(value)}`);
+  if (!(value instanceof Tensor)) throw typeError(`${name} must be a Tensor, got ${describe(value)}`);
   value.assertUsable(name);
   return value;
 }
@@ -76,14 +76,14 @@ export function expectShape(t: Tensor, expected: readonly (number | null)[], nam
   const ok = t.shape.length === expected.length && expected.every((d, i) => d === null || d === t.shape[i]);
   if (!ok) {
     const want = expected.map((d) => (d === null ? '?' : d)).join(',');
-    throw new RangeError(`${name} must have shape [${want}], got [${t.shape.join(',')}]`);
+    throw rangeError(`${name} must have shape [${want}], got [${t.shape.join(',')}]`);
   }
 }
 
 function inferShape(values: TensorLike, name: string): number[] {
   if (values instanceof Float32Array) return [values.length];
   if (typeof values === 'number') return [];
-  if (!Array.isArray(values)) throw new TypeError(`${name} must be a Float32Array, a number or nested arrays of numbers`);
+  if (!Array.isArray(values)) throw typeError(`${name} must be a Float32Array, a number or nested arrays of numbers`);
   if (values.length === 0) return [0];
   const inner = inferShape(values[0] as TensorLike, name);
   return [values.length, ...inner];
@@ -91,13 +91,13 @@ function inferShape(values: TensorLike, name: string): number[] {
 
 function flatten(values: TensorLike, shape: number[], depth: number, out: number[], name: string): void {
   if (depth === shape.length) {
-    if (typeof values !== 'number') throw new TypeError(`${name}: nested arrays must hold numbers at depth ${depth}`);
+    if (typeof values !== 'number') throw typeError(`${name}: nested arrays must hold numbers at depth ${depth}`);
     out.push(values);
     return;
   }
   const isArrayLike = Array.isArray(values) || values instanceof Float32Array;
   if (!isArrayLike || (values as ArrayLike<unknown>).length !== shape[depth]) {
-    throw new RangeError(`${name}: nested arrays are ragged; expected length ${shape[depth]} at depth ${depth}`);
+    throw rangeError(`${name}: nested arrays are ragged; expected length ${shape[depth]} at depth ${depth}`);
   }
   const items = values as ArrayLike<TensorLike>;
   for (let i = 0; i < items.length; i++) flatten(items[i] as TensorLike, shape, depth + 1, out, name);
@@ -122,11 +122,11 @@ export function tensor(values: TensorLike, shape?: readonly number[]): Tensor {
   let dims = inferred;
   if (shape !== undefined) {
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && d >= 0)) {
-      throw new TypeError('shape must be an array of non-negative integers');
+      throw typeError('shape must be an array of non-negative integers');
     }
     const size = shape.reduce((a, b) => a * b, 1);
     if (size !== flat.length) {
-      throw new RangeError(`shape [${shape.join(',')}] needs ${size} values, got ${flat.length}`);
+      throw rangeError(`shape [${shape.join(',')}] needs ${size} values, got ${flat.length}`);
     }
     dims = [...shape];
   }

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { describe } from '../errors';
+import { describe, rangeError, rethrow, rnnkitError, typeError } from '../errors';
 import { InitializerSpec } from '../initializers';
 import { Bidirectional, bidirectional } from '../layers/bidirectional';
 import { dense, Dense } from '../layers/dense';
@@ -14,7 +14,7 @@ import { Embedding, embedding } from '../layers/embedding';
 import { TimeDistributed, timeDistributed } from '../layers/time-distributed';
 import { Activation, gru, lstm, RecurrentLayer, simpleRNN } from '../layers/recurrent';
 import { DenseLike, isDense, kerasClassName, layerName, ModelLayer, setBidirectionalName, setTimeDistributedName, weightCount } from '../models/layer-kinds';
-import { rethrow, Sequential } from '../models/sequential';
+import { Sequential } from '../models/sequential';
 import { Tensor, tensor } from '../tensor';
 
 /** A JSON value. */
@@ -52,7 +52,7 @@ function kerasActivation(a: string): string {
 /** Keras / tfjs activation name → rnnkit name (unknown names pass through for the layer to reject). */
 function rkActivation(a: unknown, where: string): string | undefined {
   if (a === undefined || a === null) return undefined;
-  if (typeof a !== 'string') throw new TypeError(`${where}: activation must be a string, got ${describe(a)}`);
+  if (typeof a !== 'string') throw typeError(`${where}: activation must be a string, got ${describe(a)}`);
   const map: Record<string, string> = { hard_sigmoid: 'hardSigmoid', hardsigmoid: 'hardSigmoid', hardSigmoid: 'hardSigmoid' };
   return map[a] ?? a;
 }
@@ -218,7 +218,7 @@ function weightNames(l: ModelLayer): string[] {
  */
 export function modelToArtifacts(model: Sequential): { modelJson: ModelJson; weightData: ArrayBuffer } {
   const input = model.inputShape;
-  if (!input || !model.built) throw new Error(`${model.name}.save: the model is not built; build it or run predict() first`);
+  if (!input || !model.built) throw rnnkitError('RNNKIT_INVALID_STATE', `${model.name}.save: the model is not built; build it or run predict() first`);
   const layers = model.layers;
   const specs: WeightSpec[] = [];
   const arrays: Float32Array[] = [];
@@ -270,7 +270,7 @@ function littleEndian(a: Float32Array): ArrayBuffer {
  * @throws Error when the model is not built or the files cannot be written
  */
 export async function saveModel(model: Sequential, dir: string): Promise<void> {
-  if (typeof dir !== 'string' || dir.length === 0) throw new TypeError(`${model.name}.save: dir must be a non-empty string, got ${describe(dir)}`);
+  if (typeof dir !== 'string' || dir.length === 0) throw typeError(`${model.name}.save: dir must be a non-empty string, got ${describe(dir)}`);
   const { modelJson, weightData } = modelToArtifacts(model);
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(path.join(dir, 'weights.bin'), new Uint8Array(weightData));
@@ -295,13 +295,13 @@ function get(cfg: Obj, key: string): unknown {
 function optBool(cfg: Obj, key: string, where: string): boolean | undefined {
   const v = get(cfg, key);
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw new TypeError(`${where}: ${key} must be a boolean, got ${describe(v)}`);
+  if (typeof v !== 'boolean') throw typeError(`${where}: ${key} must be a boolean, got ${describe(v)}`);
   return v;
 }
 
 function shapeOf(v: unknown, where: string): (number | null)[] {
   if (!Array.isArray(v) || v.length < 2 || !v.every((d) => d === null || (typeof d === 'number' && Number.isInteger(d) && d >= 1))) {
-    throw new TypeError(`${where} must be an array of positive integers or null, got ${JSON.stringify(v)}`);
+    throw typeError(`${where} must be an array of positive integers or null, got ${JSON.stringify(v)}`);
   }
   return v as (number | null)[];
 }
@@ -318,8 +318,8 @@ const RECURRENT_CLASSES = ['LSTM', 'GRU', 'SimpleRNN'] as const;
 
 function recurrentFromConfig(className: string, cfg: Obj, where: string): RecurrentLayer {
   const dtype = get(cfg, 'dtype');
-  if (typeof dtype === 'string' && dtype !== 'float32') throw new TypeError(`${where}: dtype '${dtype}' is not supported (float32 only)`);
-  if (get(cfg, 'time_major') === true) throw new TypeError(`${where}: time_major: true is not supported`);
+  if (typeof dtype === 'string' && dtype !== 'float32') throw typeError(`${where}: dtype '${dtype}' is not supported (float32 only)`);
+  if (get(cfg, 'time_major') === true) throw typeError(`${where}: time_major: true is not supported`);
   const name = get(cfg, 'name');
   const activation = rkActivation(get(cfg, 'activation'), where);
   const recurrentActivation = rkActivation(get(cfg, 'recurrent_activation'), where);
@@ -366,17 +366,17 @@ interface ParsedLayer {
 
 function layerFromConfig(entry: unknown, index: number, inputShape: { value: (number | null)[] | null }): ParsedLayer | null {
   let where = `model.json: modelTopology layer ${index}`;
-  if (!isObj(entry)) throw new TypeError(`${where} must be an object with class_name and config`);
+  if (!isObj(entry)) throw typeError(`${where} must be an object with class_name and config`);
   const className = entry.class_name ?? entry.className;
-  if (typeof className !== 'string') throw new TypeError(`${where}: class_name is missing`);
+  if (typeof className !== 'string') throw typeError(`${where}: class_name is missing`);
   const cfg = entry.config;
-  if (!isObj(cfg)) throw new TypeError(`${where} (${className}): config is missing`);
+  if (!isObj(cfg)) throw typeError(`${where} (${className}): config is missing`);
   const name = typeof cfg.name === 'string' ? cfg.name : `${className.toLowerCase()}_${index}`;
   where = `model.json: layer ${index} '${name}' (${className})`;
   const declared = declaredShape(cfg, where);
   if (declared && index === 0) inputShape.value = declared;
   if (className === 'InputLayer') {
-    if (!declared) throw new TypeError(`${where}: batch_input_shape is missing`);
+    if (!declared) throw typeError(`${where}: batch_input_shape is missing`);
     inputShape.value = declared;
     return null;
   }
@@ -386,16 +386,16 @@ function layerFromConfig(entry: unknown, index: number, inputShape: { value: (nu
     }
     if (className === 'Bidirectional') {
       const inner = get(cfg, 'layer');
-      if (!isObj(inner)) throw new TypeError(`${where}: config.layer is missing`);
+      if (!isObj(inner)) throw typeError(`${where}: config.layer is missing`);
       const innerClass = inner.class_name ?? inner.className;
       if (typeof innerClass !== 'string' || !(RECURRENT_CLASSES as readonly string[]).includes(innerClass)) {
-        throw new TypeError(`${where}: the wrapped layer must be LSTM, GRU or SimpleRNN, got ${describe(innerClass)}`);
+        throw typeError(`${where}: the wrapped layer must be LSTM, GRU or SimpleRNN, got ${describe(innerClass)}`);
       }
-      if (!isObj(inner.config)) throw new TypeError(`${where}: config.layer.config is missing`);
+      if (!isObj(inner.config)) throw typeError(`${where}: config.layer.config is missing`);
       const mode = get(cfg, 'merge_mode');
-      if (mode === null) throw new TypeError(`${where}: merge_mode null (a list of outputs) is not supported`);
+      if (mode === null) throw typeError(`${where}: merge_mode null (a list of outputs) is not supported`);
       if (mode !== undefined && !['concat', 'sum', 'mul', 'ave'].includes(mode as string)) {
-        throw new TypeError(`${where}: merge_mode must be 'concat', 'sum', 'mul' or 'ave', got ${describe(mode)}`);
+        throw typeError(`${where}: merge_mode must be 'concat', 'sum', 'mul' or 'ave', got ${describe(mode)}`);
       }
       const wrapped = recurrentFromConfig(innerClass, inner.config, `${where} > ${innerClass}`);
       const b = bidirectional({ layer: wrapped, ...(mode !== undefined ? { mergeMode: mode as 'concat' } : {}) });
@@ -406,9 +406,9 @@ function layerFromConfig(entry: unknown, index: number, inputShape: { value: (nu
     if (className === 'Embedding') {
       const length = get(cfg, 'input_length');
       if (length !== undefined && length !== null && !(typeof length === 'number' && Number.isInteger(length) && length >= 1)) {
-        throw new TypeError(`${where}: input_length must be a positive integer or null, got ${describe(length)}`);
+        throw typeError(`${where}: input_length must be a positive integer or null, got ${describe(length)}`);
       }
-      if (declared && declared.length !== 2) throw new TypeError(`${where}: batch_input_shape must be [batch, timesteps], got ${JSON.stringify(declared)}`);
+      if (declared && declared.length !== 2) throw typeError(`${where}: batch_input_shape must be [batch, timesteps], got ${JSON.stringify(declared)}`);
       const T = declared ? declared[1]! : typeof length === 'number' ? length : null;
       if (index === 0 && !declared && T !== null) inputShape.value = [null, T];
       const maskZero = optBool(cfg, 'mask_zero', where);
@@ -423,17 +423,17 @@ function layerFromConfig(entry: unknown, index: number, inputShape: { value: (nu
     }
     if (className === 'Dropout') {
       const noise = get(cfg, 'noise_shape');
-      if (noise !== undefined && noise !== null) throw new TypeError(`${where}: noise_shape is not supported`);
+      if (noise !== undefined && noise !== null) throw typeError(`${where}: noise_shape is not supported`);
       const seed = get(cfg, 'seed');
       const layer = dropout({ rate: get(cfg, 'rate') as number, name, ...(typeof seed === 'number' ? { seed } : {}) });
       return { layer, name, className };
     }
     if (className === 'TimeDistributed') {
       const inner = get(cfg, 'layer');
-      if (!isObj(inner)) throw new TypeError(`${where}: config.layer is missing`);
+      if (!isObj(inner)) throw typeError(`${where}: config.layer is missing`);
       const innerClass = inner.class_name ?? inner.className;
-      if (innerClass !== 'Dense') throw new TypeError(`${where}: the wrapped layer must be Dense, got ${describe(innerClass)}`);
-      if (!isObj(inner.config)) throw new TypeError(`${where}: config.layer.config is missing`);
+      if (innerClass !== 'Dense') throw typeError(`${where}: the wrapped layer must be Dense, got ${describe(innerClass)}`);
+      if (!isObj(inner.config)) throw typeError(`${where}: config.layer.config is missing`);
       const innerName = typeof inner.config.name === 'string' ? inner.config.name : `${name}_dense`;
       const layer = timeDistributed({ layer: denseFromConfig(inner.config, innerName, `${where} > Dense`) });
       setTimeDistributedName(layer, name);
@@ -442,7 +442,7 @@ function layerFromConfig(entry: unknown, index: number, inputShape: { value: (nu
   } catch (e) {
     throw e instanceof Error && e.message.startsWith(where) ? e : rethrow(e, where);
   }
-  throw new TypeError(`${where}: unsupported layer type '${className}' (supported: LSTM, GRU, SimpleRNN, Bidirectional, Dense, Embedding, Dropout, TimeDistributed, InputLayer)`);
+  throw typeError(`${where}: unsupported layer type '${className}' (supported: LSTM, GRU, SimpleRNN, Bidirectional, Dense, Embedding, Dropout, TimeDistributed, InputLayer)`);
 }
 
 interface ManifestWeight {
@@ -453,22 +453,22 @@ interface ManifestWeight {
 
 function parseManifest(manifest: unknown): { groups: { paths: string[] }[]; weights: ManifestWeight[] } {
   const where = 'model.json: weightsManifest';
-  if (!Array.isArray(manifest)) throw new TypeError(`${where} must be an array of { paths, weights } groups`);
+  if (!Array.isArray(manifest)) throw typeError(`${where} must be an array of { paths, weights } groups`);
   const weights: ManifestWeight[] = [];
   const groups = manifest.map((g, gi) => {
     if (!isObj(g) || !Array.isArray(g.paths) || !g.paths.every((p) => typeof p === 'string') || !Array.isArray(g.weights)) {
-      throw new TypeError(`${where}[${gi}] must be { paths: string[], weights: [...] }`);
+      throw typeError(`${where}[${gi}] must be { paths: string[], weights: [...] }`);
     }
     let offset = 0;
     g.weights.forEach((w, wi) => {
       const at = `${where}[${gi}].weights[${wi}]`;
-      if (!isObj(w) || typeof w.name !== 'string') throw new TypeError(`${at}: name is missing`);
+      if (!isObj(w) || typeof w.name !== 'string') throw typeError(`${at}: name is missing`);
       const wat = `${at} '${w.name}'`;
       if (!Array.isArray(w.shape) || !w.shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
-        throw new TypeError(`${wat}: shape must be an array of non-negative integers`);
+        throw typeError(`${wat}: shape must be an array of non-negative integers`);
       }
-      if (w.dtype !== undefined && w.dtype !== 'float32') throw new TypeError(`${wat}: dtype '${String(w.dtype)}' is not supported (float32 only)`);
-      if (w.quantization !== undefined && w.quantization !== null) throw new TypeError(`${wat}: quantized weights are not supported`);
+      if (w.dtype !== undefined && w.dtype !== 'float32') throw typeError(`${wat}: dtype '${String(w.dtype)}' is not supported (float32 only)`);
+      if (w.quantization !== undefined && w.quantization !== null) throw typeError(`${wat}: quantized weights are not supported`);
       const spec: WeightSpec = { name: w.name, shape: w.shape as number[], dtype: 'float32' };
       weights.push({ spec, group: gi, offset });
       offset += 4 * spec.shape.reduce((a, b) => a * b, 1);
@@ -486,7 +486,7 @@ function assignWeights(layers: ParsedLayer[], weights: ManifestWeight[]): Manife
   const counts = layers.map((p) => weightCount(p.layer));
   const total = counts.reduce((a, b) => a + b, 0);
   if (weights.length !== total) {
-    throw new RangeError(
+    throw rangeError(
       `model.json: weightsManifest lists ${weights.length} weights, but the layers need ${total} (${layers.map((p, i) => `${p.name}: ${counts[i]}`).join(', ')})`,
     );
   }
@@ -503,16 +503,16 @@ function assignWeights(layers: ParsedLayer[], weights: ManifestWeight[]): Manife
  */
 function modelFromParts(json: Obj, groupData: ArrayBuffer[], groupPaths: string[][], weights: ManifestWeight[]): Sequential {
   let topology = json.modelTopology;
-  if (!isObj(topology)) throw new TypeError('model.json: modelTopology is missing');
+  if (!isObj(topology)) throw typeError('model.json: modelTopology is missing');
   if (isObj(topology.model_config)) topology = topology.model_config;
   const top = topology as Obj;
   const cls = top.class_name ?? top.className;
   if (cls !== 'Sequential') {
-    throw new TypeError(`model.json: modelTopology.class_name must be 'Sequential' (only Sequential models are supported), got ${describe(cls)}`);
+    throw typeError(`model.json: modelTopology.class_name must be 'Sequential' (only Sequential models are supported), got ${describe(cls)}`);
   }
   const config = top.config;
   const list = Array.isArray(config) ? config : isObj(config) ? config.layers : undefined;
-  if (!Array.isArray(list)) throw new TypeError('model.json: modelTopology.config.layers must be an array');
+  if (!Array.isArray(list)) throw typeError('model.json: modelTopology.config.layers must be an array');
   const inputShape: { value: (number | null)[] | null } = { value: null };
   const parsed: ParsedLayer[] = [];
   try {
@@ -520,7 +520,7 @@ function modelFromParts(json: Obj, groupData: ArrayBuffer[], groupPaths: string[
       const p = layerFromConfig(entry, i, inputShape);
       if (p) parsed.push(p);
     });
-    if (parsed.length === 0) throw new TypeError('model.json: the model has no layers');
+    if (parsed.length === 0) throw typeError('model.json: the model has no layers');
     const assigned = assignWeights(parsed, weights);
     parsed.forEach((p, i) => {
       const tensors = assigned[i]!.map((w) => readWeight(w, groupData, groupPaths));
@@ -550,7 +550,7 @@ function modelFromParts(json: Obj, groupData: ArrayBuffer[], groupPaths: string[
 function fallbackInput(layers: ModelLayer[]): (number | null)[] {
   const first = layers.find((l) => !(l instanceof Dropout)) ?? layers[0]!;
   if (first instanceof Embedding) return [null, null];
-  if (first instanceof Dropout) throw new TypeError('model.json: the model declares no input shape and has only Dropout layers');
+  if (first instanceof Dropout) throw typeError('model.json: the model declares no input shape and has only Dropout layers');
   const D = first instanceof Bidirectional ? first.forwardLayer.inputFeatures : first.inputFeatures;
   return isDense(first) ? [null, D] : [null, null, D];
 }
@@ -560,7 +560,7 @@ function readWeight(w: ManifestWeight, groupData: ArrayBuffer[], groupPaths: str
   const size = w.spec.shape.reduce((a, b) => a * b, 1);
   const end = w.offset + 4 * size;
   if (end > data.byteLength) {
-    throw new RangeError(
+    throw rangeError(
       `model.json: weight '${w.spec.name}' [${w.spec.shape.join(',')}] needs bytes ${w.offset}..${end} of ${groupPaths[w.group]!.join(' + ')}, ` +
         `which hold only ${data.byteLength} bytes (truncated weights file?)`,
     );
@@ -582,13 +582,13 @@ function readWeight(w: ManifestWeight, groupData: ArrayBuffer[], groupPaths: str
  * @throws TypeError/RangeError naming the layer, weight or field that is wrong
  */
 export function modelFromJson(modelJson: unknown, groupData: readonly ArrayBuffer[]): Sequential {
-  if (!isObj(modelJson)) throw new TypeError('model.json must hold a JSON object');
+  if (!isObj(modelJson)) throw typeError('model.json must hold a JSON object');
   if (modelJson.format !== undefined && modelJson.format !== 'layers-model') {
-    throw new TypeError(`model.json: format must be 'layers-model', got ${describe(modelJson.format)}`);
+    throw typeError(`model.json: format must be 'layers-model', got ${describe(modelJson.format)}`);
   }
   const { groups, weights } = parseManifest(modelJson.weightsManifest ?? []);
   if (!Array.isArray(groupData) || groupData.length !== groups.length) {
-    throw new TypeError(`modelFromJson: groupData must hold one ArrayBuffer per manifest group (${groups.length})`);
+    throw typeError(`modelFromJson: groupData must hold one ArrayBuffer per manifest group (${groups.length})`);
   }
   return modelFromParts(modelJson, [...groupData], groups.map((g) => g.paths), weights);
 }
@@ -608,23 +608,23 @@ export function modelFromJson(modelJson: unknown, groupData: readonly ArrayBuffe
  */
 export async function loadModel(pathOrDir: string): Promise<Sequential> {
   if (typeof pathOrDir !== 'string' || pathOrDir.length === 0) {
-    throw new TypeError(`loadModel: pathOrDir must be a non-empty string, got ${describe(pathOrDir)}`);
+    throw typeError(`loadModel: pathOrDir must be a non-empty string, got ${describe(pathOrDir)}`);
   }
   let file = pathOrDir;
   const stat = await fs.stat(file).catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`loadModel: cannot read '${pathOrDir}': ${e.code ?? e.message}`);
+    throw rnnkitError('RNNKIT_MODEL_FILE', `loadModel: cannot read '${pathOrDir}': ${e.code ?? e.message}`);
   });
   if (stat.isDirectory()) file = path.join(pathOrDir, 'model.json');
   const text = await fs.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new Error(`loadModel: cannot read '${file}': ${e.code ?? e.message}`);
+    throw rnnkitError('RNNKIT_MODEL_FILE', `loadModel: cannot read '${file}': ${e.code ?? e.message}`);
   });
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw new TypeError(`loadModel: '${file}' is not valid JSON: ${(e as Error).message}`);
+    throw typeError(`loadModel: '${file}' is not valid JSON: ${(e as Error).message}`);
   }
-  if (!isObj(json)) throw new TypeError(`loadModel: '${file}' must hold a JSON object`);
+  if (!isObj(json)) throw typeError(`loadModel: '${file}' must hold a JSON object`);
   const { groups } = parseManifest(json.weightsManifest ?? []);
   const dir = path.dirname(file);
   const data: ArrayBuffer[] = [];
@@ -633,7 +633,7 @@ export async function loadModel(pathOrDir: string): Promise<Sequential> {
     for (const p of g.paths) {
       parts.push(
         await fs.readFile(path.resolve(dir, p)).catch((e: NodeJS.ErrnoException) => {
-          throw new Error(`loadModel: cannot read weights file '${p}' listed in ${file}: ${e.code ?? e.message}`);
+          throw rnnkitError('RNNKIT_MODEL_FILE', `loadModel: cannot read weights file '${p}' listed in ${file}: ${e.code ?? e.message}`);
         }),
       );
     }

@@ -1,4 +1,4 @@
-import { expectObject, optionalChoice, rejectUnknownOptions } from '../errors';
+import { expectObject, optionalChoice, rangeError, rejectUnknownOptions, typeError } from '../errors';
 import { native } from '../native';
 import { toLengths } from '../sequences';
 import { expectShape, expectTensor, fromNative, Tensor } from '../tensor';
@@ -63,7 +63,7 @@ export class Bidirectional {
     const o = expectObject(args, 'layers.bidirectional: options');
     rejectUnknownOptions(o, ['layer', 'mergeMode'], 'layers.bidirectional');
     if (!(o.layer instanceof RecurrentLayer)) {
-      throw new TypeError('layers.bidirectional: layer must be a recurrent layer (simpleRNN, lstm or gru)');
+      throw typeError('layers.bidirectional: layer must be a recurrent layer (simpleRNN, lstm or gru)');
     }
     this.mergeMode = optionalChoice(o.mergeMode, 'layers.bidirectional: mergeMode', ['concat', 'sum', 'mul', 'ave'] as const, 'concat');
     this.forwardLayer = o.layer;
@@ -111,7 +111,7 @@ export class Bidirectional {
   /** Sets the forward layer's weights then the backward layer's, each in Keras layout. */
   setWeights(weights: readonly WeightValues[]): void {
     if (!Array.isArray(weights) || weights.length % 2 !== 0) {
-      throw new RangeError('bidirectional.setWeights: weights must hold the forward layer\'s weights then the backward layer\'s');
+      throw rangeError('bidirectional.setWeights: weights must hold the forward layer\'s weights then the backward layer\'s');
     }
     const half = weights.length / 2;
     this.forwardLayer.setWeights(weights.slice(0, half));
@@ -139,7 +139,7 @@ export class Bidirectional {
     if (opts.initialState !== undefined) {
       const init = opts.initialState;
       if (!Array.isArray(init) || init.length !== 2 * k) {
-        throw new TypeError(`bidirectional.forward: initialState must hold ${2 * k} Tensors (forward layer's states, then backward layer's)`);
+        throw typeError(`bidirectional.forward: initialState must hold ${2 * k} Tensors (forward layer's states, then backward layer's)`);
       }
       fwInit = init.slice(0, k);
       bwInit = init.slice(k);
@@ -183,7 +183,7 @@ export class Bidirectional {
   async backward(fwd: ForwardResult, options: BackwardOptions): Promise<Gradients> {
     const where = 'bidirectional.backward';
     if (!(fwd instanceof BidirectionalForward) || fwd.layer !== this) {
-      throw new TypeError(`${where}: fwd must be the result of this layer's forward()`);
+      throw typeError(`${where}: fwd must be the result of this layer's forward()`);
     }
     const opts = expectObject(options, `${where}: options`);
     rejectUnknownOptions(opts, ['dOutput', 'dStates'], where);
@@ -192,7 +192,7 @@ export class Bidirectional {
     const k = this.forwardLayer.stateCount;
     const dStates = opts.dStates;
     if (dStates !== undefined && (!Array.isArray(dStates) || dStates.length !== 2 * k)) {
-      throw new TypeError(`${where}: dStates must be an array of ${2 * k} Tensors (null for a zero gradient)`);
+      throw typeError(`${where}: dStates must be an array of ${2 * k} Tensors (null for a zero gradient)`);
     }
     const H = this.forwardLayer.units;
     const [dFw, dBwAligned] = this.splitGradient(dOutput, fwd, H);

@@ -1,4 +1,4 @@
-import { describe, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rejectUnknownOptions } from '../errors';
+import { describe, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
 import { initialize, InitializerSpec, validateInitializer } from '../initializers';
 import { native } from '../native';
 import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
@@ -51,12 +51,12 @@ function resolveConfig(args: unknown): DenseConfig {
   if (o.inputShape !== undefined) {
     const s = o.inputShape;
     if (!Array.isArray(s) || s.length < 1 || !s.every((d, i) => (d === null && i < s.length - 1) || (Number.isInteger(d) && (d as number) >= 1))) {
-      throw new TypeError(`${where}: inputShape must be an array of positive integers (null allowed except for the last), got ${describe(s)}`);
+      throw typeError(`${where}: inputShape must be an array of positive integers (null allowed except for the last), got ${describe(s)}`);
     }
     batchInputShape = [null, ...(s as (number | null)[])];
   }
   const name = o.name === undefined ? `dense_${++denseCounter}` : o.name;
-  if (typeof name !== 'string') throw new TypeError(`${where}: name must be a string`);
+  if (typeof name !== 'string') throw typeError(`${where}: name must be a string`);
   return {
     units: positiveInteger(o.units, `${where}: units`),
     activation: optionalChoice(o.activation, `${where}: activation`, DENSE_ACTIVATIONS, 'linear'),
@@ -120,10 +120,10 @@ export class Dense {
   build(inputShape: readonly (number | null)[]): void {
     const D = Array.isArray(inputShape) ? inputShape[inputShape.length - 1] : undefined;
     if (typeof D !== 'number' || !Number.isInteger(D) || D < 1) {
-      throw new RangeError(`${this.name}.build: the last axis of inputShape (features) must be a positive integer, got ${describe(D)}`);
+      throw rangeError(`${this.name}.build: the last axis of inputShape (features) must be a positive integer, got ${describe(D)}`);
     }
     if (this.built) {
-      if (D !== this.inputFeatures) throw new RangeError(`${this.name}.build: layer was built for ${this.inputFeatures} features, got ${D}`);
+      if (D !== this.inputFeatures) throw rangeError(`${this.name}.build: layer was built for ${this.inputFeatures} features, got ${D}`);
       return;
     }
     const { units: U, seed } = this.config;
@@ -134,7 +134,7 @@ export class Dense {
 
   /** `[kernel [D, U], bias [U]]` (no bias when useBias is false), as copies. */
   getWeights(): Tensor[] {
-    if (!this.built) throw new Error(`${this.name}.getWeights: the layer is not built`);
+    if (!this.built) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.getWeights: the layer is not built`);
     return this.weights.map((w) => tensor(w.dataSync(), w.shape));
   }
 
@@ -143,7 +143,7 @@ export class Dense {
     const where = `${this.name}.setWeights`;
     const count = this.config.useBias ? 2 : 1;
     if (!Array.isArray(weights) || weights.length !== count) {
-      throw new RangeError(`${where}: expected ${count} weights (kernel${count > 1 ? ', bias' : ''}), got ${describe(weights)}`);
+      throw rangeError(`${where}: expected ${count} weights (kernel${count > 1 ? ', bias' : ''}), got ${describe(weights)}`);
     }
     const U = this.config.units;
     const first = weights[0];
@@ -154,13 +154,13 @@ export class Dense {
         : first instanceof Float32Array
           ? first.length / U
           : NaN;
-    if (!Number.isInteger(D) || (D as number) < 1) throw new RangeError(`${where}: weights[0] (kernel) must have shape [features, ${U}]`);
+    if (!Number.isInteger(D) || (D as number) < 1) throw rangeError(`${where}: weights[0] (kernel) must have shape [features, ${U}]`);
     const shapes = [[D as number, U], [U]];
     const next = weights.map((w, i) => {
       const name = `${where}: weights[${i}] (${i === 0 ? 'kernel' : 'bias'})`;
       if (w instanceof Float32Array) {
         const size = shapes[i]!.reduce((a, b) => a * b, 1);
-        if (w.length !== size) throw new RangeError(`${name} must have ${size} values, got ${w.length}`);
+        if (w.length !== size) throw rangeError(`${name} must have ${size} values, got ${w.length}`);
         return tensor(w, shapes[i]);
       }
       const t = expectTensor(w, name);
@@ -173,7 +173,7 @@ export class Dense {
 
   /** Number of weight values. */
   countParams(): number {
-    if (!this.built) throw new Error(`${this.name}.countParams: the layer is not built`);
+    if (!this.built) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.countParams: the layer is not built`);
     return this.weights.reduce((s, w) => s + w.size, 0);
   }
 
@@ -184,7 +184,7 @@ export class Dense {
     const opts = expectObject(options, `${where}: options`);
     rejectUnknownOptions(opts, ['training'], where);
     const training = optionalBoolean(opts.training, `${where}: training`, false);
-    if (input.shape.length < 1) throw new RangeError(`${where}: x must have at least one axis`);
+    if (input.shape.length < 1) throw rangeError(`${where}: x must have at least one axis`);
     if (!this.built) this.build(input.shape);
     const [kernel, bias] = this.weights as [Tensor, Tensor | undefined];
     const y = await native.denseForward(input.handle, kernel.handle, bias?.handle ?? null, this.config.activation);
@@ -194,8 +194,8 @@ export class Dense {
   /** Gradients with respect to the input and the weights (`getWeights()` order). */
   async backward(fwd: DenseForward, options: { dOutput: Tensor }): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
     const where = `${this.name}.backward`;
-    if (!(fwd instanceof DenseForward) || fwd.layer !== this) throw new TypeError(`${where}: fwd must be the result of this layer's forward()`);
-    if (!fwd.saved) throw new TypeError(`${where}: fwd comes from a forward pass without { training: true }`);
+    if (!(fwd instanceof DenseForward) || fwd.layer !== this) throw typeError(`${where}: fwd must be the result of this layer's forward()`);
+    if (!fwd.saved) throw typeError(`${where}: fwd comes from a forward pass without { training: true }`);
     const opts = expectObject(options, `${where}: options`);
     rejectUnknownOptions(opts, ['dOutput'], where);
     const dOutput = expectTensor(opts.dOutput, `${where}: dOutput`);
@@ -206,7 +206,7 @@ export class Dense {
 
   /** @internal For training loops: the weights an optimizer updates in place. */
   trainableWeights(): Tensor[] {
-    if (!this.built) throw new Error(`${this.name}.trainableWeights: the layer is not built`);
+    if (!this.built) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.trainableWeights: the layer is not built`);
     return this.weights;
   }
 

@@ -1,4 +1,4 @@
-import { expectObject, optionalBoolean, optionalInteger, rejectUnknownOptions } from '../errors';
+import { expectObject, optionalBoolean, optionalInteger, rangeError, rejectUnknownOptions, typeError } from '../errors';
 import { native } from '../native';
 import { expectTensor, fromNative, Tensor } from '../tensor';
 
@@ -42,10 +42,10 @@ export class Dropout {
     const where = 'layers.dropout';
     const o = expectObject(args, `${where}: options`);
     rejectUnknownOptions(o, ['rate', 'seed', 'name'], where);
-    if (typeof o.rate !== 'number') throw new TypeError(`${where}: rate must be a number`);
-    if (!(o.rate >= 0 && o.rate < 1)) throw new RangeError(`${where}: rate must be in [0, 1), got ${o.rate}`);
+    if (typeof o.rate !== 'number') throw typeError(`${where}: rate must be a number`);
+    if (!(o.rate >= 0 && o.rate < 1)) throw rangeError(`${where}: rate must be in [0, 1), got ${o.rate}`);
     const name = o.name === undefined ? `dropout_${++counter}` : o.name;
-    if (typeof name !== 'string') throw new TypeError(`${where}: name must be a string`);
+    if (typeof name !== 'string') throw typeError(`${where}: name must be a string`);
     this.config = { rate: o.rate, seed: optionalInteger(o.seed, `${where}: seed`, Math.floor(Math.random() * 0x7fffffff)), name };
   }
 
@@ -61,7 +61,7 @@ export class Dropout {
     return [];
   }
   setWeights(weights: readonly unknown[]): void {
-    if (!Array.isArray(weights) || weights.length !== 0) throw new RangeError(`${this.name}.setWeights: dropout has no weights`);
+    if (!Array.isArray(weights) || weights.length !== 0) throw rangeError(`${this.name}.setWeights: dropout has no weights`);
   }
   countParams(): number {
     return 0;

@@ -1,4 +1,4 @@
-import { describe, expectObject, optionalBoolean, optionalInteger, positiveInteger, rejectUnknownOptions } from '../errors';
+import { describe, expectObject, optionalBoolean, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
 import { initialize, InitializerSpec, validateInitializer } from '../initializers';
 import { native } from '../native';
 import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
@@ -66,13 +66,13 @@ export class Embedding {
     const o = expectObject(args, `${where}: options`);
     rejectUnknownOptions(o, ['inputDim', 'outputDim', 'maskZero', 'embeddingsInitializer', 'inputLength', 'inputShape', 'seed', 'name'], where);
     const name = o.name === undefined ? `embedding_${++counter}` : o.name;
-    if (typeof name !== 'string') throw new TypeError(`${where}: name must be a string`);
+    if (typeof name !== 'string') throw typeError(`${where}: name must be a string`);
     let batchInputShape: (number | null)[] | null = null;
     if (o.inputLength !== undefined) batchInputShape = [null, positiveInteger(o.inputLength, `${where}: inputLength`)];
     if (o.inputShape !== undefined) {
       const s = o.inputShape;
       if (!Array.isArray(s) || s.length !== 1 || !(s[0] === null || (Number.isInteger(s[0]) && s[0] >= 1))) {
-        throw new TypeError(`${where}: inputShape must be [timesteps | null], got ${describe(s)}`);
+        throw typeError(`${where}: inputShape must be [timesteps | null], got ${describe(s)}`);
       }
       batchInputShape = [null, s[0] as number | null];
     }
@@ -105,18 +105,18 @@ export class Embedding {
 
   /** `[embeddings [inputDim, outputDim]]`, as a copy. */
   getWeights(): Tensor[] {
-    if (!this.table) throw new Error(`${this.name}.getWeights: the layer is not built`);
+    if (!this.table) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.getWeights: the layer is not built`);
     return [tensor(this.table.dataSync(), this.table.shape)];
   }
 
   setWeights(weights: readonly WeightValues[]): void {
     const where = `${this.name}.setWeights`;
     const shape = [this.config.inputDim, this.config.outputDim];
-    if (!Array.isArray(weights) || weights.length !== 1) throw new RangeError(`${where}: expected 1 weight (embeddings [${shape.join(',')}])`);
+    if (!Array.isArray(weights) || weights.length !== 1) throw rangeError(`${where}: expected 1 weight (embeddings [${shape.join(',')}])`);
     const w = weights[0];
     let values: Float32Array;
     if (w instanceof Float32Array) {
-      if (w.length !== shape[0]! * shape[1]!) throw new RangeError(`${where}: embeddings must have ${shape[0]! * shape[1]!} values, got ${w.length}`);
+      if (w.length !== shape[0]! * shape[1]!) throw rangeError(`${where}: embeddings must have ${shape[0]! * shape[1]!} values, got ${w.length}`);
       values = w;
     } else {
       const t = expectTensor(w, `${where}: weights[0]`);
@@ -136,7 +136,7 @@ export class Embedding {
     const where = `${this.name}.forward`;
     const x = expectTensor(ids, `${where}: ids`);
     rejectUnknownOptions(expectObject(options, `${where}: options`), ['training'], where);
-    if (x.shape.length !== 2) throw new RangeError(`${where}: ids must be rank 2 [batch, timesteps], got [${x.shape.join(',')}]`);
+    if (x.shape.length !== 2) throw rangeError(`${where}: ids must be rank 2 [batch, timesteps], got [${x.shape.join(',')}]`);
     this.build();
     const r = native.embeddingForward(this.table!.handle, x.handle);
     return new EmbeddingForward(fromNative(r.output), this.config.maskZero ? r.lengths : null, this, x);
@@ -153,7 +153,7 @@ export class Embedding {
 
   /** @internal The table's gradient; ids have none (a zero tensor stands for it). */
   async backwardTrainable(fwd: EmbeddingForward, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
-    if (!(fwd instanceof EmbeddingForward) || fwd.layer !== this) throw new TypeError(`${this.name}.backward: fwd must come from this layer`);
+    if (!(fwd instanceof EmbeddingForward) || fwd.layer !== this) throw typeError(`${this.name}.backward: fwd must come from this layer`);
     const dTable = fromNative(native.embeddingBackward(fwd.ids.handle, dOutput.handle, [this.config.inputDim, this.config.outputDim]));
     return { dInput: tensor(new Float32Array(fwd.ids.size), fwd.ids.shape), dWeights: [dTable] };
   }

@@ -1,12 +1,4 @@
-import {
-  describe,
-  expectObject,
-  optionalBoolean,
-  optionalChoice,
-  optionalInteger,
-  positiveInteger,
-  rejectUnknownOptions,
-} from '../errors';
+import { describe, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
 import { initialize, InitializerSpec, validateInitializer } from '../initializers';
 import { native, NativeReserve, NativeRnnDesc, NativeRnnWeights, NativeTensor } from '../native';
 import { toLengths } from '../sequences';
@@ -175,30 +167,30 @@ function resolveConfig(cell: CellName, args: unknown): RecurrentConfig {
   const rate = (key: 'dropout' | 'recurrentDropout') => {
     const v = o[key];
     if (v === undefined || v === 0) return;
-    if (typeof v !== 'number') throw new TypeError(`${where}: ${key} must be a number, got ${describe(v)}`);
-    throw new RangeError(`${where}: ${key} must be 0: dropout inside recurrent layers is not supported yet`);
+    if (typeof v !== 'number') throw typeError(`${where}: ${key} must be a number, got ${describe(v)}`);
+    throw rangeError(`${where}: ${key} must be 0: dropout inside recurrent layers is not supported yet`);
   };
   rate('dropout');
   rate('recurrentDropout');
   const seed = optionalInteger(o.seed, `${where}: seed`, Math.floor(Math.random() * 0x7fffffff));
   const name = o.name === undefined ? `${LAYER_NAMES[cell]}_${++layerCounter}` : o.name;
-  if (typeof name !== 'string') throw new TypeError(`${where}: name must be a string`);
+  if (typeof name !== 'string') throw typeError(`${where}: name must be a string`);
   let batchInputShape: (number | null)[] | null = null;
   const dim = (v: unknown, key: string, nullable: boolean): number | null => {
     if (v === null && nullable) return null;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) {
-      throw new RangeError(`${where}: ${key} entries must be positive integers${nullable ? ' or null' : ''}, got ${describe(v)}`);
+      throw rangeError(`${where}: ${key} entries must be positive integers${nullable ? ' or null' : ''}, got ${describe(v)}`);
     }
     return v;
   };
   if (o.inputShape !== undefined) {
     const s = o.inputShape;
-    if (!Array.isArray(s) || s.length !== 2) throw new TypeError(`${where}: inputShape must be [timesteps | null, features]`);
+    if (!Array.isArray(s) || s.length !== 2) throw typeError(`${where}: inputShape must be [timesteps | null, features]`);
     batchInputShape = [null, dim(s[0], 'inputShape', true), dim(s[1], 'inputShape', false)];
   }
   if (o.batchInputShape !== undefined) {
     const s = o.batchInputShape;
-    if (!Array.isArray(s) || s.length !== 3) throw new TypeError(`${where}: batchInputShape must be [batch | null, timesteps | null, features]`);
+    if (!Array.isArray(s) || s.length !== 3) throw typeError(`${where}: batchInputShape must be [batch | null, timesteps | null, features]`);
     batchInputShape = [dim(s[0], 'batchInputShape', true), dim(s[1], 'batchInputShape', true), dim(s[2], 'batchInputShape', false)];
   }
   const init = (key: string, fallback: InitializerSpec) =>
@@ -309,14 +301,14 @@ export class RecurrentLayer implements SequenceLayer {
    */
   build(inputShape: readonly (number | null)[]): void {
     if (!Array.isArray(inputShape) || inputShape.length !== 3) {
-      throw new TypeError(`${this.name}.build: inputShape must be [batch | null, timesteps | null, features]`);
+      throw typeError(`${this.name}.build: inputShape must be [batch | null, timesteps | null, features]`);
     }
     const D = inputShape[2];
     if (typeof D !== 'number' || !Number.isInteger(D) || D < 1) {
-      throw new RangeError(`${this.name}.build: inputShape[2] (features) must be a positive integer, got ${describe(D)}`);
+      throw rangeError(`${this.name}.build: inputShape[2] (features) must be a positive integer, got ${describe(D)}`);
     }
     if (this.built) {
-      if (D !== this.inputSize) throw new RangeError(`${this.name}.build: layer was built for ${this.inputSize} features, got ${D}`);
+      if (D !== this.inputSize) throw rangeError(`${this.name}.build: layer was built for ${this.inputSize} features, got ${D}`);
       return;
     }
     this.inputSize = D;
@@ -352,7 +344,7 @@ export class RecurrentLayer implements SequenceLayer {
   }
 
   private requireBuilt(where: string): void {
-    if (!this.built) throw new Error(`${this.name}.${where}: the layer is not built; call build(), setWeights() or forward() first`);
+    if (!this.built) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.${where}: the layer is not built; call build(), setWeights() or forward() first`);
   }
 
   /** Weights in Keras order and layout: kernel `[D,G·H]`, recurrentKernel `[H,G·H]`, bias. */
@@ -373,20 +365,20 @@ export class RecurrentLayer implements SequenceLayer {
    */
   setWeights(weights: readonly WeightValues[]): void {
     const where = `${this.name}.setWeights`;
-    if (!Array.isArray(weights)) throw new TypeError(`${where}: weights must be an array of Tensors or Float32Arrays`);
+    if (!Array.isArray(weights)) throw typeError(`${where}: weights must be an array of Tensors or Float32Arrays`);
     const values = weights.map((w, i) => weightValues(w, `${where}: weights[${i}]`));
     if (!this.built) {
       const GH = (this.config.cell === 'lstm' ? 4 : this.config.cell === 'gru' ? 3 : 1) * this.config.units;
       const first = weights[0];
       const D = first instanceof Tensor ? first.shape[0] : values[0] ? values[0].length / GH : NaN;
       if (!Number.isInteger(D) || (D ?? 0) < 1) {
-        throw new RangeError(`${where}: weights[0] (kernel) must have shape [features, ${GH}]`);
+        throw rangeError(`${where}: weights[0] (kernel) must have shape [features, ${GH}]`);
       }
       this.inputSize = D as number;
     }
     const expected = this.keras();
     if (values.length !== expected.length) {
-      throw new RangeError(
+      throw rangeError(
         `${where}: expected ${expected.length} weights (${expected.map((e) => `${e.name} [${e.shape.join(',')}]`).join(', ')}), got ${values.length}`,
       );
     }
@@ -439,7 +431,7 @@ export class RecurrentLayer implements SequenceLayer {
     const where = `${this.name}.forward`;
     const input = expectTensor(x, `${where}: x`);
     if (input.shape.length !== 3) {
-      throw new RangeError(`${where}: x must be rank 3 [batch, timesteps, features], got [${input.shape.join(',')}]`);
+      throw rangeError(`${where}: x must be rank 3 [batch, timesteps, features], got [${input.shape.join(',')}]`);
     }
     const [N, T, D] = input.shape as [number, number, number];
     const opts = expectObject(options, `${where}: options`);
@@ -447,12 +439,12 @@ export class RecurrentLayer implements SequenceLayer {
     const training = optionalBoolean(opts.training, `${where}: training`, false);
     const lengths = opts.lengths === undefined ? null : toLengths(opts.lengths, N, T, `${where}: lengths`);
     if (!this.built) this.build([N, T, D]);
-    if (D !== this.inputSize) throw new RangeError(`${where}: x must have ${this.inputSize} features (the layer's input size), got ${D}`);
+    if (D !== this.inputSize) throw rangeError(`${where}: x must have ${this.inputSize} features (the layer's input size), got ${D}`);
 
     let initial = opts.initialState === undefined ? null : this.checkStates(opts.initialState, N, `${where}: initialState`);
     if (!initial && this.config.stateful && this.carried) {
       if (this.carried[0]!.shape[0] !== N) {
-        throw new RangeError(`${where}: a stateful layer needs the same batch size every call (${this.carried[0]!.shape[0]}), got ${N}; call resetStates() first`);
+        throw rangeError(`${where}: a stateful layer needs the same batch size every call (${this.carried[0]!.shape[0]}), got ${N}; call resetStates() first`);
       }
       initial = this.carried;
     }
@@ -472,7 +464,7 @@ export class RecurrentLayer implements SequenceLayer {
 
   private checkStates(states: unknown, N: number, name: string): Tensor[] {
     if (!Array.isArray(states) || states.length !== this.stateCount) {
-      throw new TypeError(`${name} must be an array of ${this.stateCount} Tensor${this.stateCount > 1 ? 's ([h0, c0])' : ' ([h0])'}, got ${describe(states)}`);
+      throw typeError(`${name} must be an array of ${this.stateCount} Tensor${this.stateCount > 1 ? 's ([h0, c0])' : ' ([h0])'}, got ${describe(states)}`);
     }
     return states.map((s, i) => {
       const t = expectTensor(s, `${name}[${i}]`);
@@ -547,10 +539,10 @@ export class RecurrentLayer implements SequenceLayer {
   private async backwardNative(fwd: ForwardResult, options: BackwardOptions) {
     const where = `${this.name}.backward`;
     if (!(fwd instanceof RecurrentForward) || fwd.layer !== this) {
-      throw new TypeError(`${where}: fwd must be the result of this layer's forward()`);
+      throw typeError(`${where}: fwd must be the result of this layer's forward()`);
     }
-    if (!fwd.reserve) throw new TypeError(`${where}: fwd comes from a forward pass without { training: true }, which keeps nothing for backward`);
-    if (fwd.reserve.disposed) throw new Error(`${where}: the forward pass has been disposed`);
+    if (!fwd.reserve) throw typeError(`${where}: fwd comes from a forward pass without { training: true }, which keeps nothing for backward`);
+    if (fwd.reserve.disposed) throw rnnkitError('RNNKIT_DISPOSED', `${where}: the forward pass has been disposed`);
     const opts = expectObject(options, `${where}: options`);
     rejectUnknownOptions(opts, ['dOutput', 'dStates'], where);
     const dOutput = expectTensor(opts.dOutput, `${where}: dOutput`);
@@ -562,7 +554,7 @@ export class RecurrentLayer implements SequenceLayer {
   private checkStateGrads(value: unknown, states: Tensor[], name: string): (NativeTensor | null)[] {
     if (value === undefined) return [];
     if (!Array.isArray(value) || value.length !== states.length) {
-      throw new TypeError(`${name} must be an array of ${states.length} Tensors (null for a zero gradient), got ${describe(value)}`);
+      throw typeError(`${name} must be an array of ${states.length} Tensors (null for a zero gradient), got ${describe(value)}`);
     }
     return value.map((d, i) => {
       if (d === null || d === undefined) return null;
@@ -622,12 +614,12 @@ export function importDirections(
   const useBias = layers[0]!.config.useBias;
   const required = names.filter((n) => useBias || !/^(bias|B)/.test(n));
   rejectUnknownOptions(record, required, where);
-  for (const n of required) if (!present(n)) throw new TypeError(`${where}: missing '${n}'`);
+  for (const n of required) if (!present(n)) throw typeError(`${where}: missing '${n}'`);
   const values = Object.fromEntries(required.map((n) => [n, weightValues(record[n], `${where}: ${n}`)]));
   const first = values[format === 'pytorch' ? 'weight_ih_l0' : 'W']!;
   const GH = (layers[0]!.config.cell === 'lstm' ? 4 : layers[0]!.config.cell === 'gru' ? 3 : 1) * layers[0]!.units;
   const D = first.length / (GH * (format === 'onnx' ? dirs : 1));
-  if (!Number.isInteger(D) || D < 1) throw new RangeError(`${where}: ${format === 'pytorch' ? 'weight_ih_l0' : 'W'} has ${first.length} values, not a multiple of ${GH}`);
+  if (!Number.isInteger(D) || D < 1) throw rangeError(`${where}: ${format === 'pytorch' ? 'weight_ih_l0' : 'W'} has ${first.length} values, not a multiple of ${GH}`);
   layers.forEach((layer, d) => {
     layer.buildFor(D);
     const expected = layer.formatArrays(format);
@@ -636,7 +628,7 @@ export function importDirections(
       const all = values[base[i]!]!;
       const size = e.shape.reduce((a, b) => a * b, 1);
       if (all.length !== size * dirs) {
-        throw new RangeError(`${where}: ${base[i]} must have shape [${dirs},${e.shape.join(',')}], got ${all.length} values`);
+        throw rangeError(`${where}: ${base[i]} must have shape [${dirs},${e.shape.join(',')}], got ${all.length} values`);
       }
       return all.subarray(d * size, (d + 1) * size);
     });

@@ -1,4 +1,4 @@
-import { expectObject, rejectUnknownOptions } from '../errors';
+import { expectObject, rangeError, rejectUnknownOptions, typeError } from '../errors';
 import { Tensor } from '../tensor';
 import { Dense, DenseForward } from './dense';
 import type { WeightValues } from './recurrent';
@@ -16,7 +16,7 @@ export class TimeDistributed {
   constructor(args: unknown) {
     const o = expectObject(args, 'layers.timeDistributed: options');
     rejectUnknownOptions(o, ['layer'], 'layers.timeDistributed');
-    if (!(o.layer instanceof Dense)) throw new TypeError('layers.timeDistributed: layer must be a dense layer (rk.layers.dense)');
+    if (!(o.layer instanceof Dense)) throw typeError('layers.timeDistributed: layer must be a dense layer (rk.layers.dense)');
     this.layer = o.layer;
   }
 
@@ -50,7 +50,7 @@ export class TimeDistributed {
 
   async forward(x: Tensor, options: { training?: boolean } = {}): Promise<DenseForward> {
     if (x instanceof Tensor && x.shape.length !== 3) {
-      throw new RangeError(`${this.name}.forward: x must be rank 3 [batch, timesteps, features], got [${x.shape.join(',')}]`);
+      throw rangeError(`${this.name}.forward: x must be rank 3 [batch, timesteps, features], got [${x.shape.join(',')}]`);
     }
     return this.layer.forward(x, options);
   }

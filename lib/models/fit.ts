@@ -4,7 +4,7 @@
  * then the layers re-derive what they cache from their weights.
  * @internal
  */
-import { describe, expectObject, optionalBoolean, optionalInteger, rejectUnknownOptions } from '../errors';
+import { describe, expectObject, optionalBoolean, optionalInteger, rangeError, rejectUnknownOptions, typeError } from '../errors';
 import { Bidirectional } from '../layers/bidirectional';
 import { Dense } from '../layers/dense';
 import { Dropout } from '../layers/dropout';
@@ -81,14 +81,14 @@ export function checkCompileArgs(args: unknown): Required<CompileArgs> {
   const o = expectObject(args, 'compile: options');
   rejectUnknownOptions(o, ['loss', 'optimizer', 'fromLogits', 'metrics'], 'compile');
   if (typeof o.loss !== 'string' || !(LOSS_NAMES as readonly string[]).includes(o.loss)) {
-    throw new TypeError(`compile: loss must be one of ${LOSS_NAMES.map((l) => `'${l}'`).join(', ')}, got ${describe(o.loss)}`);
+    throw typeError(`compile: loss must be one of ${LOSS_NAMES.map((l) => `'${l}'`).join(', ')}, got ${describe(o.loss)}`);
   }
   if (!(o.optimizer instanceof Optimizer)) {
-    throw new TypeError('compile: optimizer must come from rk.optimizers.sgd/adam/rmsprop');
+    throw typeError('compile: optimizer must come from rk.optimizers.sgd/adam/rmsprop');
   }
   const metrics = o.metrics ?? [];
   if (!Array.isArray(metrics) || !metrics.every((m) => m === 'accuracy')) {
-    throw new TypeError(`compile: metrics must be an array of 'accuracy', got ${describe(o.metrics)}`);
+    throw typeError(`compile: metrics must be an array of 'accuracy', got ${describe(o.metrics)}`);
   }
   return {
     loss: o.loss as LossName,
@@ -238,9 +238,9 @@ function checkXY(x: unknown, y: unknown, where: string): [Tensor, Tensor] {
   const xt = expectTensor(x, `${where}: x`);
   const yt = expectTensor(y, `${where}: y`);
   if (xt.shape[0] !== yt.shape[0]) {
-    throw new RangeError(`${where}: x and y must hold the same number of samples, got ${xt.shape[0]} and ${yt.shape[0]}`);
+    throw rangeError(`${where}: x and y must hold the same number of samples, got ${xt.shape[0]} and ${yt.shape[0]}`);
   }
-  if (!xt.shape[0]) throw new RangeError(`${where}: x holds no samples`);
+  if (!xt.shape[0]) throw rangeError(`${where}: x holds no samples`);
   return [xt, yt];
 }
 
@@ -256,7 +256,7 @@ export async function evaluate(
   const opts = expectObject(options, 'evaluate: options');
   rejectUnknownOptions(opts, ['batchSize', 'lengths'], 'evaluate');
   const batchSize = optionalInteger(opts.batchSize, 'evaluate: batchSize', 32);
-  if (batchSize < 1) throw new RangeError(`evaluate: batchSize must be >= 1, got ${batchSize}`);
+  if (batchSize < 1) throw rangeError(`evaluate: batchSize must be >= 1, got ${batchSize}`);
   const N = xt.shape[0]!;
   const lengths = opts.lengths === undefined ? null : toLengths(opts.lengths, N, xt.shape[1] ?? 0, 'evaluate: lengths');
   const all = Array.from({ length: N }, (_, i) => i);
@@ -276,13 +276,13 @@ export async function fit(
   rejectUnknownOptions(o, ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'verbose', 'seed', 'lengths', 'callbacks'], 'fit');
   const epochs = optionalInteger(o.epochs, 'fit: epochs', 1);
   const batchSize = optionalInteger(o.batchSize, 'fit: batchSize', 32);
-  if (epochs < 1) throw new RangeError(`fit: epochs must be >= 1, got ${epochs}`);
-  if (batchSize < 1) throw new RangeError(`fit: batchSize must be >= 1, got ${batchSize}`);
+  if (epochs < 1) throw rangeError(`fit: epochs must be >= 1, got ${epochs}`);
+  if (batchSize < 1) throw rangeError(`fit: batchSize must be >= 1, got ${batchSize}`);
   const shuffle = optionalBoolean(o.shuffle, 'fit: shuffle', true);
   const split = o.validationSplit ?? 0;
-  if (typeof split !== 'number' || !(split >= 0 && split < 1)) throw new RangeError(`fit: validationSplit must be in [0, 1), got ${String(split)}`);
+  if (typeof split !== 'number' || !(split >= 0 && split < 1)) throw rangeError(`fit: validationSplit must be in [0, 1), got ${String(split)}`);
   const verbose = o.verbose ?? 1;
-  if (verbose !== 0 && verbose !== 1) throw new TypeError('fit: verbose must be 0 or 1');
+  if (verbose !== 0 && verbose !== 1) throw typeError('fit: verbose must be 0 or 1');
   const seed = optionalInteger(o.seed, 'fit: seed', 1);
   const callbacks = (o.callbacks === undefined ? {} : expectObject(o.callbacks, 'fit: callbacks')) as FitCallbacks;
   rejectUnknownOptions(callbacks, ['onBatchEnd', 'onEpochEnd', 'earlyStopping'], 'fit: callbacks');
@@ -292,7 +292,7 @@ export async function fit(
   const nVal = Math.floor(N * split);
   const trainIdx = Array.from({ length: N - nVal }, (_, i) => i);
   const valIdx = Array.from({ length: nVal }, (_, i) => N - nVal + i);
-  if (trainIdx.length === 0) throw new RangeError('fit: validationSplit leaves no training samples');
+  if (trainIdx.length === 0) throw rangeError('fit: validationSplit leaves no training samples');
   const xs = rowsOf(xt), ys = rowsOf(yt);
   const withAcc = compiled.metrics.includes('accuracy');
   const history: History = {
@@ -301,7 +301,7 @@ export async function fit(
   };
   const stop = callbacks.earlyStopping;
   const monitor = stop?.monitor ?? (nVal ? 'val_loss' : 'loss');
-  if (monitor === 'val_loss' && !nVal) throw new TypeError("fit: earlyStopping monitors 'val_loss', which needs a validationSplit");
+  if (monitor === 'val_loss' && !nVal) throw typeError("fit: earlyStopping monitors 'val_loss', which needs a validationSplit");
   let best = Infinity;
   let waited = 0;
   const tty = process.stdout.isTTY === true;

@@ -1,4 +1,4 @@
-import { describe, expectObject, rejectUnknownOptions } from '../errors';
+import { describe, expectObject, rangeError, rejectUnknownOptions, rethrow, rnnkitError, typeError } from '../errors';
 import { Bidirectional } from '../layers/bidirectional';
 import { RecurrentLayer, WeightValues } from '../layers/recurrent';
 import { toLengths } from '../sequences';
@@ -47,8 +47,8 @@ export class Sequential {
 
   /** @internal Use {@link sequential}. */
   constructor(layers: readonly ModelLayer[] = [], name?: string) {
-    if (!Array.isArray(layers)) throw new TypeError(`sequential: layers must be an array of layers, got ${describe(layers)}`);
-    if (name !== undefined && typeof name !== 'string') throw new TypeError('sequential: name must be a string');
+    if (!Array.isArray(layers)) throw typeError(`sequential: layers must be an array of layers, got ${describe(layers)}`);
+    if (name !== undefined && typeof name !== 'string') throw typeError('sequential: name must be a string');
     this.name = name ?? `sequential_${++modelCounter}`;
     layers.forEach((l) => this.add(l));
   }
@@ -85,18 +85,18 @@ export class Sequential {
   add(layer: ModelLayer): void {
     const i = this.stack.length;
     if (!isModelLayer(layer)) {
-      throw new TypeError(
+      throw typeError(
         `sequential: layers[${i}] must be a recurrent, bidirectional, dense, embedding, dropout or timeDistributed layer, got ${describe(layer)}`,
       );
     }
     if (layer instanceof Embedding && i > 0) {
-      throw new TypeError(
+      throw typeError(
         `sequential: layers[${i}] (${layer.name}): an Embedding layer must be the first layer of a model (it takes integer ids [batch, timesteps])`,
       );
     }
-    if (this.stack.includes(layer)) throw new TypeError(`sequential: layers[${i}] (${layerName(layer)}) is already in the model`);
+    if (this.stack.includes(layer)) throw typeError(`sequential: layers[${i}] (${layerName(layer)}) is already in the model`);
     if (this.stack.some((l) => layerName(l) === layerName(layer))) {
-      throw new TypeError(`sequential: layers[${i}]: another layer is already named '${layerName(layer)}'; layer names in a model must be unique`);
+      throw typeError(`sequential: layers[${i}]: another layer is already named '${layerName(layer)}'; layer names in a model must be unique`);
     }
     const shape = this.input ? this.shapes(this.input).at(-1)! : null;
     if (shape) this.outputShapeOf(layer, shape, i); // throws if it cannot follow
@@ -116,16 +116,16 @@ export class Sequential {
    * @throws TypeError/RangeError for shapes the layers cannot take
    */
   build(inputShape: readonly (number | null)[]): void {
-    if (this.stack.length === 0) throw new Error(`${this.name}.build: the model has no layers`);
-    if (!Array.isArray(inputShape)) throw new TypeError(`${this.name}.build: inputShape must be an array`);
+    if (this.stack.length === 0) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.build: the model has no layers`);
+    if (!Array.isArray(inputShape)) throw typeError(`${this.name}.build: inputShape must be an array`);
     inputShape.forEach((d, k) => {
       if (d !== null && (typeof d !== 'number' || !Number.isInteger(d) || d < 1)) {
-        throw new RangeError(`${this.name}.build: inputShape[${k}] must be a positive integer or null, got ${describe(d)}`);
+        throw rangeError(`${this.name}.build: inputShape[${k}] must be a positive integer or null, got ${describe(d)}`);
       }
     });
     const shape = [...inputShape] as SymbolicShape;
     if (!(this.stack[0] instanceof Embedding) && shape.at(-1) === null) {
-      throw new RangeError(`${this.name}.build: the last entry of inputShape (features) must be known`);
+      throw rangeError(`${this.name}.build: the last entry of inputShape (features) must be known`);
     }
     const shapes = this.shapes(shape);
     this.stack.forEach((l, i) => this.buildLayer(l, shapes[i]!));
@@ -152,29 +152,30 @@ export class Sequential {
     if (l instanceof RecurrentLayer || l instanceof Bidirectional) {
       const r = l instanceof Bidirectional ? l.forwardLayer : l;
       if (s.length !== 3) {
-        throw new RangeError(`${where}: a ${kerasClassName(l)} layer needs input of rank 3 [batch, timesteps, features], but the previous output is [${fmt(s)}]`);
+        throw rangeError(`${where}: a ${kerasClassName(l)} layer needs input of rank 3 [batch, timesteps, features], but the previous output is [${fmt(s)}]`);
       }
-      if (r.built && r.inputFeatures !== D) throw new RangeError(`${where}: the layer was built for ${r.inputFeatures} features, but its input has ${D}`);
+      if (r.built && r.inputFeatures !== D) throw rangeError(`${where}: the layer was built for ${r.inputFeatures} features, but its input has ${D}`);
       const H = r.units * (l instanceof Bidirectional && l.mergeMode === 'concat' ? 2 : 1);
       return r.config.returnSequences ? [s[0]!, s[1]!, H] : [s[0]!, H];
     }
     if (l instanceof Embedding) {
-      if (i !== 0) throw new TypeError(`${where}: an Embedding layer must be the first layer of a model`);
-      if (s.length !== 2) throw new RangeError(`${where}: an Embedding layer needs ids of rank 2 [batch, timesteps], got [${fmt(s)}]`);
+      if (i !== 0) throw typeError(`${where}: an Embedding layer must be the first layer of a model`);
+      if (s.length !== 2) throw rangeError(`${where}: an Embedding layer needs ids of rank 2 [batch, timesteps], got [${fmt(s)}]`);
       return [s[0]!, s[1]!, l.config.outputDim];
     }
     if (l instanceof Dropout) return [...s];
     if (l instanceof TimeDistributed && s.length !== 3) {
-      throw new RangeError(`${where}: a TimeDistributed layer needs input of rank 3 [batch, timesteps, features], but the previous output is [${fmt(s)}]`);
+      throw rangeError(`${where}: a TimeDistributed layer needs input of rank 3 [batch, timesteps, features], but the previous output is [${fmt(s)}]`);
     }
-    if (s.length < 2) throw new RangeError(`${where}: a Dense layer needs input of rank >= 2, got [${fmt(s)}]`);
-    if (l.built && l.inputFeatures !== D) throw new RangeError(`${where}: the layer was built for ${l.inputFeatures} features, but its input has ${D}`);
+    if (s.length < 2) throw rangeError(`${where}: a Dense layer needs input of rank >= 2, got [${fmt(s)}]`);
+    if (l.built && l.inputFeatures !== D) throw rangeError(`${where}: the layer was built for ${l.inputFeatures} features, but its input has ${D}`);
     return [...s.slice(0, -1), l.units];
   }
 
   private requireBuilt(where: string): SymbolicShape {
     if (!this.input || !this.built) {
-      throw new Error(
+      throw rnnkitError(
+        'RNNKIT_INVALID_STATE',
         `${this.name}.${where}: the model is not built; give the first layer an inputShape, call build(inputShape), or run predict() first`,
       );
     }
@@ -223,13 +224,13 @@ export class Sequential {
    */
   async predict(x: Tensor, options: PredictOptions = {}): Promise<Tensor> {
     const where = `${this.name}.predict`;
-    if (this.stack.length === 0) throw new Error(`${where}: the model has no layers`);
+    if (this.stack.length === 0) throw rnnkitError('RNNKIT_INVALID_STATE', `${where}: the model has no layers`);
     const input = expectTensor(x, `${where}: x`);
     const opts = expectObject(options, `${where}: options`);
     rejectUnknownOptions(opts, ['batchSize', 'lengths'], where);
     const batchSize = opts.batchSize === undefined ? 32 : opts.batchSize;
     if (typeof batchSize !== 'number' || !Number.isInteger(batchSize) || batchSize < 1) {
-      throw new RangeError(`${where}: batchSize must be a positive integer, got ${describe(batchSize)}`);
+      throw rangeError(`${where}: batchSize must be a positive integer, got ${describe(batchSize)}`);
     }
     const shape = input.shape;
     // A leading dropout takes whatever the layer after it takes.
@@ -238,20 +239,20 @@ export class Sequential {
     const sequenceFirst = !isDense(first) && !embedded;
     if (embedded ? shape.length !== 2 : sequenceFirst ? shape.length !== 3 : shape.length < 2) {
       const want = embedded ? 'integer ids of rank 2 [batch, timesteps]' : sequenceFirst ? 'rank 3 [batch, timesteps, features]' : 'of rank >= 2 [batch, ..., features]';
-      throw new RangeError(`${where}: x must be ${want}, got [${shape.join(',')}]`);
+      throw rangeError(`${where}: x must be ${want}, got [${shape.join(',')}]`);
     }
     if (first instanceof Embedding) checkIds(input, first.config.inputDim, `${where}: x (ids)`);
     if (this.input) {
       const want = this.input;
       const ok = want.length === shape.length && want.every((d, k) => k === 0 || d === null || d === shape[k]);
-      if (!ok) throw new RangeError(`${where}: x must have shape [${fmt(want, '?')}], got [${shape.join(',')}]`);
+      if (!ok) throw rangeError(`${where}: x must have shape [${fmt(want, '?')}], got [${shape.join(',')}]`);
     }
     if (!this.built) this.build([null, ...shape.slice(1)]);
     const N = shape[0]!;
     let lengths: Int32Array | null = null;
     if (opts.lengths !== undefined) {
       if (!(shape.length === 3 || embedded) || !this.stack.some((l) => l instanceof RecurrentLayer || l instanceof Bidirectional)) {
-        throw new TypeError(`${where}: lengths need a sequence input (rank 3, or ids for an embedding) to a model with recurrent layers`);
+        throw typeError(`${where}: lengths need a sequence input (rank 3, or ids for an embedding) to a model with recurrent layers`);
       }
       lengths = toLengths(opts.lengths, N, shape[1]!, `${where}: lengths`);
     }
@@ -333,11 +334,11 @@ export class Sequential {
    */
   setWeights(weights: readonly WeightValues[]): void {
     const where = `${this.name}.setWeights`;
-    if (!Array.isArray(weights)) throw new TypeError(`${where}: weights must be an array of Tensors or Float32Arrays`);
+    if (!Array.isArray(weights)) throw typeError(`${where}: weights must be an array of Tensors or Float32Arrays`);
     const counts = this.stack.map(weightCount);
     const total = counts.reduce((a, b) => a + b, 0);
     if (weights.length !== total) {
-      throw new RangeError(`${where}: expected ${total} weights (${this.stack.map((l, i) => `${layerName(l)}: ${counts[i]}`).join(', ')}), got ${weights.length}`);
+      throw rangeError(`${where}: expected ${total} weights (${this.stack.map((l, i) => `${layerName(l)}: ${counts[i]}`).join(', ')}), got ${weights.length}`);
     }
     let k = 0;
     this.stack.forEach((l, i) => {
@@ -391,7 +392,7 @@ export class Sequential {
   }
 
   private trainingStack(where: string): { layers: TrainableLayer[]; compiled: Required<CompileArgs> } {
-    if (!this.compiled) throw new Error(`${where}: call compile({ loss, optimizer }) first`);
+    if (!this.compiled) throw rnnkitError('RNNKIT_INVALID_STATE', `${where}: call compile({ loss, optimizer }) first`);
     const layers = this.stack.map((l, i) => {
       if (
         l instanceof RecurrentLayer ||
@@ -403,7 +404,7 @@ export class Sequential {
       ) {
         return l;
       }
-      throw new TypeError(`${where}: layers[${i}] (${layerName(l)}) cannot be trained`);
+      throw typeError(`${where}: layers[${i}] (${layerName(l)}) cannot be trained`);
     });
     return { layers, compiled: this.compiled };
   }
@@ -445,17 +446,9 @@ function checkIds(ids: Tensor, inputDim: number, name: string): void {
   for (let k = 0; k < v.length; k++) {
     const id = v[k]!;
     if (!Number.isInteger(id) || id < 0 || id >= inputDim) {
-      throw new RangeError(`${name} must be integers in [0, ${inputDim}), got ${id} at flat index ${k}`);
+      throw rangeError(`${name} must be integers in [0, ${inputDim}), got ${id} at flat index ${k}`);
     }
   }
-}
-
-/** The same kind of error with a prefix naming where it happened. */
-export function rethrow(e: unknown, prefix: string): Error {
-  if (e instanceof RangeError) return new RangeError(`${prefix}: ${e.message}`);
-  if (e instanceof TypeError) return new TypeError(`${prefix}: ${e.message}`);
-  if (e instanceof Error) return new Error(`${prefix}: ${e.message}`);
-  return new Error(`${prefix}: ${String(e)}`);
 }
 
 /**

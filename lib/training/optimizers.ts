@@ -1,5 +1,5 @@
 import { clip } from '../clip';
-import { expectObject, optionalBoolean, rejectUnknownOptions } from '../errors';
+import { expectObject, optionalBoolean, rangeError, rejectUnknownOptions, typeError } from '../errors';
 import { native } from '../native';
 import { expectTensor, Tensor, tensor } from '../tensor';
 
@@ -60,8 +60,8 @@ interface StepConfig {
 
 function number(value: unknown, name: string, fallback: number, check: (v: number) => boolean, expected: string): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`);
-  if (!Number.isFinite(value) || !check(value)) throw new RangeError(`${name} must be ${expected}, got ${value}`);
+  if (typeof value !== 'number') throw typeError(`${name} must be a number, got ${typeof value}`);
+  if (!Number.isFinite(value) || !check(value)) throw rangeError(`${name} must be ${expected}, got ${value}`);
   return value;
 }
 
@@ -82,7 +82,7 @@ export class Optimizer {
     where: string,
   ) {
     const given = (['clipnorm', 'clipvalue', 'globalClipnorm'] as const).filter((k) => options[k] !== undefined);
-    if (given.length > 1) throw new TypeError(`${where}: give at most one of clipnorm, clipvalue and globalClipnorm, got ${given.join(', ')}`);
+    if (given.length > 1) throw typeError(`${where}: give at most one of clipnorm, clipvalue and globalClipnorm, got ${given.join(', ')}`);
     const kind = given[0];
     this.clipping = kind ? { kind, value: number(options[kind], `${where}: ${kind}`, 0, (v) => v > 0, '> 0') } : null;
   }
@@ -98,7 +98,7 @@ export class Optimizer {
    */
   applyGradients(weights: readonly Tensor[], grads: readonly Tensor[]): number {
     if (!Array.isArray(weights) || !Array.isArray(grads) || weights.length !== grads.length) {
-      throw new RangeError('applyGradients: weights and grads must be arrays of the same length');
+      throw rangeError('applyGradients: weights and grads must be arrays of the same length');
     }
     weights.forEach((w, i) => expectTensor(w, `applyGradients: weights[${i}]`));
     const g = grads.map((t, i) => expectTensor(t, `applyGradients: grads[${i}]`));

@@ -35,7 +35,9 @@ class DeviceBuffer {
   DeviceBuffer(const Device* device, size_t bytes) : device_(device), bytes_(bytes) {
     if (bytes == 0) return;
     ptr_ = device->ops().alloc(bytes);
-    if (!ptr_) throw DeviceError("cannot allocate " + std::to_string(bytes) + " bytes on " + device->name());
+    if (!ptr_)
+      throw DeviceError("out of memory: cannot allocate " + std::to_string(bytes) + " bytes on " + device->name(),
+                        ErrorCode::OutOfMemory);
   }
   ~DeviceBuffer() { reset(); }
   DeviceBuffer(DeviceBuffer&& other) noexcept { *this = std::move(other); }

@@ -28,6 +28,15 @@ rk_cell_kind to_cell(const std::string& name) {
 
 }  // namespace
 
+Napi::Error make_error(Napi::Env env, ErrorKind kind, ErrorCode code, const std::string& message) {
+  Napi::Error error = kind == ErrorKind::Type    ? Napi::TypeError::New(env, message)
+                      : kind == ErrorKind::Range ? Napi::RangeError::New(env, message)
+                                                 : Napi::Error::New(env, message);
+  error.Value().DefineProperty(Napi::PropertyDescriptor::Value(
+      "code", Napi::String::New(env, error_code_name(code)), napi_enumerable));
+  return error;
+}
+
 bool is_nullish(const Napi::Value& v) { return v.IsUndefined() || v.IsNull(); }
 
 double get_number(const Napi::Object& obj, const char* key, const std::string& where) {

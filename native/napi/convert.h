@@ -5,6 +5,7 @@
 
 #include <napi.h>
 
+#include <new>
 #include <string>
 #include <vector>
 
@@ -13,47 +14,58 @@
 
 namespace rk::napi {
 
-// Runs `body`, rethrowing core errors as the matching JavaScript error.
+// A JavaScript error of the given kind carrying an rnnkit code.
+enum class ErrorKind { Type, Range, Other };
+Napi::Error make_error(Napi::Env env, ErrorKind kind, ErrorCode code, const std::string& message);
+
+// A core error captured on a worker thread (or on the JavaScript thread), raised as the
+// matching JavaScript error with its code. Anything else thrown by native code becomes a
+// coded Error too: std::bad_alloc is RNNKIT_OUT_OF_MEMORY naming `operation`.
+struct CapturedError {
+  bool set = false;
+  ErrorKind kind = ErrorKind::Other;
+  ErrorCode code = ErrorCode::Device;
+  std::string message;
+
+  template <typename F>
+  void run(F&& body, const char* operation = "a native call") {
+    try {
+      body();
+    } catch (const Napi::Error&) {
+      throw;
+    } catch (const rk::TypeError& e) {
+      capture(ErrorKind::Type, e.code, e.what());
+    } catch (const rk::RangeError& e) {
+      capture(ErrorKind::Range, e.code, e.what());
+    } catch (const rk::Error& e) {
+      capture(ErrorKind::Other, e.code, e.what());
+    } catch (const std::bad_alloc&) {
+      capture(ErrorKind::Other, ErrorCode::OutOfMemory, std::string("out of memory in ") + operation);
+    } catch (const std::length_error& e) {
+      capture(ErrorKind::Range, ErrorCode::OutOfMemory, std::string(operation) + ": size too large (" + e.what() + ")");
+    } catch (const std::exception& e) {
+      capture(ErrorKind::Other, ErrorCode::Device, std::string(operation) + " failed: " + e.what());
+    }
+  }
+  void capture(ErrorKind k, ErrorCode c, std::string m) {
+    set = true, kind = k, code = c, message = std::move(m);
+  }
+  Napi::Value to_js(Napi::Env env) const { return make_error(env, kind, code, message).Value(); }
+};
+
+// Runs `body` on the JavaScript thread, rethrowing core errors as coded JavaScript errors.
 template <typename F>
 auto translate_errors(Napi::Env env, F&& body) -> decltype(body()) {
   try {
     return body();
-  } catch (const rk::TypeError& e) {
-    throw Napi::TypeError::New(env, e.what());
-  } catch (const rk::RangeError& e) {
-    throw Napi::RangeError::New(env, e.what());
   } catch (const Napi::Error&) {
     throw;
-  } catch (const std::exception& e) {
-    throw Napi::Error::New(env, e.what());
+  } catch (...) {
+    CapturedError error;
+    error.run([] { throw; });  // classifies the exception being handled
+    throw make_error(env, error.kind, error.code, error.message);
   }
 }
-
-// A core error captured on a worker thread, raised later on the JavaScript thread.
-struct CapturedError {
-  enum class Kind { None, Type, Range, Other } kind = Kind::None;
-  std::string message;
-
-  template <typename F>
-  void run(F&& body) {
-    try {
-      body();
-    } catch (const rk::TypeError& e) {
-      kind = Kind::Type, message = e.what();
-    } catch (const rk::RangeError& e) {
-      kind = Kind::Range, message = e.what();
-    } catch (const std::exception& e) {
-      kind = Kind::Other, message = e.what();
-    }
-  }
-  Napi::Value to_js(Napi::Env env) const {
-    switch (kind) {
-      case Kind::Type: return Napi::TypeError::New(env, message).Value();
-      case Kind::Range: return Napi::RangeError::New(env, message).Value();
-      default: return Napi::Error::New(env, message).Value();
-    }
-  }
-};
 
 bool is_nullish(const Napi::Value& v);
 double get_number(const Napi::Object& obj, const char* key, const std::string& where);

@@ -25,7 +25,7 @@ Napi::Value dense_forward(const Napi::CallbackInfo& info) {
     if (!is_nullish(info[2])) bias = TensorHandle::unwrap(info[2], "bias");
     const rk_activation activation = dense_activation(info[3]);
     return PromiseWorker<Tensor>::start(
-        env, [=]() { return rk::dense_forward(x, kernel, bias ? &*bias : nullptr, activation); },
+        env, "dense forward", [=]() { return rk::dense_forward(x, kernel, bias ? &*bias : nullptr, activation); },
         [](Napi::Env env, Tensor& y) -> Napi::Value { return TensorHandle::wrap(env, std::move(y)); });
   });
 }
@@ -41,7 +41,7 @@ Napi::Value dense_backward(const Napi::CallbackInfo& info) {
     Tensor dy = TensorHandle::unwrap(info[4], "dOutput");
     const rk_activation activation = dense_activation(info[5]);
     return PromiseWorker<DenseGradients>::start(
-        env, [=]() { return rk::dense_backward(x, kernel, has_bias, y, dy, activation); },
+        env, "dense backward", [=]() { return rk::dense_backward(x, kernel, has_bias, y, dy, activation); },
         [](Napi::Env env, DenseGradients& g) -> Napi::Value {
           Napi::Object o = Napi::Object::New(env);
           o.Set("dx", TensorHandle::wrap(env, std::move(g.dx)));

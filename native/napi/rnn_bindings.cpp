@@ -7,6 +7,7 @@
 #include "../core/rnn.h"
 #include "addon.h"
 #include "convert.h"
+#include "external_memory.h"
 #include "promise_worker.h"
 #include "tensor_handle.h"
 
@@ -32,7 +33,7 @@ class ReserveHandle : public Napi::ObjectWrap<ReserveHandle> {
       throw rk::TypeError("reserve must be the reserve of a training forward pass");
     ReserveHandle* handle = Unwrap(v.As<Napi::Object>());
     if (!handle->reserve_)
-      throw std::runtime_error("the forward pass has been disposed; run forward with training: true again");
+      throw rk::Error(ErrorCode::Disposed, "the forward pass has been disposed; run forward with training: true again");
     return handle->reserve_;
   }
 
@@ -40,9 +41,7 @@ class ReserveHandle : public Napi::ObjectWrap<ReserveHandle> {
     if (info.Length() != 1 || !info[0].IsExternal())
       throw Napi::TypeError::New(info.Env(), "NativeReserve cannot be constructed from JavaScript");
     reserve_ = *info[0].As<Napi::External<std::shared_ptr<RnnReserve>>>().Data();
-    env_ = info.Env();
-    accounted_ = static_cast<int64_t>(reserve_->bytes());
-    Napi::MemoryManagement::AdjustExternalMemory(env_, accounted_);
+    accounted_ = ExternalMemory(info.Env(), static_cast<int64_t>(reserve_->bytes()));
   }
   ~ReserveHandle() override { release(); }
 
@@ -54,13 +53,11 @@ class ReserveHandle : public Napi::ObjectWrap<ReserveHandle> {
   void dispose(const Napi::CallbackInfo&) { release(); }
   void release() {
     reserve_.reset();
-    if (accounted_) Napi::MemoryManagement::AdjustExternalMemory(env_, -accounted_);
-    accounted_ = 0;
+    accounted_.release();
   }
 
   std::shared_ptr<RnnReserve> reserve_;
-  napi_env env_ = nullptr;
-  int64_t accounted_ = 0;
+  ExternalMemory accounted_;
 };
 
 // Prepared weights (canonical tensors plus packed GEMM operands), as a JavaScript handle.
@@ -78,16 +75,14 @@ class WeightsHandle : public Napi::ObjectWrap<WeightsHandle> {
     if (!v.IsObject() || !v.As<Napi::Object>().InstanceOf(Addon::of(v.Env()).weights_constructor.Value()))
       throw rk::TypeError("weights must be prepared by rnnPrepare");
     WeightsHandle* handle = Unwrap(v.As<Napi::Object>());
-    if (!handle->weights_) throw std::runtime_error("the layer's weights have been disposed");
+    if (!handle->weights_) throw rk::Error(ErrorCode::Disposed, "the layer's weights have been disposed");
     return handle->weights_;
   }
   explicit WeightsHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<WeightsHandle>(info) {
     if (info.Length() != 1 || !info[0].IsExternal())
       throw Napi::TypeError::New(info.Env(), "NativeRnnWeights cannot be constructed from JavaScript");
     weights_ = *info[0].As<Napi::External<std::shared_ptr<const RnnWeights>>>().Data();
-    env_ = info.Env();
-    accounted_ = static_cast<int64_t>(weights_->bytes());
-    Napi::MemoryManagement::AdjustExternalMemory(env_, accounted_);
+    accounted_ = ExternalMemory(info.Env(), static_cast<int64_t>(weights_->bytes()));
   }
   ~WeightsHandle() override { release(); }
 
@@ -99,12 +94,10 @@ class WeightsHandle : public Napi::ObjectWrap<WeightsHandle> {
   void dispose(const Napi::CallbackInfo&) { release(); }
   void release() {
     weights_.reset();
-    if (accounted_) Napi::MemoryManagement::AdjustExternalMemory(env_, -accounted_);
-    accounted_ = 0;
+    accounted_.release();
   }
   std::shared_ptr<const RnnWeights> weights_;
-  napi_env env_ = nullptr;
-  int64_t accounted_ = 0;
+  ExternalMemory accounted_;
 };
 
 const Tensor* optional_tensor(const Napi::Value& v, const std::string& name, Tensor& storage) {
@@ -158,7 +151,7 @@ Napi::Value rnn_forward(const Napi::CallbackInfo& info) {
     auto h0_copy = h0 ? std::make_optional(*h0) : std::nullopt;
     auto c0_copy = c0 ? std::make_optional(*c0) : std::nullopt;
     return PromiseWorker<RnnForwardResult>::start(
-        env,
+        env, "recurrent forward",
         [=]() {
           return rk::rnn_forward(desc, weights, x, h0_copy ? &*h0_copy : nullptr,
                                  c0_copy ? &*c0_copy : nullptr, lengths, training);
@@ -186,7 +179,7 @@ Napi::Value rnn_backward(const Napi::CallbackInfo& info) {
     auto dh_copy = dh ? std::make_optional(*dh) : std::nullopt;
     auto dc_copy = dc ? std::make_optional(*dc) : std::nullopt;
     return PromiseWorker<RnnGradients>::start(
-        env,
+        env, "recurrent backward",
         [=]() {
           return rk::rnn_backward(*reserve, d_output, dh_copy ? &*dh_copy : nullptr,
                                   dc_copy ? &*dc_copy : nullptr);

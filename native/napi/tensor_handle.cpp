@@ -20,7 +20,6 @@ Napi::Function TensorHandle::define(Napi::Env env) {
 // new NativeTensor(values: Float32Array, shape: number[], backend: string)
 TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TensorHandle>(info) {
   Napi::Env env = info.Env();
-  env_ = env;
   if (info.Length() == 1 && info[0].IsExternal()) {
     tensor_ = *info[0].As<Napi::External<Tensor>>().Data();
   } else {
@@ -41,16 +40,14 @@ TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Te
                      "copy");
     });
   }
-  accounted_bytes_ = tensor_.size() * static_cast<int64_t>(sizeof(float));
-  Napi::MemoryManagement::AdjustExternalMemory(env, accounted_bytes_);
+  accounted_ = ExternalMemory(env, tensor_.size() * static_cast<int64_t>(sizeof(float)));
 }
 
 TensorHandle::~TensorHandle() { release(); }
 
 void TensorHandle::release() {
   tensor_.buffer.reset();
-  if (accounted_bytes_ && env_) Napi::MemoryManagement::AdjustExternalMemory(env_, -accounted_bytes_);
-  accounted_bytes_ = 0;
+  accounted_.release();
 }
 
 Napi::Object TensorHandle::wrap(Napi::Env env, Tensor tensor) {
@@ -65,7 +62,7 @@ bool TensorHandle::is_handle(Napi::Env env, const Napi::Value& value) {
 Tensor TensorHandle::unwrap(const Napi::Value& value, const std::string& name) {
   if (!is_handle(value.Env(), value)) throw rk::TypeError(name + " must be a Tensor");
   TensorHandle* handle = Unwrap(value.As<Napi::Object>());
-  if (!handle->tensor_) throw std::runtime_error(name + ": tensor has been disposed");
+  if (!handle->tensor_) throw rk::Error(ErrorCode::Disposed, name + ": the tensor has been disposed");
   return handle->tensor_;
 }
 
@@ -86,7 +83,7 @@ Napi::Value TensorHandle::disposed(const Napi::CallbackInfo& info) {
 Napi::Value TensorHandle::read(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return translate_errors(env, [&]() -> Napi::Value {
-    if (!tensor_) throw std::runtime_error("tensor has been disposed");
+    if (!tensor_) throw rk::Error(ErrorCode::Disposed, "the tensor has been disposed");
     Napi::Float32Array out = Napi::Float32Array::New(env, tensor_.size());
     if (tensor_.size() > 0)
       tensor_.device().check(tensor_.device().ops().copy(out.Data(), tensor_.data(),

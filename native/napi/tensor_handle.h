@@ -6,6 +6,7 @@
 #include <napi.h>
 
 #include "../core/tensor.h"
+#include "external_memory.h"
 
 namespace rk::napi {
 
@@ -31,8 +32,7 @@ class TensorHandle : public Napi::ObjectWrap<TensorHandle> {
   void release();
 
   Tensor tensor_;
-  int64_t accounted_bytes_ = 0;
-  napi_env env_ = nullptr;
+  ExternalMemory accounted_;
 };
 
 }  // namespace rk::napi

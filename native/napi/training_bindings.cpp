@@ -29,7 +29,7 @@ Napi::Value loss_compute(const Napi::CallbackInfo& info) {
     Tensor pred = TensorHandle::unwrap(info[2], "yPred");
     Tensor target = TensorHandle::unwrap(info[3], "yTrue");
     return PromiseWorker<LossResult>::start(
-        env, [=]() { return rk::compute_loss(kind, from_logits, pred, target); },
+        env, "loss", [=]() { return rk::compute_loss(kind, from_logits, pred, target); },
         [](Napi::Env env, LossResult& r) -> Napi::Value {
           Napi::Object o = Napi::Object::New(env);
           o.Set("value", Napi::Number::New(env, r.value));
