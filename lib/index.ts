@@ -12,6 +12,8 @@ import { adam, rmsprop, sgd } from './training/optimizers';
 import { gru, lstm, simpleRNN } from './layers/recurrent';
 
 export { backends, getBackend, memory, setBackend } from './backend';
+export { ERROR_CODES, isRnnkitError } from './errors';
+export type { ErrorCode, RnnkitError } from './errors';
 export type { BackendInfo, BackendName, MemoryInfo } from './backend';
 export { getIsa, getNumThreads, measureFmaPeak, setIsa, setNumThreads, supportedIsas } from './cpu';
 export type { Isa } from './cpu';

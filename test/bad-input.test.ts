@@ -1,8 +1,9 @@
 /**
  * Fuzz-style bad-input test (DESIGN principle 6: "Bad input gets a clear error and loses
  * nothing"). A seeded PRNG throws several hundred malformed calls at the public API. Each
- * must throw synchronously or reject with a TypeError or RangeError (an Error for a
- * disposed tensor) whose message names the offending argument or option. Afterwards the
+ * must throw synchronously or reject with a TypeError or RangeError with code
+ * RNNKIT_INVALID_ARGUMENT (an Error with code RNNKIT_DISPOSED for a disposed tensor) whose
+ * message names the offending argument or option. Afterwards the
  * process is alive, valid calls still work and give the same results as before, and every
  * tensor passed in is unchanged.
  */
@@ -776,13 +777,17 @@ function judge(c: Case, o: Outcome): string | null {
   }
   const e = o.error;
   if (!(e instanceof Error)) return `threw a non-Error: ${String(e)}`;
-  const msg = `${e.constructor.name}: ${e.message}`;
+  const code = (e as { code?: unknown }).code;
+  const msg = `${e.constructor.name} [${String(code)}]: ${e.message}`;
   if (c.expect === 'disposed') {
     if (!/disposed/.test(e.message)) return `threw ${msg} (no mention of 'disposed')`;
+    if (code !== 'RNNKIT_DISPOSED') return `threw ${msg} (expected code RNNKIT_DISPOSED)`;
     return null;
   }
   if (!(e instanceof TypeError || e instanceof RangeError)) return `threw ${msg} (expected TypeError or RangeError)`;
+  if (code !== 'RNNKIT_INVALID_ARGUMENT') return `threw ${msg} (expected code RNNKIT_INVALID_ARGUMENT)`;
   if (!c.pattern.test(e.message)) return `threw ${msg} (message does not match ${c.pattern})`;
+  if (e.message.length > 600) return `threw a ${e.message.length}-character message (values must be quoted short)`;
   return null;
 }
 
