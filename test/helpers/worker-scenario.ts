@@ -27,6 +27,8 @@ export interface Outcome {
   delayMs: number;
   code: number;
   expectedCode: number;
+  /** Rounds each loop had completed when the worker reported all of them running. */
+  running?: Record<'forwards' | 'wide' | 'backwards' | 'fits', number>;
   errors: string[];
 }
 
@@ -75,6 +77,8 @@ export async function expectWorkersEndCleanly(options: Required<Pick<ScenarioOpt
     // A worker terminated before its script started may report 0 instead of 1.
     if (o.kind === 'terminate' && o.early) expect([0, 1]).toContain(o.code);
     else expect(o.code).toBe(o.expectedCode);
+    // Terminated on cue: forwards, backwards and fits had all run and had their next pass in flight.
+    if (o.kind === 'terminate' && !o.early) expect(Object.values(o.running ?? {}).every((n) => n > 0)).toBe(true);
   }
   // The counters are process-wide: the workers' tensors showed up in them while they ran...
   expect(report.peak.bytes).toBeGreaterThan(0);
