@@ -46,7 +46,12 @@ export interface MemoryInfo {
   cachedBytes: number;
 }
 
-/** Native memory in use on the current backend (like tfjs's `tf.memory()`). */
+/**
+ * Native memory in use on the current backend (like tfjs's `tf.memory()`). The counts are
+ * process-wide: the CPU backend has one allocator for the main thread and every
+ * worker_thread, and a worker's tensors leave them when they are disposed, collected, or
+ * freed with the worker when it exits or is terminated.
+ */
 export function memory(): MemoryInfo {
   return { backend: current, ...native.memory(current) };
 }
