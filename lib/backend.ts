@@ -1,4 +1,4 @@
-import { rnnkitError, typeError } from './errors';
+import { describe, rangeError, rnnkitError, typeError } from './errors';
 import { native } from './native';
 
 /** A compute backend. */
@@ -46,7 +46,51 @@ export interface MemoryInfo {
   cachedBytes: number;
 }
 
-/** Native memory in use on the current backend (like tfjs's `tf.memory()`). */
+/**
+ * Native memory in use on the current backend (like tfjs's `tf.memory()`). The counts are
+ * process-wide: the CPU backend has one allocator for the main thread and every
+ * worker_thread, and a worker's tensors leave them when they are disposed, collected, or
+ * freed with the worker when it exits or is terminated.
+ */
 export function memory(): MemoryInfo {
   return { backend: current, ...native.memory(current) };
+}
+
+/**
+ * Caps the native memory rnnkit's tensors and buffers may hold together, for a service that
+ * must not grow without bound. The limit counts live bytes, as {@link memory}'s `bytes` does;
+ * released blocks kept for reuse (`cachedBytes`) are trimmed so that they fit beside the bytes
+ * in use, and are never the reason a call fails.
+ *
+ * A call that would pass the limit fails, and allocates nothing that outlives it: `rk.tensor`
+ * throws, and a forward, backward or fit rejects, with an `Error` of code
+ * `RNNKIT_OUT_OF_MEMORY` whose message names the operation, the bytes requested, the limit
+ * and the bytes in use. Its inputs are left as they were, and the same call succeeds once
+ * memory is released or the limit raised.
+ *
+ * The limit is process-wide: it covers the CPU backend's host memory, which every
+ * worker_thread shares. Lowering it below the bytes in use frees nothing; allocations fail
+ * until enough is released. At start-up the limit comes from the environment variable
+ * `RNNKIT_MEMORY_LIMIT`, read once per process when rnnkit is first loaded: a whole number of
+ * bytes, or a number with a `K`, `M`, `G` or `T` suffix in powers of 1024, optionally followed
+ * by `B` or `iB` (`536870912`, `512M`, `1.5G`, `2GiB`); empty or `none` for no limit. Any other
+ * value makes loading rnnkit throw a `RangeError` (`RNNKIT_INVALID_ARGUMENT`).
+ *
+ * @param bytes the limit in bytes, a positive integer; `null` removes the limit.
+ * @throws TypeError if `bytes` is not a number or null, RangeError if it is not a positive
+ *   integer at most `Number.MAX_SAFE_INTEGER` (both `RNNKIT_INVALID_ARGUMENT`).
+ */
+export function setMemoryLimit(bytes: number | null): void {
+  if (bytes !== null && typeof bytes !== 'number') {
+    throw typeError(`setMemoryLimit: bytes must be a number of bytes or null, got ${describe(bytes)}`);
+  }
+  if (bytes !== null && !(Number.isSafeInteger(bytes) && bytes >= 1)) {
+    throw rangeError(`setMemoryLimit: bytes must be a positive integer of at most ${Number.MAX_SAFE_INTEGER}, or null for no limit, got ${bytes}`);
+  }
+  native.setMemoryLimit(bytes);
+}
+
+/** The limit set by {@link setMemoryLimit} or `RNNKIT_MEMORY_LIMIT`, in bytes; `null` when there is none. */
+export function getMemoryLimit(): number | null {
+  return native.getMemoryLimit();
 }

@@ -62,6 +62,8 @@ export interface NativeAddon {
   NativeTensor: new (values: Float32Array, shape: number[], backend: string) => NativeTensor;
   backends(): { name: 'cpu' | 'cuda'; available: boolean; reason?: string }[];
   memory(backend: string): { bytes: number; allocations: number; cachedBytes: number };
+  setMemoryLimit(bytes: number | null): void;
+  getMemoryLimit(): number | null;
   setNumThreads(threads: number): void;
   getNumThreads(): number;
   hardwareThreads(): number;

@@ -102,6 +102,9 @@ export class Optimizer {
     }
     weights.forEach((w, i) => expectTensor(w, `applyGradients: weights[${i}]`));
     const g = grads.map((t, i) => expectTensor(t, `applyGradients: grads[${i}]`));
+    // Every slot exists before the first weight changes: running out of memory (or into
+    // rk.setMemoryLimit) part way must not leave some weights stepped and others not.
+    const slots = weights.map((w) => this.slotsOf(w));
     const norm = clip.globalNorm(g);
     let clipped: Tensor[] = g;
     if (this.clipping?.kind === 'clipnorm') clipped = clip.byNorm(g, this.clipping.value);
@@ -110,7 +113,7 @@ export class Optimizer {
     this.iterations++;
     const step = { ...this.config, iteration: this.iterations };
     weights.forEach((w, i) => {
-      const [s0, s1] = this.slotsOf(w);
+      const [s0, s1] = slots[i]!;
       native.optimizerStep(step, w.handle, clipped[i]!.handle, s0?.handle ?? null, s1?.handle ?? null);
     });
     if (clipped !== g) for (const t of clipped) t.dispose();

@@ -35,8 +35,10 @@ class DeviceBuffer {
   DeviceBuffer(const Device* device, size_t bytes) : device_(device), bytes_(bytes) {
     if (bytes == 0) return;
     ptr_ = device->ops().alloc(bytes);
+    // The device says why (no memory, or a limit); the N-API layer adds the operation.
     if (!ptr_)
-      throw DeviceError("out of memory: cannot allocate " + std::to_string(bytes) + " bytes on " + device->name(),
+      throw DeviceError("cannot allocate " + std::to_string(bytes) + " bytes on " + device->name() + ": " +
+                            device->ops().last_error(),
                         ErrorCode::OutOfMemory);
   }
   ~DeviceBuffer() { reset(); }

@@ -35,8 +35,14 @@ int guarded(F&& body) {
 const char* last_error() { return last_error_message.c_str(); }
 
 void* alloc(size_t bytes) {
-  void* p = host_alloc(bytes);
-  if (!p) last_error_message = "out of host memory allocating " + std::to_string(bytes) + " bytes";
+  HostAllocFailure failure;
+  void* p = host_alloc(bytes, &failure);
+  if (!p)
+    last_error_message = failure.over_limit
+                             ? "the memory limit is " + std::to_string(failure.limit) + " bytes and " +
+                                   std::to_string(failure.in_use) +
+                                   " bytes are in use (rk.setMemoryLimit, RNNKIT_MEMORY_LIMIT)"
+                             : std::string("the system is out of memory");
   return p;
 }
 

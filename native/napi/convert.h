@@ -20,7 +20,8 @@ Napi::Error make_error(Napi::Env env, ErrorKind kind, ErrorCode code, const std:
 
 // A core error captured on a worker thread (or on the JavaScript thread), raised as the
 // matching JavaScript error with its code. Anything else thrown by native code becomes a
-// coded Error too: std::bad_alloc is RNNKIT_OUT_OF_MEMORY naming `operation`.
+// coded Error too: std::bad_alloc is RNNKIT_OUT_OF_MEMORY naming `operation`, as is a
+// device allocation that failed (no memory, or the limit of rk.setMemoryLimit).
 struct CapturedError {
   bool set = false;
   ErrorKind kind = ErrorKind::Other;
@@ -38,7 +39,10 @@ struct CapturedError {
     } catch (const rk::RangeError& e) {
       capture(ErrorKind::Range, e.code, e.what());
     } catch (const rk::Error& e) {
-      capture(ErrorKind::Other, e.code, e.what());
+      if (e.code == ErrorCode::OutOfMemory)
+        capture(ErrorKind::Other, e.code, std::string("out of memory in ") + operation + ": " + e.what());
+      else
+        capture(ErrorKind::Other, e.code, e.what());
     } catch (const std::bad_alloc&) {
       capture(ErrorKind::Other, ErrorCode::OutOfMemory, std::string("out of memory in ") + operation);
     } catch (const std::length_error& e) {
@@ -53,16 +57,17 @@ struct CapturedError {
   Napi::Value to_js(Napi::Env env) const { return make_error(env, kind, code, message).Value(); }
 };
 
-// Runs `body` on the JavaScript thread, rethrowing core errors as coded JavaScript errors.
+// Runs `body` on the JavaScript thread, rethrowing core errors as coded JavaScript errors
+// (`operation` names the call in out-of-memory errors).
 template <typename F>
-auto translate_errors(Napi::Env env, F&& body) -> decltype(body()) {
+auto translate_errors(Napi::Env env, F&& body, const char* operation = "a native call") -> decltype(body()) {
   try {
     return body();
   } catch (const Napi::Error&) {
     throw;
   } catch (...) {
     CapturedError error;
-    error.run([] { throw; });  // classifies the exception being handled
+    error.run([] { throw; }, operation);  // classifies the exception being handled
     throw make_error(env, error.kind, error.code, error.message);
   }
 }

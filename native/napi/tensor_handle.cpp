@@ -38,7 +38,7 @@ TensorHandle::TensorHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Te
         device.check(device.ops().copy(tensor_.data(), values.data(), values.size() * sizeof(float),
                                        RK_HOST_TO_DEVICE),
                      "copy");
-    });
+    }, "rk.tensor");
   }
   accounted_ = ExternalMemory(env, tensor_.size() * static_cast<int64_t>(sizeof(float)));
 }
