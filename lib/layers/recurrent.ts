@@ -168,6 +168,7 @@ function resolveConfig(cell: CellName, args: unknown): RecurrentConfig {
     const v = o[key];
     if (v === undefined || v === 0) return;
     if (typeof v !== 'number') throw typeError(`${where}: ${key} must be a number, got ${describe(v)}`);
+    if (!(v >= 0 && v < 1)) throw rangeError(`${where}: ${key} must be a rate in [0, 1), got ${v}`);
     throw rangeError(`${where}: ${key} must be 0: dropout inside recurrent layers is not supported yet`, 'RNNKIT_UNSUPPORTED');
   };
   rate('dropout');
