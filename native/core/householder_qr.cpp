@@ -26,13 +26,13 @@ constexpr int64_t kPanel = 32;   // columns per panel (reflectors per block)
 constexpr int64_t kCols = 64;    // columns of a trailing block kept in L1 with its W rows
 
 // Runs body(c_begin, c_end) over [0, w) split into blocks of kCols columns, on up to 8
-// threads when there are `flops` enough to pay for starting them. Columns are computed
-// independently, so the split never changes a result.
+// threads when there are `flops` enough to pay for starting them, leaving one core to the
+// JavaScript thread. Columns are computed independently: the split never changes a result.
 template <typename F>
 void parallel_columns(int64_t w, double flops, F&& body) {
   const int64_t blocks = (w + kCols - 1) / kCols;
-  int64_t threads = std::min<int64_t>({static_cast<int64_t>(std::thread::hardware_concurrency()), 8, blocks,
-                                       static_cast<int64_t>(flops / 2e7)});
+  const int64_t cores = static_cast<int64_t>(std::thread::hardware_concurrency());
+  int64_t threads = std::min<int64_t>({cores - 1, 8, blocks, static_cast<int64_t>(flops / 2e7)});
   if (threads <= 1) return body(int64_t{0}, w);
   std::vector<std::thread> pool;
   pool.reserve(static_cast<size_t>(threads - 1));
