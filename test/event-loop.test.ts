@@ -104,3 +104,64 @@ describe('event loop under large layers', () => {
     y.dispose();
   }, 20_000);
 });
+
+/** Resolves once `read()` gives the same value three times 50 ms apart (workers settled). */
+async function whenStable(read: () => number, timeoutMs = 10_000): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  let last = read();
+  let same = 0;
+  while (same < 3 && Date.now() < end) {
+    await new Promise((r) => setTimeout(r, 50));
+    const v = read();
+    same = v === last ? same + 1 : 0;
+    last = v;
+  }
+  return last;
+}
+
+describe('a layer whose weights are generated on a worker', () => {
+  // 4H·(D + H + 1) = 512 · 145 values: above the synchronous threshold.
+  const [D, H] = [16, 128];
+
+  it('getWeights right after build waits for them: the same values as after awaiting forward', async () => {
+    const a = rk.layers.lstm({ units: H, seed: 99 });
+    const b = rk.layers.lstm({ units: H, seed: 99 });
+    a.build([null, null, D]);
+    const wa = a.getWeights().map((t) => t.dataSync());
+    b.build([null, null, D]);
+    const x = rk.tensor(new Rng(5).normal(2 * 3 * D), [2, 3, D]);
+    const fwd = await b.forward(x);
+    const wb = b.getWeights().map((t) => t.dataSync());
+    expect(wa.length).toBe(3);
+    wa.forEach((w, i) => expect(Buffer.from(w.buffer).equals(Buffer.from(wb[i]!.buffer))).toBe(true));
+    // Not a zero layer: the recurrent kernel's rows are orthonormal.
+    expect(Math.abs(rowDot(wa[1]!, 4 * H, 3, 3) - 1)).toBeLessThan(1e-5);
+    fwd.output.dispose();
+    for (const s of fwd.states) s.dispose();
+    x.dispose();
+    a.dispose();
+    b.dispose();
+  });
+
+  it('setWeights while the initialization runs wins, and the late result is freed; dispose frees everything', async () => {
+    const before = await whenStable(() => rk.memory().bytes);
+    const layer = rk.layers.lstm({ units: H, seed: 7 });
+    layer.build([null, null, D]);
+    const rng = new Rng(8);
+    const given = [rng.uniform(D * 4 * H), rng.uniform(H * 4 * H), rng.uniform(4 * H)];
+    layer.setWeights(given);
+    await whenStable(() => rk.memory().bytes);
+    const got = layer.getWeights();
+    got.forEach((t, i) => expect(Buffer.from(t.dataSync().buffer).equals(Buffer.from(given[i]!.buffer))).toBe(true));
+    for (const t of got) t.dispose();
+    layer.dispose();
+    expect(await whenStable(() => rk.memory().bytes)).toBe(before);
+
+    // Disposed before its initialization finished: the result is freed when it arrives.
+    const gone = rk.layers.gru({ units: H, seed: 9 });
+    gone.build([null, null, D]);
+    gone.dispose();
+    expect(gone.built).toBe(false);
+    expect(await whenStable(() => rk.memory().bytes)).toBe(before);
+  });
+});
