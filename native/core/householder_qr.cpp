@@ -2,21 +2,27 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <thread>
 #include <vector>
 
-// Sums must not be fused into FMAs on some compilers and not on others (GCC keeps them apart
-// under -std=c++17; clang needs this).
-#ifdef __clang__
+// a·b + c must round twice everywhere: never fused into an FMA (which AVX-512 clones or
+// another compiler would otherwise do, changing the values from one machine to the next).
+#if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
 #endif
 
-// The two GEMM-shaped loops are compiled for AVX-512 and AVX2 as well where the toolchain
-// can dispatch at load time (x86-64 Linux); without FMA the results stay the same.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
-#define RK_QR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define RK_QR_CLONES
+// Vector types only cross always-inlined functions: no ABI is involved.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+// On x86-64 the two GEMM-shaped loops also come as AVX2 and AVX-512 variants with register
+// tiles, picked at run time. Without FMA and with the same order of every sum, all variants
+// give the same bits.
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#define RK_QR_X86 1
+#define RK_QR_INLINE inline __attribute__((always_inline))
 #endif
 
 namespace rk {
@@ -59,20 +65,20 @@ double dot(const double* x, const double* y, int64_t n) {
   return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
 }
 
-// W[p][c] = Σ_i V[i][p]·B[i][c] for p < nb, c < w: V is [L, nb], B is [L, w] with stride ldb,
-// W is [nb, w]. Rows of B are taken four at a time, in order, so every sum runs over i.
-RK_QR_CLONES
-void vt_times_cols(const double* v, int64_t L, int64_t nb, const double* b, int64_t ldb, int64_t w, double* out,
-                   int64_t c_begin, int64_t c_end) {
+// Generic loops: four rows of B (vt) or four p (sub) per pass over a row segment, each sum
+// in order. The compiler vectorizes the column loops.
+
+// W[p][c] = Σ_i V[i][p]·B[i][c] for p < nb, c in [c_begin, c_end): V is [L, nb], B is
+// [L, w] with stride ldb, W is [nb, w]. Every sum runs over i in order.
+void vt_generic(const double* v, int64_t L, int64_t nb, const double* b, int64_t ldb, int64_t w, double* out,
+                int64_t c_begin, int64_t c_end) {
   for (int64_t p = 0; p < nb; ++p) std::fill(out + p * w + c_begin, out + p * w + c_end, 0.0);
   for (int64_t c0 = c_begin; c0 < c_end; c0 += kCols) {
     const int64_t cw = std::min(kCols, c_end - c0);
     int64_t i = 0;
     for (; i + 4 <= L; i += 4) {
       const double* b0 = b + i * ldb + c0;
-      const double* b1 = b0 + ldb;
-      const double* b2 = b1 + ldb;
-      const double* b3 = b2 + ldb;
+      const double *b1 = b0 + ldb, *b2 = b1 + ldb, *b3 = b2 + ldb;
       const double* vi = v + i * nb;
       for (int64_t p = 0; p < nb; ++p) {
         const double v0 = vi[p], v1 = vi[nb + p], v2 = vi[2 * nb + p], v3 = vi[3 * nb + p];
@@ -91,11 +97,10 @@ void vt_times_cols(const double* v, int64_t L, int64_t nb, const double* b, int6
   }
 }
 
-// B[i][c] -= Σ_p V[i][p]·W[p][c]: V is [L, nb], W is [nb, w], B is [L, w] with stride ldb.
-// Four p at a time, in order.
-RK_QR_CLONES
-void sub_v_times_cols(const double* v, int64_t L, int64_t nb, const double* w_, int64_t w, double* b, int64_t ldb,
-                      int64_t c_begin, int64_t c_end) {
+// B[i][c] -= Σ_p V[i][p]·W[p][c] for c in [c_begin, c_end): V is [L, nb], W is [nb, w], B
+// is [L, w] with stride ldb. Every sum runs over p in order.
+void sub_generic(const double* v, int64_t L, int64_t nb, const double* w_, int64_t w, double* b, int64_t ldb,
+                 int64_t c_begin, int64_t c_end) {
   for (int64_t c0 = c_begin; c0 < c_end; c0 += kCols) {
     const int64_t cw = std::min(kCols, c_end - c0);
     for (int64_t i = 0; i < L; ++i) {
@@ -105,9 +110,7 @@ void sub_v_times_cols(const double* v, int64_t L, int64_t nb, const double* w_, 
       for (; p + 4 <= nb; p += 4) {
         const double v0 = vi[p], v1 = vi[p + 1], v2 = vi[p + 2], v3 = vi[p + 3];
         const double* w0 = w_ + p * w + c0;
-        const double* w1 = w0 + w;
-        const double* w2 = w1 + w;
-        const double* w3 = w2 + w;
+        const double *w1 = w0 + w, *w2 = w1 + w, *w3 = w2 + w;
         for (int64_t c = 0; c < cw; ++c) bi[c] = (((bi[c] - v0 * w0[c]) - v1 * w1[c]) - v2 * w2[c]) - v3 * w3[c];
       }
       for (; p < nb; ++p) {
@@ -117,6 +120,177 @@ void sub_v_times_cols(const double* v, int64_t L, int64_t nb, const double* w_, 
       }
     }
   }
+}
+
+#ifdef RK_QR_X86
+// Register tiles of kTileR rows by two vectors of VW doubles: the accumulators stay in
+// registers while the depth loop runs, instead of a load and a store per multiply-add.
+// (The tile width differs between AVX2 and AVX-512; each element's sum does not.)
+constexpr int kTileR = 4;
+constexpr int64_t kDepth = 256;  // rows of B per packed block of vt
+
+template <int VW>
+struct Vec {
+  typedef double type __attribute__((vector_size(8 * VW)));
+  static RK_QR_INLINE type load(const double* p) {
+    type v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  }
+  static RK_QR_INLINE void store(double* p, type v) { std::memcpy(p, &v, sizeof v); }
+};
+
+// W[p0+r][c..c+2VW) += Σ_{i in [i0, i1)} V[i][p0+r]·B[i][0..2VW), r < 4, in order of i;
+// row i of B at b + 2VW·i (packed).
+template <int VW>
+RK_QR_INLINE void vt_tile(const double* v, int64_t nb, int64_t p0, const double* b, int64_t i0, int64_t i1,
+                          double* out, int64_t w, int64_t c) {
+  using X = Vec<VW>;
+  typename X::type acc[kTileR][2];
+  for (int r = 0; r < kTileR; ++r)
+    for (int h = 0; h < 2; ++h) acc[r][h] = X::load(out + (p0 + r) * w + c + VW * h);
+  for (int64_t i = i0; i < i1; ++i) {
+    const typename X::type b0 = X::load(b + i * 2 * VW), b1 = X::load(b + i * 2 * VW + VW);
+    const double* vi = v + i * nb + p0;
+    for (int r = 0; r < kTileR; ++r) {
+      acc[r][0] = acc[r][0] + vi[r] * b0;
+      acc[r][1] = acc[r][1] + vi[r] * b1;
+    }
+  }
+  for (int r = 0; r < kTileR; ++r)
+    for (int h = 0; h < 2; ++h) X::store(out + (p0 + r) * w + c + VW * h, acc[r][h]);
+}
+
+// W[p][c] += Σ_{i in [i0, i1)} V[i][p]·B[i][c] for a partial tile, in the same order.
+RK_QR_INLINE void vt_edge(const double* v, int64_t nb, int64_t p0, int64_t rows, const double* b, int64_t ldb,
+                          int64_t i0, int64_t i1, double* out, int64_t w, int64_t c, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    double* o = out + (p0 + r) * w + c;
+    for (int64_t i = i0; i < i1; ++i) {
+      const double vr = v[i * nb + p0 + r];
+      const double* bi = b + i * ldb + c;
+      for (int64_t cc = 0; cc < cols; ++cc) o[cc] = o[cc] + vr * bi[cc];
+    }
+  }
+}
+
+// vt_generic's result by tiles. Blocks of B are packed tile by tile, so that a tile streams
+// contiguous memory instead of one row per page.
+template <int VW>
+RK_QR_INLINE void vt_tiled(const double* v, int64_t L, int64_t nb, const double* b, int64_t ldb, int64_t w,
+                           double* out, int64_t c_begin, int64_t c_end) {
+  constexpr int64_t tc = 2 * VW;
+  for (int64_t p = 0; p < nb; ++p) std::fill(out + p * w + c_begin, out + p * w + c_end, 0.0);
+  std::vector<double> packed(static_cast<size_t>(kDepth * kCols));
+  const int64_t p_tiled = nb / kTileR * kTileR;
+  for (int64_t c0 = c_begin; c0 < c_end; c0 += kCols) {
+    const int64_t c1 = std::min(c0 + kCols, c_end);
+    const int64_t tiles = (c1 - c0) / tc, tiled = c0 + tiles * tc;
+    for (int64_t i0 = 0; i0 < L; i0 += kDepth) {
+      const int64_t i1 = std::min(i0 + kDepth, L);
+      for (int64_t i = i0; i < i1; ++i)
+        for (int64_t t = 0; t < tiles; ++t)
+          std::memcpy(&packed[static_cast<size_t>((t * kDepth + i - i0) * tc)], b + i * ldb + c0 + t * tc,
+                      tc * sizeof(double));
+      for (int64_t p0 = 0; p0 < p_tiled; p0 += kTileR)
+        for (int64_t t = 0; t < tiles; ++t)
+          vt_tile<VW>(v, nb, p0, packed.data() + (t * kDepth - i0) * tc, i0, i1, out, w, c0 + t * tc);
+      if (p_tiled < nb) vt_edge(v, nb, p_tiled, nb - p_tiled, b, ldb, i0, i1, out, w, c0, tiled - c0);
+      if (tiled < c1) vt_edge(v, nb, 0, nb, b, ldb, i0, i1, out, w, tiled, c1 - tiled);
+    }
+  }
+}
+
+// B[i+r][c..c+2VW) -= Σ_p V[i+r][p]·W[p][c..c+2VW), r < 4, in order of p.
+template <int VW>
+RK_QR_INLINE void sub_tile(const double* v, int64_t nb, int64_t i, const double* w_, int64_t w, double* b, int64_t ldb,
+                           int64_t c) {
+  using X = Vec<VW>;
+  typename X::type acc[kTileR][2];
+  for (int r = 0; r < kTileR; ++r)
+    for (int h = 0; h < 2; ++h) acc[r][h] = X::load(b + (i + r) * ldb + c + VW * h);
+  for (int64_t p = 0; p < nb; ++p) {
+    const typename X::type w0 = X::load(w_ + p * w + c), w1 = X::load(w_ + p * w + c + VW);
+    for (int r = 0; r < kTileR; ++r) {
+      const double vr = v[(i + r) * nb + p];
+      acc[r][0] = acc[r][0] - vr * w0;
+      acc[r][1] = acc[r][1] - vr * w1;
+    }
+  }
+  for (int r = 0; r < kTileR; ++r)
+    for (int h = 0; h < 2; ++h) X::store(b + (i + r) * ldb + c + VW * h, acc[r][h]);
+}
+
+// The same for a partial tile, in the same order.
+RK_QR_INLINE void sub_edge(const double* v, int64_t nb, int64_t i, int64_t rows, const double* w_, int64_t w, double* b,
+                           int64_t ldb, int64_t c, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    double* bi = b + (i + r) * ldb + c;
+    for (int64_t p = 0; p < nb; ++p) {
+      const double vr = v[(i + r) * nb + p];
+      const double* wp = w_ + p * w + c;
+      for (int64_t cc = 0; cc < cols; ++cc) bi[cc] = bi[cc] - vr * wp[cc];
+    }
+  }
+}
+
+// sub_generic's result by tiles.
+template <int VW>
+RK_QR_INLINE void sub_tiled(const double* v, int64_t L, int64_t nb, const double* w_, int64_t w, double* b,
+                            int64_t ldb, int64_t c_begin, int64_t c_end) {
+  constexpr int64_t tc = 2 * VW;
+  for (int64_t c0 = c_begin; c0 < c_end; c0 += kCols) {
+    const int64_t c1 = std::min(c0 + kCols, c_end);
+    for (int64_t i = 0; i < L; i += kTileR) {
+      const int64_t rows = std::min<int64_t>(kTileR, L - i);
+      int64_t c = c0;
+      if (rows == kTileR)
+        for (; c + tc <= c1; c += tc) sub_tile<VW>(v, nb, i, w_, w, b, ldb, c);
+      if (c < c1) sub_edge(v, nb, i, rows, w_, w, b, ldb, c, c1 - c);
+    }
+  }
+}
+
+__attribute__((target("avx2"))) void vt_avx2(const double* v, int64_t L, int64_t nb, const double* b, int64_t ldb,
+                                             int64_t w, double* out, int64_t c0, int64_t c1) {
+  vt_tiled<4>(v, L, nb, b, ldb, w, out, c0, c1);
+}
+__attribute__((target("avx512f"))) void vt_avx512(const double* v, int64_t L, int64_t nb, const double* b,
+                                                  int64_t ldb, int64_t w, double* out, int64_t c0, int64_t c1) {
+  vt_tiled<8>(v, L, nb, b, ldb, w, out, c0, c1);
+}
+__attribute__((target("avx2"))) void sub_avx2(const double* v, int64_t L, int64_t nb, const double* w_, int64_t w,
+                                              double* b, int64_t ldb, int64_t c0, int64_t c1) {
+  sub_tiled<4>(v, L, nb, w_, w, b, ldb, c0, c1);
+}
+__attribute__((target("avx512f"))) void sub_avx512(const double* v, int64_t L, int64_t nb, const double* w_,
+                                                   int64_t w, double* b, int64_t ldb, int64_t c0, int64_t c1) {
+  sub_tiled<8>(v, L, nb, w_, w, b, ldb, c0, c1);
+}
+
+// 2: AVX-512F, 1: AVX2, 0: neither.
+int x86_level() {
+  static const int level = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+  return level;
+}
+#endif
+
+void vt_times_cols(const double* v, int64_t L, int64_t nb, const double* b, int64_t ldb, int64_t w, double* out,
+                   int64_t c0, int64_t c1) {
+#ifdef RK_QR_X86
+  if (x86_level() == 2) return vt_avx512(v, L, nb, b, ldb, w, out, c0, c1);
+  if (x86_level() == 1) return vt_avx2(v, L, nb, b, ldb, w, out, c0, c1);
+#endif
+  vt_generic(v, L, nb, b, ldb, w, out, c0, c1);
+}
+
+void sub_v_times_cols(const double* v, int64_t L, int64_t nb, const double* w_, int64_t w, double* b, int64_t ldb,
+                      int64_t c0, int64_t c1) {
+#ifdef RK_QR_X86
+  if (x86_level() == 2) return sub_avx512(v, L, nb, w_, w, b, ldb, c0, c1);
+  if (x86_level() == 1) return sub_avx2(v, L, nb, w_, w, b, ldb, c0, c1);
+#endif
+  sub_generic(v, L, nb, w_, w, b, ldb, c0, c1);
 }
 
 void vt_times(const double* v, int64_t L, int64_t nb, const double* b, int64_t ldb, int64_t w, double* out) {

@@ -8,8 +8,12 @@
 #include "errors.h"
 #include "householder_qr.h"
 
-#ifdef __clang__
+// a·b + c must round twice everywhere: never fused into an FMA (which AVX-512 clones or
+// another compiler would otherwise do, changing the values from one machine to the next).
+#if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
 #endif
 
 namespace rk {
