@@ -536,10 +536,12 @@ function checkShape(shape: unknown): readonly number[] {
  * @param shape - The weight shape, non-negative integers.
  * @param seed - Seed of the random generator (any finite number); a `seed` in the
  *   initializer's config takes precedence. The same arguments always give the same values.
- * Synchronous: it runs on the calling thread. Most initializers cost about 10 ns per value;
- * `orthogonal` costs a QR factorization of the larger square (about 0.2 s for 1024 × 4096,
- * 1.5 s for 2048 × 2048 on one core). Layers generate their weights off the JavaScript
- * thread when large (see `build()` of the recurrent layers).
+ * Synchronous: it blocks the calling thread. Uniform draws cost about 5 ns per value,
+ * normal ones about 30 ns; `orthogonal` costs a QR factorization of the
+ * `[max(rows, cols), min(rows, cols)]` matrix, about 1 s for 1024 × 4096 or 2048 × 2048 on
+ * one core of an AVX-512 server (it uses up to 8 threads, leaving one core free). Layers
+ * generate their weights off the JavaScript thread when large (see the recurrent layers'
+ * `build()`).
  *
  * @returns The values in row-major order, `shape.reduce((a, b) => a * b, 1)` of them.
  * @throws TypeError / RangeError for an invalid initializer, shape or seed, or a shape the

@@ -303,8 +303,8 @@ export class RecurrentLayer implements SequenceLayer {
    * initializers (seeded). Rebuilding with the same D keeps the weights.
    *
    * Returns at once: a layer of more than 65536 weight values is initialized natively on a
-   * worker thread (an orthogonal recurrent kernel costs a QR factorization, about 0.2 s
-   * for 1024 units). `forward`, `backward` and the models' asynchronous calls wait for it;
+   * worker thread (an orthogonal recurrent kernel costs a QR factorization, about 1 s for
+   * 1024 units on one core). `forward`, `backward` and the models' asynchronous calls wait for it;
    * `getWeights()`, `exportWeights()` and training's weight access block the JavaScript
    * thread until it is done; `setWeights()` and `dispose()` discard it without waiting.
    */
