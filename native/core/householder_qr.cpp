@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <exception>
 #include <thread>
 #include <vector>
 
@@ -40,12 +41,19 @@ void parallel_columns(int64_t w, double flops, F&& body) {
   const int64_t cores = static_cast<int64_t>(std::thread::hardware_concurrency());
   int64_t threads = std::min<int64_t>({cores - 1, 8, blocks, static_cast<int64_t>(flops / 2e7)});
   if (threads <= 1) return body(int64_t{0}, w);
-  std::vector<std::thread> pool;
-  pool.reserve(static_cast<size_t>(threads - 1));
+  // An exception must not leave a thread's body (that would terminate the process): each
+  // part keeps its own, and the first is rethrown once all threads are joined.
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(threads));
   const auto part = [&](int64_t t) {
-    body(std::min(w, blocks * t / threads * kCols), std::min(w, blocks * (t + 1) / threads * kCols));
+    try {
+      body(std::min(w, blocks * t / threads * kCols), std::min(w, blocks * (t + 1) / threads * kCols));
+    } catch (...) {
+      errors[static_cast<size_t>(t)] = std::current_exception();
+    }
   };
+  std::vector<std::thread> pool;
   try {
+    pool.reserve(static_cast<size_t>(threads - 1));
     for (int64_t t = 1; t < threads; ++t) pool.emplace_back(part, t);
   } catch (...) {
     for (auto& th : pool) th.join();
@@ -53,6 +61,8 @@ void parallel_columns(int64_t w, double flops, F&& body) {
   }
   part(0);
   for (auto& th : pool) th.join();
+  for (const auto& e : errors)
+    if (e) std::rethrow_exception(e);
 }
 
 // Σ x[i]·y[i] in eight interleaved partial sums, combined in a fixed order.
