@@ -89,6 +89,8 @@ export interface NativeInitJob {
   promise: Promise<NativeInitResult | null>;
   /** Blocks until the job is done; the result, or null when the promise delivered it. */
   wait(): NativeInitResult | null;
+  /** Stops the work at its next check; the promise then rejects. */
+  cancel(): void;
 }
 
 export interface NativeAddon {

@@ -164,4 +164,18 @@ describe('a layer whose weights are generated on a worker', () => {
     expect(gone.built).toBe(false);
     expect(await whenStable(() => rk.memory().bytes)).toBe(before);
   });
+
+  it('disposing a layer stops its initialization: no CPU is spent on it afterwards', async () => {
+    // LSTM-2048: the QR of its [8192, 2048] Gaussian matrix takes seconds.
+    const big = rk.layers.lstm({ units: 2048, seed: 10 });
+    big.build([null, null, 8]);
+    await new Promise((r) => setTimeout(r, 200)); // the worker is generating
+    big.dispose();
+    await new Promise((r) => setTimeout(r, 300)); // at most one QR panel or 2^20 draws
+    const before = process.cpuUsage();
+    await new Promise((r) => setTimeout(r, 1000));
+    const used = process.cpuUsage(before);
+    // A job still running would burn most of a core (hundreds of ms, even on a busy machine).
+    expect((used.user + used.system) / 1000).toBeLessThan(150);
+  }, 10_000);
 });

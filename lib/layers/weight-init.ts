@@ -76,9 +76,15 @@ export class PendingInit {
     if (this.state === 'failed') throw this.error;
   }
 
-  /** The layer no longer wants the weights (disposed, or replaced): they are freed on arrival. */
+  /**
+   * The layer no longer wants the weights (disposed, or replaced): the native work stops at
+   * its next check (a model file declaring a huge layer costs nothing once its weights are
+   * set), and a result that still arrives is freed.
+   */
   cancel(): void {
-    if (this.state === 'running') this.state = 'cancelled';
+    if (this.state !== 'running') return;
+    this.state = 'cancelled';
+    this.job.cancel();
   }
 
   private finish(r: NativeInitResult | null): void {

@@ -1,5 +1,7 @@
 #include "householder_qr.h"
 
+#include "errors.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -390,11 +392,17 @@ void tri_times(const std::vector<double>& t, int64_t nb, bool trans, const doubl
 
 }  // namespace
 
-void householder_q(double* a, int64_t m, int64_t k) {
+void check_stop(const std::atomic<bool>* stop) {
+  if (stop && stop->load(std::memory_order_relaxed))
+    throw Error(ErrorCode::InvalidState, "weight initialization cancelled");
+}
+
+void householder_q(double* a, int64_t m, int64_t k, const std::atomic<bool>* stop) {
   std::vector<Panel> panels;
   panels.reserve(static_cast<size_t>((k + kPanel - 1) / kPanel));
   std::vector<double> diag(static_cast<size_t>(k)), pt, w, w2;
   for (int64_t j0 = 0; j0 < k; j0 += kPanel) {
+    check_stop(stop);
     panels.emplace_back();
     Panel& p = panels.back();
     p.j0 = j0;
@@ -416,6 +424,7 @@ void householder_q(double* a, int64_t m, int64_t k) {
   std::fill(a, a + m * k, 0.0);
   for (int64_t j = 0; j < k; ++j) a[j * k + j] = 1.0;
   for (auto it = panels.rbegin(); it != panels.rend(); ++it) {
+    check_stop(stop);
     const Panel& p = *it;
     const int64_t cols = k - p.j0;
     w.resize(static_cast<size_t>(p.nb * cols));

@@ -8,6 +8,7 @@
 #ifndef RNNKIT_CORE_HOUSEHOLDER_QR_H
 #define RNNKIT_CORE_HOUSEHOLDER_QR_H
 
+#include <atomic>
 #include <cstdint>
 
 namespace rk {
@@ -15,7 +16,12 @@ namespace rk {
 // `a` holds an [m, k] row-major matrix with m >= k >= 1; on return it holds Q [m, k] with
 // Qᵀ·Q = I and A = Q·R, each column of Q multiplied by the sign of R's diagonal entry
 // (so that diag(R) >= 0, which makes Q unique). Throws std::bad_alloc for its workspace.
-void householder_q(double* a, int64_t m, int64_t k);
+// When `stop` is set (the caller no longer wants Q), throws rk::Error (InvalidState) at the
+// next panel.
+void householder_q(double* a, int64_t m, int64_t k, const std::atomic<bool>* stop = nullptr);
+
+// Throws rk::Error (InvalidState) when `stop` is set.
+void check_stop(const std::atomic<bool>* stop);
 
 }  // namespace rk
 

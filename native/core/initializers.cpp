@@ -77,9 +77,13 @@ void portable_sincos_turns(double u, double* sin_out, double* cos_out) {
 
 int64_t draw_size(const InitDraw& d) { return element_count(d.shape); }
 
-void fill_uniform(float* out, int64_t n, Xoshiro128& rng, double lo, double hi) {
+// Values drawn between two checks of the stop flag.
+constexpr int64_t kChunk = int64_t{1} << 20;
+
+void fill_uniform(float* out, int64_t n, Xoshiro128& rng, double lo, double hi, const std::atomic<bool>* stop) {
   const double width = hi - lo;
   for (int64_t i = 0; i < n; ++i) {
+    if (i % kChunk == 0) check_stop(stop);
     float v = static_cast<float>(lo + width * rng.uniform());
     // Keep the upper bound exclusive after rounding to float32 (when the range allows).
     if (static_cast<double>(v) >= hi && hi > lo) v = static_cast<float>(lo + width * 0.5);
@@ -87,15 +91,18 @@ void fill_uniform(float* out, int64_t n, Xoshiro128& rng, double lo, double hi) 
   }
 }
 
-void fill_orthogonal(float* out, const Shape& shape, Xoshiro128& rng, double gain) {
+void fill_orthogonal(float* out, const Shape& shape, Xoshiro128& rng, double gain, const std::atomic<bool>* stop) {
   int64_t rows = 1;
   for (size_t i = 0; i + 1 < shape.size(); ++i) rows *= shape[i];
   const int64_t cols = shape.back();
   if (rows == 0 || cols == 0) return;
   const int64_t m = std::max(rows, cols), k = std::min(rows, cols);
   std::vector<double> a(static_cast<size_t>(m * k));
-  for (double& x : a) x = rng.normal();
-  householder_q(a.data(), m, k);
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (i % kChunk == 0) check_stop(stop);
+    a[i] = rng.normal();
+  }
+  householder_q(a.data(), m, k, stop);
   if (rows >= cols) {
     for (int64_t i = 0; i < m * k; ++i) out[i] = static_cast<float>(gain * a[i]);
   } else {
@@ -104,7 +111,7 @@ void fill_orthogonal(float* out, const Shape& shape, Xoshiro128& rng, double gai
   }
 }
 
-void fill_draw(const InitDraw& d, float* out) {
+void fill_draw(const InitDraw& d, float* out, const std::atomic<bool>* stop) {
   const int64_t n = draw_size(d);
   using K = InitDraw::Kind;
   switch (d.kind) {
@@ -126,16 +133,22 @@ void fill_draw(const InitDraw& d, float* out) {
   Xoshiro128 rng(d.seed);
   switch (d.kind) {
     case K::Uniform:
-      fill_uniform(out, n, rng, d.a, d.b);
+      fill_uniform(out, n, rng, d.a, d.b, stop);
       return;
     case K::Normal:
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(d.a + d.b * rng.normal());
+      for (int64_t i = 0; i < n; ++i) {
+        if (i % kChunk == 0) check_stop(stop);
+        out[i] = static_cast<float>(d.a + d.b * rng.normal());
+      }
       return;
     case K::TruncatedNormal:
-      for (int64_t i = 0; i < n; ++i) out[i] = static_cast<float>(d.a + d.b * rng.truncated_normal());
+      for (int64_t i = 0; i < n; ++i) {
+        if (i % kChunk == 0) check_stop(stop);
+        out[i] = static_cast<float>(d.a + d.b * rng.truncated_normal());
+      }
       return;
     case K::Orthogonal:
-      fill_orthogonal(out, d.shape, rng, d.a);
+      fill_orthogonal(out, d.shape, rng, d.a, stop);
       return;
     default:
       return;
@@ -216,9 +229,9 @@ void validate(const InitArray& array) {
                      shape_string(array.shape) + " (" + std::to_string(element_count(array.shape)) + ")");
 }
 
-void generate(const InitArray& array, float* out) {
+void generate(const InitArray& array, float* out, const std::atomic<bool>* stop) {
   for (const InitDraw& d : array.parts) {
-    fill_draw(d, out);
+    fill_draw(d, out, stop);
     out += draw_size(d);
   }
 }

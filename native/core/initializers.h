@@ -13,6 +13,7 @@
 #ifndef RNNKIT_CORE_INITIALIZERS_H
 #define RNNKIT_CORE_INITIALIZERS_H
 
+#include <atomic>
 #include <cstdint>
 #include <vector>
 
@@ -39,8 +40,9 @@ struct InitArray {
 
 // Throws RangeError when the parts do not fill the shape or a draw does not fit its kind.
 void validate(const InitArray& array);
-// Fills `out` (element_count(array.shape) floats). Validate first.
-void generate(const InitArray& array, float* out);
+// Fills `out` (element_count(array.shape) floats). Validate first. Once `stop` is set,
+// throws rk::Error (InvalidState) within about a million values or one QR panel.
+void generate(const InitArray& array, float* out, const std::atomic<bool>* stop = nullptr);
 
 // The seeded generator (exposed for tests of the exact sequence).
 class Xoshiro128 {

@@ -2,20 +2,23 @@
 //
 //   initValues(array) -> Float32Array                        synchronous (rk.initialize)
 //   initRun(arrays, backend, rnn | null) -> result            synchronous (small layers)
-//   initStart(arrays, backend, rnn | null) -> { promise, wait }
+//   initStart(arrays, backend, rnn | null) -> { promise, wait, cancel }
 //     result: { tensors: NativeTensor[], prepared?: NativeRnnWeights }
 //
 // initStart runs the job on a libuv thread (PromiseWorker). wait() blocks the calling
 // JavaScript thread until the job is done (running it there if no worker has started it
 // yet) and returns the result; the promise then resolves with null. Whichever comes first
-// gets the tensors, so they are wrapped once. With `rnn` the arrays are the layer's Keras
+// gets the tensors, so they are wrapped once. cancel() stops the work at its next check
+// (the promise then rejects; nobody waits for it). With `rnn` the arrays are the layer's Keras
 // arrays and the result holds the canonical tensors and their prepared form.
+#include <atomic>
 #include <condition_variable>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <optional>
 
+#include "../core/householder_qr.h"
 #include "../core/initializers.h"
 #include "../core/layout.h"
 #include "../core/rnn.h"
@@ -113,6 +116,9 @@ class InitJob {
     done_.wait(lock, [&] { return state_ == State::Done; });
   }
 
+  // The result is no longer wanted: the computation stops at its next check.
+  void cancel() { stop_.store(true, std::memory_order_relaxed); }
+
   // After run_or_wait(): rethrows the job's error, if any.
   void rethrow() {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -135,7 +141,7 @@ class InitJob {
     values.reserve(arrays_.size());
     for (const InitArray& a : arrays_) {
       values.emplace_back(static_cast<size_t>(element_count(a.shape)));
-      generate(a, values.back().data());
+      generate(a, values.back().data(), &stop_);
     }
     InitResult r;
     if (!rnn_) {
@@ -143,6 +149,7 @@ class InitJob {
       return r;
     }
     const RnnDesc& desc = rnn_->first;
+    check_stop(&stop_);
     HostWeights host = to_canonical(desc, rnn_->second, WeightFormat::Keras, values);
     values.clear();
     const int64_t gh = desc.gates() * desc.hidden;
@@ -163,6 +170,7 @@ class InitJob {
   const std::vector<InitArray> arrays_;
   const Device& device_;
   const std::optional<std::pair<RnnDesc, bool>> rnn_;
+  std::atomic<bool> stop_{false};
   std::mutex mutex_;
   std::condition_variable done_;
   State state_ = State::Queued;
@@ -235,6 +243,8 @@ Napi::Value init_start(const Napi::CallbackInfo& info) {
                         });
                       },
                       "wait"));
+    o.Set("cancel", Napi::Function::New(
+                        env, [job](const Napi::CallbackInfo&) { job->cancel(); }, "cancel"));
     return o;
   });
 }
