@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import * as rk from '../lib';
 import { initialize, validateInitializer } from '../lib/initializers';
 import type { InitializerSpec } from '../lib/initializers';
+import { native } from '../lib/native';
+import type { NativeInitArray } from '../lib/native';
 
 // ------------------------------------------------------------------ helpers
 
@@ -536,6 +538,33 @@ describe('orthogonal: blocked native QR against an independent Householder QR', 
       expect(sameArray(initialize('orthogonal', [rows, cols], 77), w)).toBe(true);
       const other = initialize('orthogonal', [rows, cols], 78);
       expect(Math.abs(correlation(w, other))).toBeLessThan(0.05);
+    });
+  }
+});
+
+describe('the native initialization binding under malformed draws', () => {
+  // lib/ validates before it calls native; the binding must still reject what reaches it
+  // with coded errors, never crash.
+  const draw = (over: Record<string, unknown>) => ({ kind: 'uniform', a: -1, b: 1, seed: 1, shape: [4], ...over });
+  const cases: [string, unknown, string][] = [
+    ['unknown kind', { shape: [4], parts: [draw({ kind: 'bogus' })] }, 'TypeError'],
+    ['parts not filling the shape', { shape: [5], parts: [draw({})] }, 'RangeError'],
+    ['orthogonal of rank 1', { shape: [4], parts: [draw({ kind: 'orthogonal' })] }, 'RangeError'],
+    ['identity of rank 3', { shape: [8], parts: [draw({ kind: 'identity', shape: [2, 2, 2] })] }, 'RangeError'],
+    ['non-finite seed', { shape: [4], parts: [draw({ seed: NaN })] }, 'RangeError'],
+    ['negative dimension', { shape: [-4], parts: [draw({ shape: [-4] })] }, 'RangeError'],
+    ['not an object', 42, 'TypeError'],
+  ];
+  for (const [name, array, kind] of cases) {
+    it(`${name} → ${kind} with code RNNKIT_INVALID_ARGUMENT`, () => {
+      let caught: unknown;
+      try {
+        native.initValues(array as NativeInitArray);
+      } catch (e) {
+        caught = e;
+      }
+      expect((caught as Error).name).toBe(kind);
+      expect((caught as { code?: string }).code).toBe('RNNKIT_INVALID_ARGUMENT');
     });
   }
 });
