@@ -9,7 +9,7 @@
 #include <thread>
 #include <vector>
 
-// a·b + c must round twice everywhere: never fused into an FMA (which AVX-512 clones or
+// a·b + c must round twice everywhere: never fused into an FMA (which the AVX-512 variant or
 // another compiler would otherwise do, changing the values from one machine to the next).
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
@@ -18,7 +18,9 @@
 #endif
 
 // Vector types only cross always-inlined functions: no ABI is involved.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
+#endif
 
 // On x86-64 the two GEMM-shaped loops also come as AVX2 and AVX-512 variants with register
 // tiles, picked at run time. Without FMA and with the same order of every sum, all variants
@@ -32,7 +34,7 @@ namespace rk {
 namespace {
 
 constexpr int64_t kPanel = 32;   // columns per panel (reflectors per block)
-constexpr int64_t kCols = 64;    // columns of a trailing block kept in L1 with its W rows
+constexpr int64_t kCols = 64;    // columns of a block, kept in cache with its rows of W
 
 // Runs body(c_begin, c_end) over [0, w) split into blocks of kCols columns, on up to 8
 // threads when there are `flops` enough to pay for starting them, leaving one core to the
