@@ -4,6 +4,8 @@
       "target_name": "rnnkit",
       "sources": [
         "native/core/dense.cpp",
+        "native/core/householder_qr.cpp",
+        "native/core/initializers.cpp",
         "native/core/rnn.cpp",
         "native/core/layout.cpp",
         "native/core/tensor_ops.cpp",
@@ -24,6 +26,7 @@
         "native/napi/convert.cpp",
         "native/napi/cpu_bindings.cpp",
         "native/napi/dense_bindings.cpp",
+        "native/napi/init_bindings.cpp",
         "native/napi/ops_bindings.cpp",
         "native/napi/rnn_bindings.cpp",
         "native/napi/tensor_handle.cpp",

@@ -58,7 +58,45 @@ export interface NativeGradients {
   dbiasR?: NativeTensor;
 }
 
+/** One native draw of initial values (lib/initializers.ts builds them). */
+export interface NativeInitDraw {
+  /** uniform [a, b); normal / truncatedNormal: mean a, stddev b; constant a; orthogonal / identity: gain a. */
+  kind: 'zeros' | 'constant' | 'uniform' | 'normal' | 'truncatedNormal' | 'orthogonal' | 'identity';
+  a: number;
+  b: number;
+  seed: number;
+  shape: number[];
+}
+
+/** An array of `shape` filled by draws laid end to end. */
+export interface NativeInitArray {
+  shape: number[];
+  parts: NativeInitDraw[];
+}
+
+/** Initialized weights: device tensors, and with `rnn` the canonical ones prepared. */
+export interface NativeInitResult {
+  tensors: NativeTensor[];
+  prepared?: NativeRnnWeights;
+}
+
+/** With `rnn`, the arrays are a recurrent layer's Keras arrays, converted to canonical. */
+export type NativeInitTarget = { desc: NativeRnnDesc; useBias: boolean } | null;
+
+/** A running initialization (see native/napi/init_bindings.cpp). */
+export interface NativeInitJob {
+  /** Resolves with the result, or null when wait() took it first. */
+  promise: Promise<NativeInitResult | null>;
+  /** Blocks until the job is done; the result, or null when the promise delivered it. */
+  wait(): NativeInitResult | null;
+  /** Stops the work at its next check; the promise then rejects. */
+  cancel(): void;
+}
+
 export interface NativeAddon {
+  initValues(array: NativeInitArray): Float32Array;
+  initRun(arrays: NativeInitArray[], backend: string, rnn: NativeInitTarget): NativeInitResult;
+  initStart(arrays: NativeInitArray[], backend: string, rnn: NativeInitTarget): NativeInitJob;
   NativeTensor: new (values: Float32Array, shape: number[], backend: string) => NativeTensor;
   backends(): { name: 'cpu' | 'cuda'; available: boolean; reason?: string }[];
   memory(backend: string): { bytes: number; allocations: number; cachedBytes: number };

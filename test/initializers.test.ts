@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import * as rk from '../lib';
 import { initialize, validateInitializer } from '../lib/initializers';
 import type { InitializerSpec } from '../lib/initializers';
+import { native } from '../lib/native';
+import type { NativeInitArray } from '../lib/native';
 
 // ------------------------------------------------------------------ helpers
 
@@ -344,6 +346,228 @@ describe('orthogonal (Keras: QR of a normal matrix, sign-corrected, transposed w
 });
 
 // ------------------------------------------------------------------ deterministic ones
+
+// ------------------------------------------------------------------ the generator, from its specification
+
+/**
+ * The documented generator, written here from its specification (lib/initializers.ts,
+ * native/core/initializers.h): xoshiro128** seeded by splitmix32 from the seed's float64
+ * bits (high word, then low word), 53-bit uniforms, Box-Muller normals in float64 with the
+ * second variate kept. Uses V8's Math.log/sin/cos; the native side computes them
+ * portably, so a float32 value may differ in its last bit, rarely.
+ */
+class SpecRng {
+  private s = new Uint32Array(4);
+  private spare: number | null = null;
+
+  constructor(seed: number) {
+    const view = new DataView(new ArrayBuffer(8));
+    view.setFloat64(0, seed === 0 ? 0 : seed); // big-endian: word 0 is the high word
+    let x = (view.getUint32(0) ^ Math.imul(view.getUint32(4), 0x9e3779b9)) >>> 0;
+    for (let i = 0; i < 4; i++) {
+      x = (x + 0x9e3779b9) >>> 0;
+      let z = x;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+      this.s[i] = (z ^ (z >>> 16)) >>> 0;
+    }
+  }
+
+  u32(): number {
+    const s = this.s;
+    const rotl = (v: number, k: number) => ((v << k) | (v >>> (32 - k))) >>> 0;
+    const result = Math.imul(rotl(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
+    const t = (s[1] << 9) >>> 0;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 11);
+    return result;
+  }
+
+  uniform(): number {
+    const hi = this.u32() >>> 5;
+    const lo = this.u32() >>> 6;
+    return (hi * 2 ** 26 + lo) / 2 ** 53;
+  }
+
+  normal(): number {
+    if (this.spare !== null) {
+      const v = this.spare;
+      this.spare = null;
+      return v;
+    }
+    const r = Math.sqrt(-2 * Math.log(1 - this.uniform()));
+    const theta = 2 * Math.PI * this.uniform();
+    this.spare = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  }
+}
+
+/** |a - b| in units of b's float32 ulp. */
+function ulps32(a: number, b: number): number {
+  if (a === b) return 0;
+  const ulp = 2 ** (Math.floor(Math.log2(Math.max(Math.abs(b), 2 ** -126))) - 23);
+  return Math.abs(a - b) / ulp;
+}
+
+/** Compares native values with reference float64 draws rounded to float32. */
+function expectSameDraws(native: Float32Array, ref: (i: number) => number): void {
+  let exact = 0;
+  let worst = 0;
+  for (let i = 0; i < native.length; i++) {
+    const u = ulps32(native[i], Math.fround(ref(i)));
+    if (u === 0) exact++;
+    worst = Math.max(worst, u);
+  }
+  expect(worst).toBeLessThanOrEqual(1);
+  expect(exact / native.length).toBeGreaterThan(0.999);
+}
+
+/** Householder QR in float64, unblocked; returns Q [m, k] with diag(R) made >= 0. */
+function referenceQ(a0: Float64Array, m: number, k: number): Float64Array {
+  const a = Float64Array.from(a0);
+  const q = new Float64Array(m * k);
+  for (let j = 0; j < k; j++) q[j * k + j] = 1;
+  const vs: Float64Array[] = [];
+  const diag = new Float64Array(k);
+  for (let j = 0; j < k; j++) {
+    const v = new Float64Array(m);
+    let norm2 = 0;
+    for (let i = j; i < m; i++) norm2 += a[i * k + j] ** 2;
+    const alpha = a[j * k + j] >= 0 ? -Math.sqrt(norm2) : Math.sqrt(norm2);
+    for (let i = j; i < m; i++) v[i] = a[i * k + j];
+    v[j] -= alpha;
+    const vn = Math.hypot(...v.subarray(j));
+    if (vn > 0) for (let i = j; i < m; i++) v[i] /= vn;
+    // A <- (I - 2vvᵀ) A on columns j..k-1
+    for (let c = j; c < k; c++) {
+      let d = 0;
+      for (let i = j; i < m; i++) d += v[i] * a[i * k + c];
+      for (let i = j; i < m; i++) a[i * k + c] -= 2 * d * v[i];
+    }
+    diag[j] = a[j * k + j];
+    vs.push(v);
+  }
+  for (let j = k - 1; j >= 0; j--) {
+    const v = vs[j];
+    for (let c = 0; c < k; c++) {
+      let d = 0;
+      for (let i = j; i < m; i++) d += v[i] * q[i * k + c];
+      for (let i = j; i < m; i++) q[i * k + c] -= 2 * d * v[i];
+    }
+  }
+  for (let j = 0; j < k; j++) if (diag[j] < 0) for (let i = 0; i < m; i++) q[i * k + j] = -q[i * k + j];
+  return q;
+}
+
+describe('native generation follows the documented generator', () => {
+  it('randomUniform, randomNormal, truncatedNormal and glorotUniform are the specified draws', () => {
+    const n = 20000;
+    for (const seed of [1, 987654321, 0.25, -7]) {
+      let rng = new SpecRng(seed);
+      const u = Array.from({ length: n }, () => -0.05 + 0.1 * rng.uniform());
+      expectSameDraws(initialize('randomUniform', [n], seed), (i) => u[i]);
+
+      rng = new SpecRng(seed);
+      const z = Array.from({ length: n }, () => 0.3 + 2 * rng.normal());
+      expectSameDraws(initialize({ className: 'randomNormal', config: { mean: 0.3, stddev: 2 } }, [n], seed), (i) => z[i]);
+
+      rng = new SpecRng(seed);
+      const t: number[] = [];
+      while (t.length < n) {
+        const v = rng.normal();
+        if (v >= -2 && v <= 2) t.push(0.05 * v);
+      }
+      expectSameDraws(initialize('truncatedNormal', [n], seed), (i) => t[i]);
+
+      rng = new SpecRng(seed);
+      const limit = Math.sqrt(6 / (100 + 200));
+      const g = Array.from({ length: 100 * 200 }, () => -limit + 2 * limit * rng.uniform());
+      expectSameDraws(initialize('glorotUniform', [100, 200], seed), (i) => g[i]);
+    }
+  });
+});
+
+describe('orthogonal: blocked native QR against an independent Householder QR', () => {
+  // Several 32-column panels, a partial last panel, square, tall and wide.
+  const cases: [number, number][] = [
+    [40, 40],
+    [70, 33],
+    [33, 70],
+    [97, 64],
+    [5, 130],
+  ];
+  for (const [rows, cols] of cases) {
+    it(`[${rows}, ${cols}]: equals Q (sign-fixed) of the same Gaussian matrix, in float64 then float32`, () => {
+      const seed = 31 * rows + cols;
+      const gain = 1.7;
+      const m = Math.max(rows, cols);
+      const k = Math.min(rows, cols);
+      const rng = new SpecRng(seed);
+      const a = Float64Array.from({ length: m * k }, () => rng.normal());
+      const q = referenceQ(a, m, k);
+      const w = initialize({ className: 'orthogonal', config: { gain } }, [rows, cols], seed);
+      let worst = 0;
+      for (let r = 0; r < rows; r++) {
+        for (let c = 0; c < cols; c++) {
+          const want = gain * (rows >= cols ? q[r * k + c] : q[c * k + r]);
+          worst = Math.max(worst, Math.abs(w[r * cols + c] - want));
+        }
+      }
+      // float32 rounding of values below gain, plus float64 differences of ~1e-14.
+      expect(worst).toBeLessThan(2e-7);
+    });
+  }
+
+  const big: [number, number][] = [
+    [128, 128],
+    [300, 70],
+    [70, 300],
+    [256, 1024], // LSTM-256 recurrent kernel [H, 4H]
+  ];
+  for (const [rows, cols] of big) {
+    it(`[${rows}, ${cols}]: orthonormal to 1e-5, gain², deterministic per seed`, () => {
+      const w = initialize('orthogonal', [rows, cols], 77);
+      const g = rows >= cols ? gramColumns(w, rows, cols) : gramRows(w, rows, cols);
+      expect(maxDevFromScaledIdentity(g, Math.min(rows, cols), 1)).toBeLessThan(1e-5);
+      const scaled = initialize({ className: 'orthogonal', config: { gain: 0.5, seed: 77 } }, [rows, cols], 1);
+      for (let i = 0; i < w.length; i += 97) expect(scaled[i]).toBeCloseTo(0.5 * w[i], 7);
+      expect(sameArray(initialize('orthogonal', [rows, cols], 77), w)).toBe(true);
+      const other = initialize('orthogonal', [rows, cols], 78);
+      expect(Math.abs(correlation(w, other))).toBeLessThan(0.05);
+    });
+  }
+});
+
+describe('the native initialization binding under malformed draws', () => {
+  // lib/ validates before it calls native; the binding must still reject what reaches it
+  // with coded errors, never crash.
+  const draw = (over: Record<string, unknown>) => ({ kind: 'uniform', a: -1, b: 1, seed: 1, shape: [4], ...over });
+  const cases: [string, unknown, string][] = [
+    ['unknown kind', { shape: [4], parts: [draw({ kind: 'bogus' })] }, 'TypeError'],
+    ['parts not filling the shape', { shape: [5], parts: [draw({})] }, 'RangeError'],
+    ['orthogonal of rank 1', { shape: [4], parts: [draw({ kind: 'orthogonal' })] }, 'RangeError'],
+    ['identity of rank 3', { shape: [8], parts: [draw({ kind: 'identity', shape: [2, 2, 2] })] }, 'RangeError'],
+    ['non-finite seed', { shape: [4], parts: [draw({ seed: NaN })] }, 'RangeError'],
+    ['negative dimension', { shape: [-4], parts: [draw({ shape: [-4] })] }, 'RangeError'],
+    ['not an object', 42, 'TypeError'],
+  ];
+  for (const [name, array, kind] of cases) {
+    it(`${name} → ${kind} with code RNNKIT_INVALID_ARGUMENT`, () => {
+      let caught: unknown;
+      try {
+        native.initValues(array as NativeInitArray);
+      } catch (e) {
+        caught = e;
+      }
+      expect((caught as Error).name).toBe(kind);
+      expect((caught as { code?: string }).code).toBe('RNNKIT_INVALID_ARGUMENT');
+    });
+  }
+});
 
 describe('identity, zeros, ones, constant', () => {
   function eye(rows: number, cols: number, gain: number): Float32Array {

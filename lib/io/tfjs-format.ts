@@ -271,6 +271,7 @@ function littleEndian(a: Float32Array): ArrayBuffer {
  */
 export async function saveModel(model: Sequential, dir: string): Promise<void> {
   if (typeof dir !== 'string' || dir.length === 0) throw typeError(`${model.name}.save: dir must be a non-empty string, got ${describe(dir)}`);
+  await model.weightsReady(); // large layers initialize on a worker: wait without blocking
   const { modelJson, weightData } = modelToArtifacts(model);
   await fs.mkdir(dir, { recursive: true });
   await fs.writeFile(path.join(dir, 'weights.bin'), new Uint8Array(weightData));

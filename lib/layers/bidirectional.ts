@@ -98,6 +98,11 @@ export class Bidirectional {
     for (const l of this.layers) l.build(inputShape);
   }
 
+  /** @internal Resolves once both directions' weights exist (see RecurrentLayer.build). */
+  async weightsReady(): Promise<void> {
+    await Promise.all(this.layers.map((l) => l.weightsReady()));
+  }
+
   /** Forward layer's weights, then the backward layer's (Keras order). */
   getWeights(): Tensor[] {
     return this.layers.flatMap((l) => l.getWeights());

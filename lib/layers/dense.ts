@@ -1,5 +1,6 @@
 import { describe, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
-import { initialize, InitializerSpec, validateInitializer } from '../initializers';
+import { initializerDraw, InitializerSpec, validateInitializer } from '../initializers';
+import { initNow } from './weight-init';
 import { native } from '../native';
 import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
 import type { WeightValues } from './recurrent';
@@ -127,9 +128,9 @@ export class Dense {
       return;
     }
     const { units: U, seed } = this.config;
-    const kernel = tensor(initialize(this.config.kernelInitializer, [D, U], seed), [D, U]);
-    const bias = this.config.useBias ? [tensor(initialize(this.config.biasInitializer, [U], seed + 1), [U])] : [];
-    this.weights = [kernel, ...bias];
+    const kernel = { shape: [D, U], parts: [initializerDraw(this.config.kernelInitializer, [D, U], seed)] };
+    const bias = { shape: [U], parts: [initializerDraw(this.config.biasInitializer, [U], seed + 1)] };
+    this.weights = initNow(this.config.useBias ? [kernel, bias] : [kernel]);
   }
 
   /** `[kernel [D, U], bias [U]]` (no bias when useBias is false), as copies. */

@@ -1,5 +1,6 @@
 import { describe, expectObject, optionalBoolean, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
-import { initialize, InitializerSpec, validateInitializer } from '../initializers';
+import { initializerDraw, InitializerSpec, validateInitializer } from '../initializers';
+import { initNow } from './weight-init';
 import { native } from '../native';
 import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
 import type { WeightValues } from './recurrent';
@@ -100,7 +101,8 @@ export class Embedding {
   build(_inputShape?: readonly (number | null)[]): void {
     if (this.table) return;
     const { inputDim, outputDim, seed } = this.config;
-    this.table = tensor(initialize(this.config.embeddingsInitializer, [inputDim, outputDim], seed), [inputDim, outputDim]);
+    const shape = [inputDim, outputDim];
+    this.table = initNow([{ shape, parts: [initializerDraw(this.config.embeddingsInitializer, shape, seed)] }])[0]!;
   }
 
   /** `[embeddings [inputDim, outputDim]]`, as a copy. */

@@ -1,8 +1,9 @@
 import { describe, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
-import { initialize, InitializerSpec, validateInitializer } from '../initializers';
-import { native, NativeReserve, NativeRnnDesc, NativeRnnWeights, NativeTensor } from '../native';
+import { initializerDraw, InitializerSpec, validateInitializer } from '../initializers';
+import { native, NativeInitArray, NativeReserve, NativeRnnDesc, NativeRnnWeights, NativeTensor } from '../native';
 import { toLengths } from '../sequences';
 import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
+import { PendingInit, startInit } from './weight-init';
 
 /** Activations of recurrent layers. `hardSigmoid` is Keras 2 / tfjs's clip(0.2x+0.5, 0, 1). */
 export type Activation = 'tanh' | 'sigmoid' | 'hardSigmoid' | 'relu' | 'linear' | 'elu' | 'selu' | 'softsign' | 'softplus';
@@ -249,6 +250,8 @@ export class RecurrentLayer implements SequenceLayer {
   private params: Tensor[] = [];
   private prepared: NativeRnnWeights | null = null;
   private carried: Tensor[] | null = null;
+  /** Weights being generated on a worker (large layers), until installed. */
+  private init: PendingInit | null = null;
 
   /** @internal Use {@link simpleRNN}, {@link lstm} or {@link gru}. */
   constructor(cell: CellName, args: unknown) {
@@ -266,7 +269,7 @@ export class RecurrentLayer implements SequenceLayer {
   }
   /** Whether weights exist. */
   get built(): boolean {
-    return this.params.length > 0;
+    return this.params.length > 0 || this.init !== null;
   }
   /** Number of states: 2 for an LSTM (h, c), else 1. */
   get stateCount(): number {
@@ -299,6 +302,12 @@ export class RecurrentLayer implements SequenceLayer {
   /**
    * Creates the weights for inputs of shape `[N | null, T | null, D]` with the configured
    * initializers (seeded). Rebuilding with the same D keeps the weights.
+   *
+   * Returns at once: a layer of more than 65536 weight values is initialized natively on a
+   * worker thread (an orthogonal recurrent kernel costs a QR factorization, about 1 s for
+   * 1024 units on one core). `forward`, `backward` and the models' asynchronous calls wait for it;
+   * `getWeights()`, `exportWeights()` and training's weight access block the JavaScript
+   * thread until it is done; `setWeights()` and `dispose()` discard it without waiting.
    */
   build(inputShape: readonly (number | null)[]): void {
     if (!Array.isArray(inputShape) || inputShape.length !== 3) {
@@ -313,23 +322,56 @@ export class RecurrentLayer implements SequenceLayer {
       return;
     }
     this.inputSize = D;
+    try {
+      this.init = startInit(
+        this.initArrays(),
+        { desc: this.desc(), useBias: this.config.useBias },
+        (w) => {
+          this.init = null;
+          this.install(w.tensors, w.prepared!);
+        },
+        () => {
+          this.init = null;
+          this.inputSize = 0;
+        },
+      );
+    } catch (e) {
+      this.inputSize = 0;
+      throw e;
+    }
+  }
+
+  /** The weights' initializer draws, in Keras arrays (an LSTM's forget bias starts at 1). */
+  private initArrays(): NativeInitArray[] {
     const c = this.config;
     const H = c.units;
-    const shapes = this.keras();
-    const values = shapes.map((s, i) => {
+    return this.keras().map((s, i) => {
       const seed = (c.seed + 7919 * (i + 1)) >>> 0;
-      if (i === 0) return initialize(c.kernelInitializer, s.shape, seed);
-      if (i === 1) return initialize(c.recurrentInitializer, s.shape, seed);
-      if (c.cell === 'lstm' && c.unitForgetBias) {
-        const bias = new Float32Array(4 * H);
-        bias.set(initialize(c.biasInitializer, [H], seed), 0);
-        bias.fill(1, H, 2 * H);
-        bias.set(initialize(c.biasInitializer, [2 * H], seed + 1), 2 * H);
-        return bias;
+      const spec = i === 0 ? c.kernelInitializer : i === 1 ? c.recurrentInitializer : c.biasInitializer;
+      if (i === 2 && c.cell === 'lstm' && c.unitForgetBias) {
+        const ones = { kind: 'constant' as const, a: 1, b: 0, seed: 0, shape: [H] };
+        const parts = [initializerDraw(spec, [H], seed), ones, initializerDraw(spec, [2 * H], seed + 1)];
+        return { shape: s.shape, parts };
       }
-      return initialize(c.biasInitializer, s.shape, seed);
+      return { shape: s.shape, parts: [initializerDraw(spec, s.shape, seed)] };
     });
-    this.loadCanonical(native.weightsToCanonical(this.desc(), c.useBias, 'keras', values));
+  }
+
+  /** Blocks until a worker's initialization is installed (no-op otherwise). */
+  private settleWeights(): void {
+    this.init?.settle();
+  }
+
+  /** @internal Resolves once the weights exist (a worker's initialization installed). */
+  async weightsReady(): Promise<void> {
+    await this.init?.ready();
+  }
+
+  private install(params: Tensor[], prepared: NativeRnnWeights): void {
+    for (const p of this.params) p.dispose();
+    this.prepared?.dispose();
+    this.params = params;
+    this.prepared = prepared;
   }
 
   private loadCanonical(arrays: Float32Array[]): void {
@@ -338,10 +380,10 @@ export class RecurrentLayer implements SequenceLayer {
     const shapes = [[GH, D], [GH, this.config.units], [GH], [GH]];
     const next = arrays.map((a, i) => tensorFrom(a, shapes[i]!));
     const prepared = native.rnnPrepare(this.desc(), next.map((t) => t.handle));
-    for (const p of this.params) p.dispose();
-    this.prepared?.dispose();
-    this.params = next;
-    this.prepared = prepared;
+    // Replaced weights: a pending initialization is dropped, not waited for.
+    this.init?.cancel();
+    this.init = null;
+    this.install(next, prepared);
   }
 
   private requireBuilt(where: string): void {
@@ -350,6 +392,7 @@ export class RecurrentLayer implements SequenceLayer {
 
   /** Weights in Keras order and layout: kernel `[D,G·H]`, recurrentKernel `[H,G·H]`, bias. */
   getWeights(): Tensor[] {
+    this.settleWeights();
     this.requireBuilt('getWeights');
     return native.canonicalToFormat(this.desc(), 'keras', this.params.map((p) => p.handle), false).map(fromNative);
   }
@@ -401,6 +444,7 @@ export class RecurrentLayer implements SequenceLayer {
 
   /** @internal One direction's arrays in `format`. */
   exportArrays(format: WeightFormat): Float32Array[] {
+    this.settleWeights();
     this.requireBuilt('exportWeights');
     return native.weightsFromCanonical(this.desc(), format, this.params.map((p) => p.dataSync()));
   }
@@ -441,6 +485,7 @@ export class RecurrentLayer implements SequenceLayer {
     const lengths = opts.lengths === undefined ? null : toLengths(opts.lengths, N, T, `${where}: lengths`);
     if (!this.built) this.build([N, T, D]);
     if (D !== this.inputSize) throw rangeError(`${where}: x must have ${this.inputSize} features (the layer's input size), got ${D}`);
+    await this.weightsReady();
 
     let initial = opts.initialState === undefined ? null : this.checkStates(opts.initialState, N, `${where}: initialState`);
     if (!initial && this.config.stateful && this.carried) {
@@ -507,6 +552,7 @@ export class RecurrentLayer implements SequenceLayer {
    * bias alone (the input-side one stays zero); call {@link weightsUpdated} afterwards.
    */
   trainableWeights(): Tensor[] {
+    this.settleWeights();
     this.requireBuilt('trainableWeights');
     const [w, r, biasW, biasR] = this.params as [Tensor, Tensor, Tensor?, Tensor?];
     if (!biasW || !biasR) return [w, r];
@@ -515,6 +561,7 @@ export class RecurrentLayer implements SequenceLayer {
 
   /** @internal Re-packs the weights after an optimizer changed them in place. */
   weightsUpdated(): void {
+    this.settleWeights();
     const prepared = native.rnnPrepare(this.desc(), this.params.map((p) => p.handle));
     this.prepared?.dispose();
     this.prepared = prepared;
@@ -575,6 +622,8 @@ export class RecurrentLayer implements SequenceLayer {
 
   /** Frees the weights and carried states. */
   dispose(): void {
+    this.init?.cancel();
+    this.init = null;
     for (const p of this.params) p.dispose();
     this.params = [];
     this.prepared?.dispose();

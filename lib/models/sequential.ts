@@ -371,6 +371,11 @@ export class Sequential {
     await saveModel(this, dir);
   }
 
+  /** @internal Resolves once every layer's weights exist (large recurrent layers initialize on a worker). */
+  async weightsReady(): Promise<void> {
+    await Promise.all(this.stack.map((l) => (l instanceof RecurrentLayer || l instanceof Bidirectional ? l.weightsReady() : undefined)));
+  }
+
   /** Clears the carried states of stateful layers. */
   resetStates(): void {
     for (const l of this.stack) if (l instanceof RecurrentLayer || l instanceof Bidirectional) l.resetStates();
@@ -418,12 +423,14 @@ export class Sequential {
     const { layers, compiled } = this.trainingStack('fit');
     const input = expectTensor(x, 'fit: x');
     if (!this.built) this.build([null, ...input.shape.slice(1)]);
+    await this.weightsReady();
     return fit(layers, compiled, input, y, options);
   }
 
   /** The compiled loss of the model on (x, y), averaged over the samples. */
   async evaluate(x: Tensor, y: Tensor, options: { batchSize?: number; lengths?: Int32Array | readonly number[] } = {}): Promise<number> {
     const { layers, compiled } = this.trainingStack('evaluate');
+    await this.weightsReady();
     return evaluate(layers, compiled, x, y, options);
   }
 }

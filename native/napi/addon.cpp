@@ -128,6 +128,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   register_cpu(*this, env, exports);
   register_dense(*this, env, exports);
   register_training(*this, env, exports);
+  register_init(*this, env, exports);
 }
 
 }  // namespace rk::napi

@@ -4,6 +4,12 @@
 
 #include <napi.h>
 
+#include <memory>
+
+namespace rk {
+class RnnWeights;
+}
+
 namespace rk::napi {
 
 class Addon : public Napi::Addon<Addon> {
@@ -22,6 +28,10 @@ void register_rnn(Addon& addon, Napi::Env env, Napi::Object exports);
 void register_cpu(Addon& addon, Napi::Env env, Napi::Object exports);
 void register_dense(Addon& addon, Napi::Env env, Napi::Object exports);
 void register_training(Addon& addon, Napi::Env env, Napi::Object exports);
+void register_init(Addon& addon, Napi::Env env, Napi::Object exports);
+
+// A JavaScript handle (NativeRnnWeights) owning prepared weights (rnn_bindings.cpp).
+Napi::Object wrap_rnn_weights(Napi::Env env, std::shared_ptr<const RnnWeights> weights);
 
 }  // namespace rk::napi
 

@@ -307,6 +307,10 @@ Napi::Value canonical_to_format(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+Napi::Object wrap_rnn_weights(Napi::Env env, std::shared_ptr<const RnnWeights> weights) {
+  return WeightsHandle::wrap(env, std::move(weights));
+}
+
 void register_rnn(Addon& addon, Napi::Env env, Napi::Object exports) {
   addon.reserve_constructor = Napi::Persistent(ReserveHandle::define(env));
   addon.weights_constructor = Napi::Persistent(WeightsHandle::define(env));
