@@ -1,4 +1,4 @@
-import { expectObject, optionalChoice, rangeError, rejectUnknownOptions, typeError } from '../errors';
+import { disposedError, expectObject, optionalChoice, rangeError, rejectUnknownOptions, typeError } from '../errors';
 import { native } from '../native';
 import { toLengths } from '../sequences';
 import { expectShape, expectTensor, fromNative, Tensor } from '../tensor';
@@ -88,6 +88,15 @@ export class Bidirectional {
     return [this.forwardLayer, this.backwardLayer];
   }
 
+  /** Whether either direction was disposed (every use then throws RNNKIT_DISPOSED). */
+  get isDisposed(): boolean {
+    return this.forwardLayer.isDisposed || this.backwardLayer.isDisposed;
+  }
+
+  private assertLive(where: string): void {
+    if (this.isDisposed) throw disposedError(`bidirectional.${where}`, 'layer');
+  }
+
   /** Whether both directions have weights. */
   get built(): boolean {
     return this.forwardLayer.built && this.backwardLayer.built;
@@ -95,21 +104,25 @@ export class Bidirectional {
 
   /** Builds both directions for `[N | null, T | null, D]`. */
   build(inputShape: readonly (number | null)[]): void {
+    this.assertLive('build');
     for (const l of this.layers) l.build(inputShape);
   }
 
   /** Forward layer's weights, then the backward layer's (Keras order). */
   getWeights(): Tensor[] {
+    this.assertLive('getWeights');
     return this.layers.flatMap((l) => l.getWeights());
   }
 
   /** Number of weight values of both directions. */
   countParams(): number {
+    this.assertLive('countParams');
     return this.layers.reduce((s, l) => s + l.countParams(), 0);
   }
 
   /** Sets the forward layer's weights then the backward layer's, each in Keras layout. */
   setWeights(weights: readonly WeightValues[]): void {
+    this.assertLive('setWeights');
     if (!Array.isArray(weights) || weights.length % 2 !== 0) {
       throw rangeError('bidirectional.setWeights: weights must hold the forward layer\'s weights then the backward layer\'s');
     }
@@ -130,6 +143,7 @@ export class Bidirectional {
 
   /** Runs both directions and merges their outputs. `initialState` lists the forward layer's states first. */
   async forward(x: Tensor, options: ForwardOptions = {}): Promise<BidirectionalForward> {
+    this.assertLive('forward');
     const opts = expectObject(options, 'bidirectional.forward: options');
     rejectUnknownOptions(opts, ['initialState', 'lengths', 'training'], 'bidirectional.forward');
     const input = expectTensor(x, 'bidirectional.forward: x');
@@ -182,6 +196,7 @@ export class Bidirectional {
   /** BPTT through both directions; gradients list the forward layer's first. */
   async backward(fwd: ForwardResult, options: BackwardOptions): Promise<Gradients> {
     const where = 'bidirectional.backward';
+    this.assertLive('backward');
     if (!(fwd instanceof BidirectionalForward) || fwd.layer !== this) {
       throw typeError(`${where}: fwd must be the result of this layer's forward()`);
     }
@@ -212,6 +227,7 @@ export class Bidirectional {
 
   /** @internal For training loops: both directions' trainable weights, forward first. */
   trainableWeights(): Tensor[] {
+    this.assertLive('trainableWeights');
     return [...this.forwardLayer.trainableWeights(), ...this.backwardLayer.trainableWeights()];
   }
 
@@ -222,6 +238,7 @@ export class Bidirectional {
 
   /** @internal Backward with the gradients in {@link trainableWeights} order. */
   async backwardTrainable(fwd: BidirectionalForward, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
+    this.assertLive('backward');
     const [dFw, dBwAligned] = this.splitGradient(dOutput, fwd, this.forwardLayer.units);
     const dBw = this.realigns() ? fromNative(native.reverseSequences(dBwAligned.handle, fwd.lengths)) : dBwAligned;
     const gf = await this.forwardLayer.backwardTrainable(fwd.forwardPass, dFw);
@@ -255,7 +272,7 @@ export class Bidirectional {
     for (const l of this.layers) l.resetStates();
   }
 
-  /** Frees both directions' weights. */
+  /** Frees both directions' weights. Idempotent; any later use throws RNNKIT_DISPOSED. */
   dispose(): void {
     for (const l of this.layers) l.dispose();
   }

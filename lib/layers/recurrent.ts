@@ -1,4 +1,4 @@
-import { describe, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
+import { describe, disposedError, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
 import { initialize, InitializerSpec, validateInitializer } from '../initializers';
 import { native, NativeReserve, NativeRnnDesc, NativeRnnWeights, NativeTensor } from '../native';
 import { toLengths } from '../sequences';
@@ -248,6 +248,7 @@ export class RecurrentLayer implements SequenceLayer {
   private params: Tensor[] = [];
   private prepared: NativeRnnWeights | null = null;
   private carried: Tensor[] | null = null;
+  private disposed = false;
 
   /** @internal Use {@link simpleRNN}, {@link lstm} or {@link gru}. */
   constructor(cell: CellName, args: unknown) {
@@ -266,6 +267,10 @@ export class RecurrentLayer implements SequenceLayer {
   /** Whether weights exist. */
   get built(): boolean {
     return this.params.length > 0;
+  }
+  /** Whether {@link dispose} has been called; a disposed layer cannot be used again. */
+  get isDisposed(): boolean {
+    return this.disposed;
   }
   /** Number of states: 2 for an LSTM (h, c), else 1. */
   get stateCount(): number {
@@ -300,6 +305,7 @@ export class RecurrentLayer implements SequenceLayer {
    * initializers (seeded). Rebuilding with the same D keeps the weights.
    */
   build(inputShape: readonly (number | null)[]): void {
+    this.assertLive('build');
     if (!Array.isArray(inputShape) || inputShape.length !== 3) {
       throw typeError(`${this.name}.build: inputShape must be [batch | null, timesteps | null, features]`);
     }
@@ -332,6 +338,7 @@ export class RecurrentLayer implements SequenceLayer {
   }
 
   private loadCanonical(arrays: Float32Array[]): void {
+    this.assertLive('setWeights');
     const D = this.inputSize;
     const GH = (this.config.cell === 'lstm' ? 4 : this.config.cell === 'gru' ? 3 : 1) * this.config.units;
     const shapes = [[GH, D], [GH, this.config.units], [GH], [GH]];
@@ -343,7 +350,13 @@ export class RecurrentLayer implements SequenceLayer {
     this.prepared = prepared;
   }
 
+  /** Throws RNNKIT_DISPOSED after dispose(): a disposed layer never silently rebuilds. */
+  private assertLive(where: string): void {
+    if (this.disposed) throw disposedError(`${this.name}.${where}`, 'layer');
+  }
+
   private requireBuilt(where: string): void {
+    this.assertLive(where);
     if (!this.built) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.${where}: the layer is not built; call build(), setWeights() or forward() first`);
   }
 
@@ -365,6 +378,7 @@ export class RecurrentLayer implements SequenceLayer {
    */
   setWeights(weights: readonly WeightValues[]): void {
     const where = `${this.name}.setWeights`;
+    this.assertLive('setWeights');
     if (!Array.isArray(weights)) throw typeError(`${where}: weights must be an array of Tensors or Float32Arrays`);
     const values = weights.map((w, i) => weightValues(w, `${where}: weights[${i}]`));
     if (!this.built) {
@@ -429,6 +443,7 @@ export class RecurrentLayer implements SequenceLayer {
    */
   async forward(x: Tensor, options: ForwardOptions = {}): Promise<RecurrentForward> {
     const where = `${this.name}.forward`;
+    this.assertLive('forward');
     const input = expectTensor(x, `${where}: x`);
     if (input.shape.length !== 3) {
       throw rangeError(`${where}: x must be rank 3 [batch, timesteps, features], got [${input.shape.join(',')}]`);
@@ -481,6 +496,7 @@ export class RecurrentLayer implements SequenceLayer {
 
   /** Clears a stateful layer's carried states, or sets them to copies of `states`. */
   resetStates(states?: Tensor[]): void {
+    if (states !== undefined) this.assertLive('resetStates');
     if (states === undefined) {
       for (const s of this.carried ?? []) s.dispose();
       this.carried = null;
@@ -514,6 +530,7 @@ export class RecurrentLayer implements SequenceLayer {
 
   /** @internal Re-packs the weights after an optimizer changed them in place. */
   weightsUpdated(): void {
+    this.assertLive('weightsUpdated');
     const prepared = native.rnnPrepare(this.desc(), this.params.map((p) => p.handle));
     this.prepared?.dispose();
     this.prepared = prepared;
@@ -538,6 +555,7 @@ export class RecurrentLayer implements SequenceLayer {
 
   private async backwardNative(fwd: ForwardResult, options: BackwardOptions) {
     const where = `${this.name}.backward`;
+    this.assertLive('backward');
     if (!(fwd instanceof RecurrentForward) || fwd.layer !== this) {
       throw typeError(`${where}: fwd must be the result of this layer's forward()`);
     }
@@ -572,8 +590,9 @@ export class RecurrentLayer implements SequenceLayer {
     return keras;
   }
 
-  /** Frees the weights and carried states. */
+  /** Frees the weights and carried states. Idempotent; any later use throws RNNKIT_DISPOSED. */
   dispose(): void {
+    this.disposed = true;
     for (const p of this.params) p.dispose();
     this.params = [];
     this.prepared?.dispose();

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -48,6 +49,8 @@ std::atomic<uint64_t> live_allocations{0};
 }  // namespace
 
 void* host_alloc(size_t bytes) {
+  // No request this large can succeed, and rounding it up to a size class would overflow.
+  if (bytes > (std::numeric_limits<size_t>::max() >> 2)) return nullptr;
   const size_t capacity = size_class(bytes == 0 ? 1 : bytes);
   unsigned char* block = nullptr;
   if (capacity > kCacheFrom) {
