@@ -77,6 +77,7 @@ export class Dropout {
     if (!Array.isArray(weights) || weights.length !== 0) throw rangeError(`${this.name}.setWeights: dropout has no weights`);
   }
   countParams(): number {
+    this.assertLive('countParams');
     return 0;
   }
 
@@ -94,6 +95,7 @@ export class Dropout {
 
   /** @internal */
   trainableWeights(): Tensor[] {
+    this.assertLive('trainableWeights');
     return [];
   }
   /** @internal */
