@@ -85,6 +85,25 @@ describe('zero timesteps: a RangeError as in Keras, before anything is allocated
   });
 });
 
+describe('fit / evaluate on samples without values: a RangeError at once (no index over 2^31 samples)', () => {
+  it('x [2^31-1, 0, 4] with y [2^31-1, 0] and [2^31-1, 2, 0]', async () => {
+    const model = rk.sequential([rk.layers.lstm({ units: 2, inputShape: [null, 4], seed: 9 })]);
+    model.compile({ loss: 'mse', optimizer: rk.optimizers.sgd({ learningRate: 0.1 }) });
+    const x = rk.tensor(new Float32Array(0), [BIG, 0, 4]);
+    for (const yShape of [[BIG, 0], [BIG, 2, 0]]) {
+      const y = rk.tensor(new Float32Array(0), yShape);
+      for (const [name, call] of [['fit', () => model.fit(x, y, { epochs: 1, verbose: 0 })], ['evaluate', () => model.evaluate(x, y)]] as const) {
+        const e = await rangeErrorOf(call);
+        expect(e.code).toBe('RNNKIT_INVALID_ARGUMENT');
+        expect(e.message).toMatch(new RegExp(`^${name}: x \\[${BIG},0,4\\] holds no values`));
+      }
+      y.dispose();
+    }
+    x.dispose();
+    model.dispose();
+  });
+});
+
 describe('empty batches give empty results quickly', () => {
   for (const cell of ['simpleRNN', 'lstm', 'gru'] as const) {
     it(`${cell}: forward and backward on [0, 5, 4] (both output modes)`, async () => {
