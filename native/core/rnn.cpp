@@ -200,7 +200,6 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
                        "], got " + std::to_string(lengths[i]));
 
   // Every buffer's size, checked before anything is allocated.
-  const int64_t x_count = element_count({N, T, D}, "x");
   const int64_t gates_count = element_count({T, N, GH}, "the gate buffer [timesteps, batch, gates·units]");
   const int64_t state_count = element_count({T + 1, N, H}, "the state buffer [timesteps + 1, batch, units]");
   const int64_t NH = N * H;
@@ -213,7 +212,7 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
   const int32_t* dev_len = reserve->device_lengths.ints();
 
   // Input projection over all steps at once, in time-major processing order.
-  DeviceBuffer x_tm = make_floats(device, x_count);
+  DeviceBuffer x_tm = make_floats(device, x.size());
   ops.permute(x.data(), x_tm.floats(), N, T, D, dev_len, desc.go_backwards, true);
   DeviceBuffer xw = make_floats(device, gates_count);
   ops.gemm_packed(T * N, GH, D, x_tm.floats(), D, weights->input_t(), 0.0f, xw.floats(), GH);

@@ -38,8 +38,8 @@ inline int64_t element_count(const Shape& dims, const char* what = "shape") {
       continue;
     }
     if (n > kMaxElements / d)
-      throw RangeError(std::string(what) + " " + shape_string(dims) + " has too many elements: its dimensions multiply past " +
-                       std::to_string(kMaxElements) + ", more than any buffer can hold");
+      throw RangeError(std::string(what) + " " + shape_string(dims) +
+                       " has too many elements: the product of its non-zero dimensions must be below 2^60");
     n *= d;
   }
   return zero ? 0 : n;
