@@ -26,8 +26,9 @@ inline std::string shape_string(const Shape& shape) {
 constexpr int64_t kMaxElements = std::numeric_limits<int64_t>::max() / 8;
 
 // The product of `dims`, checked: RangeError naming `what` when a dimension is negative or
-// the product of the non-zero dimensions passes kMaxElements (as TensorFlow's shapes, a
-// zero dimension does not excuse the others), so every partial product is representable.
+// the product of the non-zero dimensions passes kMaxElements. A zero dimension does not
+// excuse the others (TensorFlow rejects [2^31-1, 2^31-1, 2^31-1, 0] too): then every
+// partial product any caller forms from these dimensions is representable.
 inline int64_t element_count(const Shape& dims, const char* what = "shape") {
   int64_t n = 1;
   bool zero = false;
