@@ -145,7 +145,7 @@ export class Bidirectional {
   async forward(x: Tensor, options: ForwardOptions = {}): Promise<BidirectionalForward> {
     this.assertLive('forward');
     const opts = expectObject(options, 'bidirectional.forward: options');
-    rejectUnknownOptions(opts, ['initialState', 'lengths', 'training'], 'bidirectional.forward');
+    rejectUnknownOptions(opts, ['initialState', 'lengths', 'mask', 'training'], 'bidirectional.forward');
     const input = expectTensor(x, 'bidirectional.forward: x');
     const k = this.forwardLayer.stateCount;
     let fwInit: Tensor[] | undefined;
@@ -162,12 +162,18 @@ export class Bidirectional {
       opts.lengths === undefined || input.shape.length !== 3
         ? null
         : toLengths(opts.lengths, input.shape[0]!, input.shape[1]!, 'bidirectional.forward: lengths');
-    const common = { ...(opts.lengths !== undefined ? { lengths: opts.lengths as Int32Array } : {}), ...(opts.training !== undefined ? { training: opts.training as boolean } : {}) };
+    const common = {
+      ...(opts.lengths !== undefined ? { lengths: opts.lengths as Int32Array } : {}),
+      ...(opts.mask !== undefined ? { mask: opts.mask as Uint8Array } : {}),
+      ...(opts.training !== undefined ? { training: opts.training as boolean } : {}),
+    };
+    // With a mask the backward direction reverses the whole sequence (Keras), so does its re-alignment.
+    const realign = opts.mask !== undefined ? null : lengths;
     const fw = await this.forwardLayer.forward(input, { ...common, ...(fwInit ? { initialState: fwInit } : {}) });
     const bw = await this.backwardLayer.forward(input, { ...common, ...(bwInit ? { initialState: bwInit } : {}) });
-    const aligned = this.realigns() ? fromNative(native.reverseSequences(bw.output.handle, lengths)) : bw.output;
+    const aligned = this.realigns() ? fromNative(native.reverseSequences(bw.output.handle, realign)) : bw.output;
     const output = this.merge(fw.output, aligned);
-    return new BidirectionalForward(output, [...fw.states, ...bw.states], this, fw, bw, aligned, lengths);
+    return new BidirectionalForward(output, [...fw.states, ...bw.states], this, fw, bw, aligned, realign);
   }
 
   /**

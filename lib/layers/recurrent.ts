@@ -1,5 +1,6 @@
 import { describe, disposedError, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
 import { initialize, InitializerSpec, validateInitializer } from '../initializers';
+import { MaskPlan, maskPlan, packInput, packOutputGradient, toMask, unpackInputGradient, unpackOutput } from '../mask';
 import { native, NativeReserve, NativeRnnDesc, NativeRnnWeights, NativeTensor } from '../native';
 import { toLengths } from '../sequences';
 import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
@@ -78,6 +79,12 @@ export interface ForwardOptions {
   initialState?: Tensor[];
   /** Valid steps per sequence; steps at or past a length leave the state unchanged. */
   lengths?: Int32Array | readonly number[];
+  /**
+   * Keras mask `[N,T]` of 0/1 (a Tensor or a Uint8Array of N·T), any position (e.g. front
+   * padding): a masked step leaves the state unchanged and its input is never read. With
+   * goBackwards the whole sequence is reversed (Keras). With `lengths` too, steps must pass both.
+   */
+  mask?: Tensor | Uint8Array;
   /** Keep what backward() needs (the reserve space); default false. */
   training?: boolean;
 }
@@ -225,6 +232,7 @@ export class RecurrentForward implements ForwardResult {
     readonly states: Tensor[],
     /** @internal */ readonly layer: RecurrentLayer,
     /** @internal */ readonly reserve: NativeReserve | undefined,
+    /** @internal where the unmasked steps were, for a masked pass */ readonly mask: MaskPlan | null = null,
   ) {}
 
   /** Bytes of saved activations held for backward (0 when not training or disposed). */
@@ -450,9 +458,10 @@ export class RecurrentLayer implements SequenceLayer {
     }
     const [N, T, D] = input.shape as [number, number, number];
     const opts = expectObject(options, `${where}: options`);
-    rejectUnknownOptions(opts, ['initialState', 'lengths', 'training'], where);
+    rejectUnknownOptions(opts, ['initialState', 'lengths', 'mask', 'training'], where);
     const training = optionalBoolean(opts.training, `${where}: training`, false);
     const lengths = opts.lengths === undefined ? null : toLengths(opts.lengths, N, T, `${where}: lengths`);
+    const plan = opts.mask === undefined ? null : maskPlan(toMask(opts.mask, N, T, `${where}: mask`), N, T, lengths);
     if (!this.built) this.build([N, T, D]);
     if (D !== this.inputSize) throw rangeError(`${where}: x must have ${this.inputSize} features (the layer's input size), got ${D}`);
 
@@ -463,18 +472,31 @@ export class RecurrentLayer implements SequenceLayer {
       }
       initial = this.carried;
     }
-    const r = await native.rnnForward(
-      this.desc(),
-      this.prepared!,
-      input.handle,
-      initial?.[0]?.handle ?? null,
-      initial?.[1]?.handle ?? null,
-      lengths,
-      training,
-    );
+    // A mask runs as lengths over the packed unmasked steps (see lib/mask.ts).
+    const packed = plan ? packInput(input, plan) : input;
+    let r;
+    try {
+      r = await native.rnnForward(
+        this.desc(),
+        this.prepared!,
+        packed.handle,
+        initial?.[0]?.handle ?? null,
+        initial?.[1]?.handle ?? null,
+        plan ? plan.lengths : lengths,
+        training,
+      );
+    } finally {
+      if (packed !== input) packed.dispose(); // a training reserve keeps its own reference
+    }
     const states = [fromNative(r.h), ...(r.c ? [fromNative(r.c)] : [])];
     if (this.config.stateful) this.carry(states);
-    return new RecurrentForward(fromNative(r.output), states, this, r.reserve);
+    let output = fromNative(r.output);
+    if (plan && this.config.returnSequences) {
+      const spread = unpackOutput(output, plan, this.config.goBackwards, this.config.maskedOutput === 'carry');
+      output.dispose();
+      output = spread;
+    }
+    return new RecurrentForward(output, states, this, r.reserve, plan);
   }
 
   private checkStates(states: unknown, N: number, name: string): Tensor[] {
@@ -566,7 +588,20 @@ export class RecurrentLayer implements SequenceLayer {
     const dOutput = expectTensor(opts.dOutput, `${where}: dOutput`);
     expectShape(dOutput, fwd.output.shape, `${where}: dOutput`);
     const dStates = this.checkStateGrads(opts.dStates, fwd.states, `${where}: dStates`);
-    return native.rnnBackward(fwd.reserve, dOutput.handle, dStates[0] ?? null, dStates[1] ?? null);
+    const plan = fwd.mask;
+    const c = this.config;
+    const dPacked = plan && c.returnSequences ? packOutputGradient(dOutput, plan, c.goBackwards, c.maskedOutput === 'carry') : dOutput;
+    try {
+      const g = await native.rnnBackward(fwd.reserve, dPacked.handle, dStates[0] ?? null, dStates[1] ?? null);
+      if (plan) {
+        const dx = fromNative(g.dx);
+        g.dx = unpackInputGradient(dx, plan).handle;
+        dx.dispose();
+      }
+      return g;
+    } finally {
+      if (dPacked !== dOutput) dPacked.dispose();
+    }
   }
 
   private checkStateGrads(value: unknown, states: Tensor[], name: string): (NativeTensor | null)[] {
