@@ -15,6 +15,7 @@ const numericSuites = [
   'test/dense.test.ts',
   'test/training.test.ts',
   'test/layers-extra.test.ts',
+  'test/sizes.test.ts',
 ];
 
 function cpuFlags(): string {

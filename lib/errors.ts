@@ -56,6 +56,11 @@ export function rnnkitError(code: ErrorCode, message: string): RnnkitError {
   return withCode(new Error(message), code);
 }
 
+/** The error for a tensor, layer, model or forward pass used after `dispose()`. @internal */
+export function disposedError(where: string, what: string): RnnkitError {
+  return rnnkitError('RNNKIT_DISPOSED', `${where}: the ${what} has been disposed; create a new one`);
+}
+
 /** True when `e` is an error with one of rnnkit's codes. */
 export function isRnnkitError(e: unknown): e is RnnkitError {
   return e instanceof Error && (ERROR_CODES as readonly unknown[]).includes((e as { code?: unknown }).code);

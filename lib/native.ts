@@ -165,5 +165,13 @@ export interface NativeAddon {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const load = require('node-gyp-build') as (dir: string) => unknown;
 
-/** The addon; lib/ and dist/ both sit one level below the package root. */
-export const native = load(path.join(__dirname, '..')) as NativeAddon;
+/**
+ * The addon; lib/ and dist/ both sit one level below the package root. RNNKIT_ADDON names
+ * another build of it (a .node file), e.g. the sanitizer build of `npm run test:asan`.
+ */
+export const native = (
+  process.env.RNNKIT_ADDON
+    ? // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require(path.resolve(process.env.RNNKIT_ADDON))
+    : load(path.join(__dirname, '..'))
+) as NativeAddon;

@@ -900,3 +900,35 @@ describe('bad input: seeded fuzz of malformed calls', () => {
     for (const t of [a, c, p.x]) t.dispose();
   });
 });
+
+describe('forward({ mask }): malformed masks are coded errors naming mask', () => {
+  it('wrong kind, wrong shape or size, values other than 0/1; a disposed mask tensor', async () => {
+    const Nm = 2, Tm = 3, Dm = 2;
+    const layer = rk.layers.gru({ units: 2, seed: 5 });
+    const x = rk.tensor(new Rng(6).normal(Nm * Tm * Dm), [Nm, Tm, Dm]);
+    const disposed = rk.tensor(new Float32Array(Nm * Tm).fill(1), [Nm, Tm]);
+    disposed.dispose();
+    const cases: [unknown, string, RegExp][] = [
+      [[1, 1, 1, 1, 1, 1], 'RNNKIT_INVALID_ARGUMENT', /mask must be a Tensor/],
+      [new Uint8Array(5), 'RNNKIT_INVALID_ARGUMENT', /mask must have N·T = 6 entries/],
+      [Uint8Array.from([1, 0, 2, 1, 1, 1]), 'RNNKIT_INVALID_ARGUMENT', /mask must hold 0 or 1, got 2 at flat index 2/],
+      [rk.tensor(new Float32Array(6).fill(1), [3, 2]), 'RNNKIT_INVALID_ARGUMENT', /mask must have shape \[2,3\], got \[3,2\]/],
+      [rk.tensor(Float32Array.from([1, 0.5, 1, 1, 1, 1]), [2, 3]), 'RNNKIT_INVALID_ARGUMENT', /mask must hold 0 or 1, got 0.5/],
+      [rk.tensor(Float32Array.from([1, NaN, 1, 1, 1, 1]), [2, 3]), 'RNNKIT_INVALID_ARGUMENT', /mask must hold 0 or 1, got NaN/],
+      [disposed, 'RNNKIT_DISPOSED', /mask: the tensor has been disposed/],
+    ];
+    for (const [mask, code, pattern] of cases) {
+      const o = await run(() => layer.forward(x, { mask: mask as Uint8Array }));
+      expect(o.threw, String(pattern)).toBe(true);
+      const e = o.error as Error & { code?: string };
+      expect(e.code, e.message).toBe(code);
+      expect(e.message).toMatch(pattern);
+      expect(e.message).toMatch(/forward: mask/);
+    }
+    // the layer and x are unharmed
+    const ok = await layer.forward(x, { mask: Uint8Array.from([1, 1, 0, 0, 1, 1]) });
+    expect(ok.output.dataSync().every(Number.isFinite)).toBe(true);
+    for (const t of [x, ok.output, ...ok.states]) t.dispose();
+    layer.dispose();
+  });
+});

@@ -330,3 +330,92 @@ describe('rk.clip: bad arguments', () => {
     });
   }
 });
+
+// Clip bounds outside float32's range (1e39, 1e300 are Infinity as floats) and tiny ones
+// (0/0 with zero gradients) once gave NaN. The Keras formulas in float64 are the reference.
+describe('rk.clip: bounds past float32 range and tiny bounds (float64 Keras formulas)', () => {
+  // Results of tiny bounds are float32 denormals, exact only to 2^-149 each (a few of them
+  // after the two roundings of factor and product): that absolute slack, never relative.
+  const DENORMAL = 2 ** -149;
+  function expectFormula(got: Float32Array, want: Float64Array): void {
+    let scale = 0;
+    for (const w of want) scale = Math.max(scale, Math.abs(w));
+    const allowed = Math.max(2e-6 * scale, 4 * DENORMAL);
+    for (let i = 0; i < got.length; i++) {
+      if (!(Math.abs(got[i]! - want[i]!) <= allowed)) {
+        throw new Error(`at ${i}: got ${got[i]}, want ${want[i]} (allowed ${allowed})`);
+      }
+    }
+  }
+  const HUGE = [1e39, 1e300, Number.MAX_VALUE];
+  const TINY = [1e-30, 1e-45, 1e-50, 1e-300, Number.MIN_VALUE];
+
+  for (const c of [...HUGE, ...TINY]) {
+    it(`byNorm / byGlobalNorm / byValue with c=${c} match the formulas and stay finite`, () => {
+      const { arrays, tensors } = makeGrads(4242, SHAPES, 3);
+      const before = snapshot(tensors);
+      const byNorm = rk.clip.byNorm(tensors, c);
+      byNorm.forEach((t, i) => {
+        const g = arrays[i]!;
+        expect(t.dataSync().every(Number.isFinite)).toBe(true);
+        expectFormula(t.dataSync(), refScale(g, c / Math.max(l2(g), c)));
+      });
+      const global = rk.clip.byGlobalNorm(tensors, c);
+      const norm = Math.sqrt(arrays.reduce((s, g) => s + l2(g) ** 2, 0));
+      expect(global.norm).toBeCloseTo(norm, 3);
+      global.grads.forEach((t, i) => {
+        expect(t.dataSync().every(Number.isFinite)).toBe(true);
+        expectFormula(t.dataSync(), refScale(arrays[i]!, c / Math.max(norm, c)));
+      });
+      const byValue = rk.clip.byValue(tensors, c);
+      byValue.forEach((t, i) => expectFormula(t.dataSync(), refByValue(arrays[i]!, c > 3.4e38 ? Infinity : c)));
+      expectUnchanged(tensors, before, SHAPES);
+      for (const t of [...tensors, ...byNorm, ...global.grads, ...byValue]) t.dispose();
+    });
+  }
+
+  for (const c of [1e-30, 1e-300, Number.MIN_VALUE, 1, 1e39]) {
+    it(`all-zero gradients with c=${c} stay exactly zero (no 0/0)`, () => {
+      const zeros = SHAPES.map((s) => rk.tensor(new Float32Array(size(s)), s));
+      const results = [...rk.clip.byNorm(zeros, c), ...rk.clip.byGlobalNorm(zeros, c).grads];
+      for (const t of results) expect(Array.from(t.dataSync()).every((v) => v === 0)).toBe(true);
+      expect(rk.clip.byGlobalNorm(zeros, c).norm).toBe(0);
+      for (const t of [...zeros, ...results]) t.dispose();
+    });
+  }
+
+  it('Infinity is rejected with a coded RangeError naming the bound (the formula is ∞/∞ there)', () => {
+    const { tensors } = makeGrads(7, [[3]], 1);
+    for (const call of [() => rk.clip.byNorm(tensors, Infinity), () => rk.clip.byGlobalNorm(tensors, Infinity), () => rk.clip.byValue(tensors, Infinity)]) {
+      let err: unknown;
+      try {
+        call();
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(RangeError);
+      expect((err as { code?: string }).code).toBe('RNNKIT_INVALID_ARGUMENT');
+      expect((err as Error).message).toMatch(/clip(Norm|Value)/);
+    }
+    for (const t of tensors) t.dispose();
+  });
+
+  for (const kind of ['clipnorm', 'globalClipnorm'] as const) {
+    for (const c of [1e39, 1e300]) {
+      it(`optimizers.sgd({ ${kind}: ${c} }) takes the unclipped SGD step (weights finite, w - lr·g)`, () => {
+        const { arrays, tensors: grads } = makeGrads(99, [[4, 3], [3]], 2);
+        const w0 = [new Rng(5).normal(12), new Rng(6).normal(3)];
+        const weights = w0.map((w, i) => rk.tensor(w, i === 0 ? [4, 3] : [3]));
+        const opt = rk.optimizers.sgd({ learningRate: 0.1, [kind]: c });
+        opt.applyGradients(weights, grads);
+        weights.forEach((w, i) => {
+          const got = w.dataSync();
+          expect(got.every(Number.isFinite)).toBe(true);
+          const want = Float64Array.from(w0[i]!, (v, k) => v - Math.fround(0.1) * arrays[i]![k]!);
+          expectClose(got, want, 1e-6);
+        });
+        for (const t of [...grads, ...weights]) t.dispose();
+      });
+    }
+  }
+});

@@ -1,4 +1,4 @@
-import { expectObject, optionalChoice, rangeError, rejectUnknownOptions, typeError } from '../errors';
+import { disposedError, expectObject, optionalChoice, rangeError, rejectUnknownOptions, typeError } from '../errors';
 import { native } from '../native';
 import { toLengths } from '../sequences';
 import { expectShape, expectTensor, fromNative, Tensor } from '../tensor';
@@ -88,6 +88,15 @@ export class Bidirectional {
     return [this.forwardLayer, this.backwardLayer];
   }
 
+  /** Whether either direction was disposed (every use then throws RNNKIT_DISPOSED). */
+  get isDisposed(): boolean {
+    return this.forwardLayer.isDisposed || this.backwardLayer.isDisposed;
+  }
+
+  private assertLive(where: string): void {
+    if (this.isDisposed) throw disposedError(`bidirectional.${where}`, 'layer');
+  }
+
   /** Whether both directions have weights. */
   get built(): boolean {
     return this.forwardLayer.built && this.backwardLayer.built;
@@ -95,6 +104,7 @@ export class Bidirectional {
 
   /** Builds both directions for `[N | null, T | null, D]`. */
   build(inputShape: readonly (number | null)[]): void {
+    this.assertLive('build');
     for (const l of this.layers) l.build(inputShape);
   }
 
@@ -105,16 +115,19 @@ export class Bidirectional {
 
   /** Forward layer's weights, then the backward layer's (Keras order). */
   getWeights(): Tensor[] {
+    this.assertLive('getWeights');
     return this.layers.flatMap((l) => l.getWeights());
   }
 
   /** Number of weight values of both directions. */
   countParams(): number {
+    this.assertLive('countParams');
     return this.layers.reduce((s, l) => s + l.countParams(), 0);
   }
 
   /** Sets the forward layer's weights then the backward layer's, each in Keras layout. */
   setWeights(weights: readonly WeightValues[]): void {
+    this.assertLive('setWeights');
     if (!Array.isArray(weights) || weights.length % 2 !== 0) {
       throw rangeError('bidirectional.setWeights: weights must hold the forward layer\'s weights then the backward layer\'s');
     }
@@ -135,8 +148,9 @@ export class Bidirectional {
 
   /** Runs both directions and merges their outputs. `initialState` lists the forward layer's states first. */
   async forward(x: Tensor, options: ForwardOptions = {}): Promise<BidirectionalForward> {
+    this.assertLive('forward');
     const opts = expectObject(options, 'bidirectional.forward: options');
-    rejectUnknownOptions(opts, ['initialState', 'lengths', 'training'], 'bidirectional.forward');
+    rejectUnknownOptions(opts, ['initialState', 'lengths', 'mask', 'training'], 'bidirectional.forward');
     const input = expectTensor(x, 'bidirectional.forward: x');
     const k = this.forwardLayer.stateCount;
     let fwInit: Tensor[] | undefined;
@@ -153,12 +167,18 @@ export class Bidirectional {
       opts.lengths === undefined || input.shape.length !== 3
         ? null
         : toLengths(opts.lengths, input.shape[0]!, input.shape[1]!, 'bidirectional.forward: lengths');
-    const common = { ...(opts.lengths !== undefined ? { lengths: opts.lengths as Int32Array } : {}), ...(opts.training !== undefined ? { training: opts.training as boolean } : {}) };
+    const common = {
+      ...(opts.lengths !== undefined ? { lengths: opts.lengths as Int32Array } : {}),
+      ...(opts.mask !== undefined ? { mask: opts.mask as Uint8Array } : {}),
+      ...(opts.training !== undefined ? { training: opts.training as boolean } : {}),
+    };
+    // With a mask the backward direction reverses the whole sequence (Keras), so does its re-alignment.
+    const realign = opts.mask !== undefined ? null : lengths;
     const fw = await this.forwardLayer.forward(input, { ...common, ...(fwInit ? { initialState: fwInit } : {}) });
     const bw = await this.backwardLayer.forward(input, { ...common, ...(bwInit ? { initialState: bwInit } : {}) });
-    const aligned = this.realigns() ? fromNative(native.reverseSequences(bw.output.handle, lengths)) : bw.output;
+    const aligned = this.realigns() ? fromNative(native.reverseSequences(bw.output.handle, realign)) : bw.output;
     const output = this.merge(fw.output, aligned);
-    return new BidirectionalForward(output, [...fw.states, ...bw.states], this, fw, bw, aligned, lengths);
+    return new BidirectionalForward(output, [...fw.states, ...bw.states], this, fw, bw, aligned, realign);
   }
 
   /**
@@ -187,6 +207,7 @@ export class Bidirectional {
   /** BPTT through both directions; gradients list the forward layer's first. */
   async backward(fwd: ForwardResult, options: BackwardOptions): Promise<Gradients> {
     const where = 'bidirectional.backward';
+    this.assertLive('backward');
     if (!(fwd instanceof BidirectionalForward) || fwd.layer !== this) {
       throw typeError(`${where}: fwd must be the result of this layer's forward()`);
     }
@@ -217,6 +238,7 @@ export class Bidirectional {
 
   /** @internal For training loops: both directions' trainable weights, forward first. */
   trainableWeights(): Tensor[] {
+    this.assertLive('trainableWeights');
     return [...this.forwardLayer.trainableWeights(), ...this.backwardLayer.trainableWeights()];
   }
 
@@ -227,6 +249,7 @@ export class Bidirectional {
 
   /** @internal Backward with the gradients in {@link trainableWeights} order. */
   async backwardTrainable(fwd: BidirectionalForward, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
+    this.assertLive('backward');
     const [dFw, dBwAligned] = this.splitGradient(dOutput, fwd, this.forwardLayer.units);
     const dBw = this.realigns() ? fromNative(native.reverseSequences(dBwAligned.handle, fwd.lengths)) : dBwAligned;
     const gf = await this.forwardLayer.backwardTrainable(fwd.forwardPass, dFw);
@@ -260,7 +283,7 @@ export class Bidirectional {
     for (const l of this.layers) l.resetStates();
   }
 
-  /** Frees both directions' weights. */
+  /** Frees both directions' weights. Idempotent; any later use throws RNNKIT_DISPOSED. */
   dispose(): void {
     for (const l of this.layers) l.dispose();
   }

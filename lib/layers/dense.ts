@@ -1,4 +1,4 @@
-import { describe, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
+import { describe, disposedError, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
 import { initializerDraw, InitializerSpec, validateInitializer } from '../initializers';
 import { initNow } from './weight-init';
 import { native } from '../native';
@@ -95,6 +95,7 @@ export class Dense {
   /** The resolved configuration. */
   readonly config: DenseConfig;
   private weights: Tensor[] = [];
+  private disposed = false;
 
   /** @internal Use {@link dense}. */
   constructor(args: unknown) {
@@ -116,9 +117,18 @@ export class Dense {
   get inputFeatures(): number {
     return this.weights[0]?.shape[0] ?? 0;
   }
+  /** Whether {@link dispose} has been called; a disposed layer cannot be used again. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+  /** Throws RNNKIT_DISPOSED after dispose(): a disposed layer never silently rebuilds. */
+  private assertLive(where: string): void {
+    if (this.disposed) throw disposedError(`${this.name}.${where}`, 'layer');
+  }
 
   /** Creates the weights for inputs whose last axis is `inputShape[inputShape.length - 1]`. */
   build(inputShape: readonly (number | null)[]): void {
+    this.assertLive('build');
     const D = Array.isArray(inputShape) ? inputShape[inputShape.length - 1] : undefined;
     if (typeof D !== 'number' || !Number.isInteger(D) || D < 1) {
       throw rangeError(`${this.name}.build: the last axis of inputShape (features) must be a positive integer, got ${describe(D)}`);
@@ -135,6 +145,7 @@ export class Dense {
 
   /** `[kernel [D, U], bias [U]]` (no bias when useBias is false), as copies. */
   getWeights(): Tensor[] {
+    this.assertLive('getWeights');
     if (!this.built) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.getWeights: the layer is not built`);
     return this.weights.map((w) => tensor(w.dataSync(), w.shape));
   }
@@ -142,6 +153,7 @@ export class Dense {
   /** Replaces the weights (`getWeights()` order and shapes); builds the layer if needed. */
   setWeights(weights: readonly WeightValues[]): void {
     const where = `${this.name}.setWeights`;
+    this.assertLive('setWeights');
     const count = this.config.useBias ? 2 : 1;
     if (!Array.isArray(weights) || weights.length !== count) {
       throw rangeError(`${where}: expected ${count} weights (kernel${count > 1 ? ', bias' : ''}), got ${describe(weights)}`);
@@ -174,6 +186,7 @@ export class Dense {
 
   /** Number of weight values. */
   countParams(): number {
+    this.assertLive('countParams');
     if (!this.built) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.countParams: the layer is not built`);
     return this.weights.reduce((s, w) => s + w.size, 0);
   }
@@ -181,6 +194,7 @@ export class Dense {
   /** Applies the layer to `x` `[..., D]` off the JavaScript thread. */
   async forward(x: Tensor, options: { training?: boolean } = {}): Promise<DenseForward> {
     const where = `${this.name}.forward`;
+    this.assertLive('forward');
     const input = expectTensor(x, `${where}: x`);
     const opts = expectObject(options, `${where}: options`);
     rejectUnknownOptions(opts, ['training'], where);
@@ -195,6 +209,7 @@ export class Dense {
   /** Gradients with respect to the input and the weights (`getWeights()` order). */
   async backward(fwd: DenseForward, options: { dOutput: Tensor }): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
     const where = `${this.name}.backward`;
+    this.assertLive('backward');
     if (!(fwd instanceof DenseForward) || fwd.layer !== this) throw typeError(`${where}: fwd must be the result of this layer's forward()`);
     if (!fwd.saved) throw typeError(`${where}: fwd comes from a forward pass without { training: true }`);
     const opts = expectObject(options, `${where}: options`);
@@ -207,6 +222,7 @@ export class Dense {
 
   /** @internal For training loops: the weights an optimizer updates in place. */
   trainableWeights(): Tensor[] {
+    this.assertLive('trainableWeights');
     if (!this.built) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.trainableWeights: the layer is not built`);
     return this.weights;
   }
@@ -219,8 +235,9 @@ export class Dense {
     return this.backward(fwd, { dOutput });
   }
 
-  /** Frees the weights. */
+  /** Frees the weights. Idempotent; any later use throws RNNKIT_DISPOSED. */
   dispose(): void {
+    this.disposed = true;
     for (const w of this.weights) w.dispose();
     this.weights = [];
   }

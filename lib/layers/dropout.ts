@@ -1,4 +1,4 @@
-import { expectObject, optionalBoolean, optionalInteger, rangeError, rejectUnknownOptions, typeError } from '../errors';
+import { disposedError, expectObject, optionalBoolean, optionalInteger, rangeError, rejectUnknownOptions, typeError } from '../errors';
 import { native } from '../native';
 import { expectTensor, fromNative, Tensor } from '../tensor';
 
@@ -36,6 +36,7 @@ export class DropoutForward {
 export class Dropout {
   readonly config: { readonly rate: number; readonly seed: number; readonly name: string };
   private passes = 0;
+  private disposed = false;
 
   /** @internal Use {@link dropout}. */
   constructor(args: unknown) {
@@ -56,19 +57,33 @@ export class Dropout {
   get built(): boolean {
     return true;
   }
-  build(): void {}
+  /** Whether {@link dispose} has been called; a disposed layer cannot be used again. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+  /** Throws RNNKIT_DISPOSED after dispose(): a disposed layer never silently rebuilds. */
+  private assertLive(where: string): void {
+    if (this.disposed) throw disposedError(`${this.name}.${where}`, 'layer');
+  }
+  build(): void {
+    this.assertLive('build');
+  }
   getWeights(): Tensor[] {
+    this.assertLive('getWeights');
     return [];
   }
   setWeights(weights: readonly unknown[]): void {
+    this.assertLive('setWeights');
     if (!Array.isArray(weights) || weights.length !== 0) throw rangeError(`${this.name}.setWeights: dropout has no weights`);
   }
   countParams(): number {
+    this.assertLive('countParams');
     return 0;
   }
 
   async forward(x: Tensor, options: { training?: boolean } = {}): Promise<DropoutForward> {
     const where = `${this.name}.forward`;
+    this.assertLive('forward');
     const input = expectTensor(x, `${where}: x`);
     const opts = expectObject(options, `${where}: options`);
     rejectUnknownOptions(opts, ['training'], where);
@@ -80,17 +95,22 @@ export class Dropout {
 
   /** @internal */
   trainableWeights(): Tensor[] {
+    this.assertLive('trainableWeights');
     return [];
   }
   /** @internal */
   weightsUpdated(): void {}
   /** @internal */
   async backwardTrainable(fwd: DropoutForward, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
+    this.assertLive('backward');
     const d = fwd.mask ? native.multiply(dOutput.handle, fwd.mask.handle) : native.scale(dOutput.handle, 1);
     return { dInput: fromNative(d), dWeights: [] };
   }
 
-  dispose(): void {}
+  /** Idempotent; any later use throws RNNKIT_DISPOSED (as every layer). */
+  dispose(): void {
+    this.disposed = true;
+  }
 }
 
 /** A dropout layer (active only in training passes). */

@@ -1,4 +1,4 @@
-import { describe, expectObject, optionalBoolean, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
+import { describe, disposedError, expectObject, optionalBoolean, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
 import { initializerDraw, InitializerSpec, validateInitializer } from '../initializers';
 import { initNow } from './weight-init';
 import { native } from '../native';
@@ -60,6 +60,7 @@ export class EmbeddingForward {
 export class Embedding {
   readonly config: EmbeddingConfig;
   private table: Tensor | null = null;
+  private disposed = false;
 
   /** @internal Use {@link embedding}. */
   constructor(args: unknown) {
@@ -96,9 +97,18 @@ export class Embedding {
   get built(): boolean {
     return this.table !== null;
   }
+  /** Whether {@link dispose} has been called; a disposed layer cannot be used again. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+  /** Throws RNNKIT_DISPOSED after dispose(): a disposed layer never silently rebuilds. */
+  private assertLive(where: string): void {
+    if (this.disposed) throw disposedError(`${this.name}.${where}`, 'layer');
+  }
 
   /** Creates the table `[inputDim, outputDim]`; the input shape is `[N | null, T | null]`. */
   build(_inputShape?: readonly (number | null)[]): void {
+    this.assertLive('build');
     if (this.table) return;
     const { inputDim, outputDim, seed } = this.config;
     const shape = [inputDim, outputDim];
@@ -107,12 +117,14 @@ export class Embedding {
 
   /** `[embeddings [inputDim, outputDim]]`, as a copy. */
   getWeights(): Tensor[] {
+    this.assertLive('getWeights');
     if (!this.table) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.getWeights: the layer is not built`);
     return [tensor(this.table.dataSync(), this.table.shape)];
   }
 
   setWeights(weights: readonly WeightValues[]): void {
     const where = `${this.name}.setWeights`;
+    this.assertLive('setWeights');
     const shape = [this.config.inputDim, this.config.outputDim];
     if (!Array.isArray(weights) || weights.length !== 1) throw rangeError(`${where}: expected 1 weight (embeddings [${shape.join(',')}])`);
     const w = weights[0];
@@ -130,12 +142,14 @@ export class Embedding {
   }
 
   countParams(): number {
+    this.assertLive('countParams');
     return this.config.inputDim * this.config.outputDim;
   }
 
   /** Looks up `ids` `[N, T]` (integers as float32). */
   async forward(ids: Tensor, options: { training?: boolean } = {}): Promise<EmbeddingForward> {
     const where = `${this.name}.forward`;
+    this.assertLive('forward');
     const x = expectTensor(ids, `${where}: ids`);
     rejectUnknownOptions(expectObject(options, `${where}: options`), ['training'], where);
     if (x.shape.length !== 2) throw rangeError(`${where}: ids must be rank 2 [batch, timesteps], got [${x.shape.join(',')}]`);
@@ -155,12 +169,15 @@ export class Embedding {
 
   /** @internal The table's gradient; ids have none (a zero tensor stands for it). */
   async backwardTrainable(fwd: EmbeddingForward, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
+    this.assertLive('backward');
     if (!(fwd instanceof EmbeddingForward) || fwd.layer !== this) throw typeError(`${this.name}.backward: fwd must come from this layer`);
     const dTable = fromNative(native.embeddingBackward(fwd.ids.handle, dOutput.handle, [this.config.inputDim, this.config.outputDim]));
     return { dInput: tensor(new Float32Array(fwd.ids.size), fwd.ids.shape), dWeights: [dTable] };
   }
 
+  /** Frees the table. Idempotent; any later use throws RNNKIT_DISPOSED. */
   dispose(): void {
+    this.disposed = true;
     this.table?.dispose();
     this.table = null;
   }

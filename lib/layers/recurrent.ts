@@ -1,5 +1,6 @@
-import { describe, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
+import { describe, disposedError, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
 import { initializerDraw, InitializerSpec, validateInitializer } from '../initializers';
+import { MaskPlan, maskPlan, packInput, packOutputGradient, toMask, unpackInputGradient, unpackOutput } from '../mask';
 import { native, NativeInitArray, NativeReserve, NativeRnnDesc, NativeRnnWeights, NativeTensor } from '../native';
 import { toLengths } from '../sequences';
 import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
@@ -79,6 +80,12 @@ export interface ForwardOptions {
   initialState?: Tensor[];
   /** Valid steps per sequence; steps at or past a length leave the state unchanged. */
   lengths?: Int32Array | readonly number[];
+  /**
+   * Keras mask `[N,T]` of 0/1 (a Tensor or a Uint8Array of N·T), any position (e.g. front
+   * padding): a masked step leaves the state unchanged and its input is never read. With
+   * goBackwards the whole sequence is reversed (Keras). With `lengths` too, steps must pass both.
+   */
+  mask?: Tensor | Uint8Array;
   /** Keep what backward() needs (the reserve space); default false. */
   training?: boolean;
 }
@@ -227,6 +234,7 @@ export class RecurrentForward implements ForwardResult {
     readonly states: Tensor[],
     /** @internal */ readonly layer: RecurrentLayer,
     /** @internal */ readonly reserve: NativeReserve | undefined,
+    /** @internal where the unmasked steps were, for a masked pass */ readonly mask: MaskPlan | null = null,
   ) {}
 
   /** Bytes of saved activations held for backward (0 when not training or disposed). */
@@ -252,6 +260,7 @@ export class RecurrentLayer implements SequenceLayer {
   private carried: Tensor[] | null = null;
   /** Weights being generated on a worker (large layers), until installed. */
   private init: PendingInit | null = null;
+  private disposed = false;
 
   /** @internal Use {@link simpleRNN}, {@link lstm} or {@link gru}. */
   constructor(cell: CellName, args: unknown) {
@@ -270,6 +279,10 @@ export class RecurrentLayer implements SequenceLayer {
   /** Whether weights exist. */
   get built(): boolean {
     return this.params.length > 0 || this.init !== null;
+  }
+  /** Whether {@link dispose} has been called; a disposed layer cannot be used again. */
+  get isDisposed(): boolean {
+    return this.disposed;
   }
   /** Number of states: 2 for an LSTM (h, c), else 1. */
   get stateCount(): number {
@@ -310,6 +323,7 @@ export class RecurrentLayer implements SequenceLayer {
    * thread until it is done; `setWeights()` and `dispose()` discard it without waiting.
    */
   build(inputShape: readonly (number | null)[]): void {
+    this.assertLive('build');
     if (!Array.isArray(inputShape) || inputShape.length !== 3) {
       throw typeError(`${this.name}.build: inputShape must be [batch | null, timesteps | null, features]`);
     }
@@ -375,6 +389,7 @@ export class RecurrentLayer implements SequenceLayer {
   }
 
   private loadCanonical(arrays: Float32Array[]): void {
+    this.assertLive('setWeights');
     const D = this.inputSize;
     const GH = (this.config.cell === 'lstm' ? 4 : this.config.cell === 'gru' ? 3 : 1) * this.config.units;
     const shapes = [[GH, D], [GH, this.config.units], [GH], [GH]];
@@ -386,7 +401,13 @@ export class RecurrentLayer implements SequenceLayer {
     this.install(next, prepared);
   }
 
+  /** Throws RNNKIT_DISPOSED after dispose(): a disposed layer never silently rebuilds. */
+  private assertLive(where: string): void {
+    if (this.disposed) throw disposedError(`${this.name}.${where}`, 'layer');
+  }
+
   private requireBuilt(where: string): void {
+    this.assertLive(where);
     if (!this.built) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.${where}: the layer is not built; call build(), setWeights() or forward() first`);
   }
 
@@ -409,6 +430,7 @@ export class RecurrentLayer implements SequenceLayer {
    */
   setWeights(weights: readonly WeightValues[]): void {
     const where = `${this.name}.setWeights`;
+    this.assertLive('setWeights');
     if (!Array.isArray(weights)) throw typeError(`${where}: weights must be an array of Tensors or Float32Arrays`);
     const values = weights.map((w, i) => weightValues(w, `${where}: weights[${i}]`));
     if (!this.built) {
@@ -474,15 +496,17 @@ export class RecurrentLayer implements SequenceLayer {
    */
   async forward(x: Tensor, options: ForwardOptions = {}): Promise<RecurrentForward> {
     const where = `${this.name}.forward`;
+    this.assertLive('forward');
     const input = expectTensor(x, `${where}: x`);
     if (input.shape.length !== 3) {
       throw rangeError(`${where}: x must be rank 3 [batch, timesteps, features], got [${input.shape.join(',')}]`);
     }
     const [N, T, D] = input.shape as [number, number, number];
     const opts = expectObject(options, `${where}: options`);
-    rejectUnknownOptions(opts, ['initialState', 'lengths', 'training'], where);
+    rejectUnknownOptions(opts, ['initialState', 'lengths', 'mask', 'training'], where);
     const training = optionalBoolean(opts.training, `${where}: training`, false);
     const lengths = opts.lengths === undefined ? null : toLengths(opts.lengths, N, T, `${where}: lengths`);
+    const plan = opts.mask === undefined ? null : maskPlan(toMask(opts.mask, N, T, `${where}: mask`), N, T, lengths);
     if (!this.built) this.build([N, T, D]);
     if (D !== this.inputSize) throw rangeError(`${where}: x must have ${this.inputSize} features (the layer's input size), got ${D}`);
     await this.weightsReady();
@@ -494,18 +518,31 @@ export class RecurrentLayer implements SequenceLayer {
       }
       initial = this.carried;
     }
-    const r = await native.rnnForward(
-      this.desc(),
-      this.prepared!,
-      input.handle,
-      initial?.[0]?.handle ?? null,
-      initial?.[1]?.handle ?? null,
-      lengths,
-      training,
-    );
+    // A mask runs as lengths over the packed unmasked steps (see lib/mask.ts).
+    const packed = plan ? packInput(input, plan) : input;
+    let r;
+    try {
+      r = await native.rnnForward(
+        this.desc(),
+        this.prepared!,
+        packed.handle,
+        initial?.[0]?.handle ?? null,
+        initial?.[1]?.handle ?? null,
+        plan ? plan.lengths : lengths,
+        training,
+      );
+    } finally {
+      if (packed !== input) packed.dispose(); // a training reserve keeps its own reference
+    }
     const states = [fromNative(r.h), ...(r.c ? [fromNative(r.c)] : [])];
     if (this.config.stateful) this.carry(states);
-    return new RecurrentForward(fromNative(r.output), states, this, r.reserve);
+    let output = fromNative(r.output);
+    if (plan && this.config.returnSequences) {
+      const spread = unpackOutput(output, plan, this.config.goBackwards, this.config.maskedOutput === 'carry');
+      output.dispose();
+      output = spread;
+    }
+    return new RecurrentForward(output, states, this, r.reserve, plan);
   }
 
   private checkStates(states: unknown, N: number, name: string): Tensor[] {
@@ -527,6 +564,7 @@ export class RecurrentLayer implements SequenceLayer {
 
   /** Clears a stateful layer's carried states, or sets them to copies of `states`. */
   resetStates(states?: Tensor[]): void {
+    if (states !== undefined) this.assertLive('resetStates');
     if (states === undefined) {
       for (const s of this.carried ?? []) s.dispose();
       this.carried = null;
@@ -561,6 +599,7 @@ export class RecurrentLayer implements SequenceLayer {
 
   /** @internal Re-packs the weights after an optimizer changed them in place. */
   weightsUpdated(): void {
+    this.assertLive('weightsUpdated');
     this.settleWeights();
     const prepared = native.rnnPrepare(this.desc(), this.params.map((p) => p.handle));
     this.prepared?.dispose();
@@ -586,6 +625,7 @@ export class RecurrentLayer implements SequenceLayer {
 
   private async backwardNative(fwd: ForwardResult, options: BackwardOptions) {
     const where = `${this.name}.backward`;
+    this.assertLive('backward');
     if (!(fwd instanceof RecurrentForward) || fwd.layer !== this) {
       throw typeError(`${where}: fwd must be the result of this layer's forward()`);
     }
@@ -596,7 +636,20 @@ export class RecurrentLayer implements SequenceLayer {
     const dOutput = expectTensor(opts.dOutput, `${where}: dOutput`);
     expectShape(dOutput, fwd.output.shape, `${where}: dOutput`);
     const dStates = this.checkStateGrads(opts.dStates, fwd.states, `${where}: dStates`);
-    return native.rnnBackward(fwd.reserve, dOutput.handle, dStates[0] ?? null, dStates[1] ?? null);
+    const plan = fwd.mask;
+    const c = this.config;
+    const dPacked = plan && c.returnSequences ? packOutputGradient(dOutput, plan, c.goBackwards, c.maskedOutput === 'carry') : dOutput;
+    try {
+      const g = await native.rnnBackward(fwd.reserve, dPacked.handle, dStates[0] ?? null, dStates[1] ?? null);
+      if (plan) {
+        const dx = fromNative(g.dx);
+        g.dx = unpackInputGradient(dx, plan).handle;
+        dx.dispose();
+      }
+      return g;
+    } finally {
+      if (dPacked !== dOutput) dPacked.dispose();
+    }
   }
 
   private checkStateGrads(value: unknown, states: Tensor[], name: string): (NativeTensor | null)[] {
@@ -620,8 +673,9 @@ export class RecurrentLayer implements SequenceLayer {
     return keras;
   }
 
-  /** Frees the weights and carried states. */
+  /** Frees the weights and carried states. Idempotent; any later use throws RNNKIT_DISPOSED. */
   dispose(): void {
+    this.disposed = true;
     this.init?.cancel();
     this.init = null;
     for (const p of this.params) p.dispose();

@@ -35,6 +35,10 @@ export class TimeDistributed {
   get inputFeatures(): number {
     return this.layer.inputFeatures;
   }
+  /** Whether the wrapped layer was disposed (every use then throws RNNKIT_DISPOSED). */
+  get isDisposed(): boolean {
+    return this.layer.isDisposed;
+  }
   build(inputShape: readonly (number | null)[]): void {
     this.layer.build(inputShape);
   }

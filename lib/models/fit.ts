@@ -241,6 +241,11 @@ function checkXY(x: unknown, y: unknown, where: string): [Tensor, Tensor] {
     throw rangeError(`${where}: x and y must hold the same number of samples, got ${xt.shape[0]} and ${yt.shape[0]}`);
   }
   if (!xt.shape[0]) throw rangeError(`${where}: x holds no samples`);
+  // Samples without values (e.g. 0 timesteps) cannot be trained on; indexing billions of
+  // them would only hang.
+  for (const [t, name] of [[xt, 'x'], [yt, 'y']] as const) {
+    if (t.size === 0) throw rangeError(`${where}: ${name} [${t.shape.join(',')}] holds no values: each of its ${t.shape[0]} samples is empty`);
+  }
   return [xt, yt];
 }
 

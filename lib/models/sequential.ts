@@ -1,4 +1,4 @@
-import { describe, expectObject, rangeError, rejectUnknownOptions, rethrow, rnnkitError, typeError } from '../errors';
+import { describe, disposedError, expectObject, rangeError, rejectUnknownOptions, rethrow, rnnkitError, typeError } from '../errors';
 import { Bidirectional } from '../layers/bidirectional';
 import { RecurrentLayer, WeightValues } from '../layers/recurrent';
 import { toLengths } from '../sequences';
@@ -44,6 +44,7 @@ export class Sequential {
   readonly name: string;
   private readonly stack: ModelLayer[] = [];
   private input: SymbolicShape | null = null;
+  private disposed = false;
 
   /** @internal Use {@link sequential}. */
   constructor(layers: readonly ModelLayer[] = [], name?: string) {
@@ -71,6 +72,18 @@ export class Sequential {
     return this.input ? this.shapes(this.input).at(-1)! : null;
   }
 
+  /** Whether {@link dispose} has been called; a disposed model cannot be used again. */
+  get isDisposed(): boolean {
+    return this.disposed;
+  }
+
+  /** Throws RNNKIT_DISPOSED when the model, or any of its layers, was disposed. */
+  private assertLive(where: string): void {
+    if (this.disposed) throw disposedError(`${this.name}.${where}`, 'model');
+    const i = this.stack.findIndex((l) => l.isDisposed === true);
+    if (i >= 0) throw disposedError(`${this.name}.${where}`, `layer '${layerName(this.stack[i]!)}' (layers[${i}])`);
+  }
+
   /** Whether every layer has weights. */
   get built(): boolean {
     return this.input !== null && this.stack.length > 0 && this.stack.every((l) => l.built);
@@ -83,6 +96,7 @@ export class Sequential {
    *   not the first layer
    */
   add(layer: ModelLayer): void {
+    this.assertLive('add');
     const i = this.stack.length;
     if (!isModelLayer(layer)) {
       throw typeError(
@@ -116,6 +130,7 @@ export class Sequential {
    * @throws TypeError/RangeError for shapes the layers cannot take
    */
   build(inputShape: readonly (number | null)[]): void {
+    this.assertLive('build');
     if (this.stack.length === 0) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.build: the model has no layers`);
     if (!Array.isArray(inputShape)) throw typeError(`${this.name}.build: inputShape must be an array`);
     inputShape.forEach((d, k) => {
@@ -173,6 +188,7 @@ export class Sequential {
   }
 
   private requireBuilt(where: string): SymbolicShape {
+    this.assertLive(where);
     if (!this.input || !this.built) {
       throw rnnkitError(
         'RNNKIT_INVALID_STATE',
@@ -224,6 +240,7 @@ export class Sequential {
    */
   async predict(x: Tensor, options: PredictOptions = {}): Promise<Tensor> {
     const where = `${this.name}.predict`;
+    this.assertLive('predict');
     if (this.stack.length === 0) throw rnnkitError('RNNKIT_INVALID_STATE', `${where}: the model has no layers`);
     const input = expectTensor(x, `${where}: x`);
     const opts = expectObject(options, `${where}: options`);
@@ -256,7 +273,8 @@ export class Sequential {
       }
       lengths = toLengths(opts.lengths, N, shape[1]!, `${where}: lengths`);
     }
-    if (N <= batchSize) return this.run(input, lengths);
+    // A zero-element input is one batch, however large N is: slicing it would only loop.
+    if (N <= batchSize || input.size === 0) return this.run(input, lengths);
 
     const host = input.dataSync();
     const per = host.length / N;
@@ -334,6 +352,7 @@ export class Sequential {
    */
   setWeights(weights: readonly WeightValues[]): void {
     const where = `${this.name}.setWeights`;
+    this.assertLive('setWeights');
     if (!Array.isArray(weights)) throw typeError(`${where}: weights must be an array of Tensors or Float32Arrays`);
     const counts = this.stack.map(weightCount);
     const total = counts.reduce((a, b) => a + b, 0);
@@ -368,6 +387,7 @@ export class Sequential {
 
   /** Writes the model in the tfjs-layers format: `dir/model.json` and `dir/weights.bin`. */
   async save(dir: string): Promise<void> {
+    this.assertLive('save');
     await saveModel(this, dir);
   }
 
@@ -381,8 +401,9 @@ export class Sequential {
     for (const l of this.stack) if (l instanceof RecurrentLayer || l instanceof Bidirectional) l.resetStates();
   }
 
-  /** Frees every layer's weights. */
+  /** Frees every layer's weights. Idempotent; any later use throws RNNKIT_DISPOSED. */
   dispose(): void {
+    this.disposed = true;
     for (const l of this.stack) l.dispose();
   }
 
@@ -393,10 +414,12 @@ export class Sequential {
    * @throws TypeError for an unknown loss or an optimizer not made by rk.optimizers
    */
   compile(args: CompileArgs): void {
+    this.assertLive('compile');
     this.compiled = checkCompileArgs(args);
   }
 
   private trainingStack(where: string): { layers: TrainableLayer[]; compiled: Required<CompileArgs> } {
+    this.assertLive(where);
     if (!this.compiled) throw rnnkitError('RNNKIT_INVALID_STATE', `${where}: call compile({ loss, optimizer }) first`);
     const layers = this.stack.map((l, i) => {
       if (

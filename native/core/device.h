@@ -4,6 +4,7 @@
 #define RNNKIT_CORE_DEVICE_H
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <utility>
@@ -72,7 +73,11 @@ class DeviceBuffer {
   size_t bytes_ = 0;
 };
 
+// `count` floats; RangeError when their byte count would not fit in int64_t.
 inline DeviceBuffer make_floats(const Device& device, size_t count) {
+  if (count > static_cast<size_t>(INT64_MAX) / sizeof(float))
+    throw RangeError("cannot allocate " + std::to_string(count) + " floats on " + device.name() +
+                     ": the byte count is not representable");
   return DeviceBuffer(&device, count * sizeof(float));
 }
 

@@ -193,6 +193,7 @@ typedef struct rk_device_ops {
 
   // Rearranges [N,T,W] rows into time-major processing order [T,N,W] (to_time_major != 0)
   // or back. With reverse, sequence n's valid steps (t < lengths[n], or T) are reversed.
+  // Steps at or past lengths[n] are written as zeros in dst, never copied.
   int (*permute_steps)(const float* src, float* dst, int64_t batch, int64_t steps, int64_t width,
                        const int32_t* lengths, int32_t reverse, int32_t to_time_major);
   // Reverses each sequence's valid steps in place-free [N,T,W] batch-major layout.

@@ -179,6 +179,8 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
     throw RangeError("x must be rank 3 [batch, timesteps, features], got " + shape_string(x.shape));
   const int64_t N = x.shape[0], T = x.shape[1], D = x.shape[2], H = desc.hidden;
   const int64_t G = desc.gates(), GH = G * H;
+  if (T == 0)
+    throw RangeError("x must have at least 1 timestep (as in Keras), got shape " + shape_string(x.shape));
   if (D != desc.input_size)
     throw RangeError("x must have " + std::to_string(desc.input_size) +
                      " features (the layer's input size), got " + std::to_string(D));
@@ -197,6 +199,11 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
       throw RangeError("lengths[" + std::to_string(i) + "] must be in [0, " + std::to_string(T) +
                        "], got " + std::to_string(lengths[i]));
 
+  // Every buffer's size, checked before anything is allocated.
+  const int64_t gates_count = element_count({T, N, GH}, "the gate buffer [timesteps, batch, gates·units]");
+  const int64_t state_count = element_count({T + 1, N, H}, "the state buffer [timesteps + 1, batch, units]");
+  const int64_t NH = N * H;
+
   auto reserve = std::make_shared<RnnReserve>();
   reserve->desc = desc;
   reserve->batch = N;
@@ -205,9 +212,9 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
   const int32_t* dev_len = reserve->device_lengths.ints();
 
   // Input projection over all steps at once, in time-major processing order.
-  DeviceBuffer x_tm = make_floats(device, N * T * D);
+  DeviceBuffer x_tm = make_floats(device, x.size());
   ops.permute(x.data(), x_tm.floats(), N, T, D, dev_len, desc.go_backwards, true);
-  DeviceBuffer xw = make_floats(device, T * N * GH);
+  DeviceBuffer xw = make_floats(device, gates_count);
   ops.gemm_packed(T * N, GH, D, x_tm.floats(), D, weights->input_t(), 0.0f, xw.floats(), GH);
   x_tm.reset();
 
@@ -216,20 +223,20 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
   const bool lstm = desc.cell == RK_CELL_LSTM;
   const bool gru_before = desc.cell == RK_CELL_GRU_RESET_BEFORE;
   const bool gru_after = desc.cell == RK_CELL_GRU_RESET_AFTER;
-  reserve->states_h = make_floats(device, state_slots * N * H);
-  if (lstm) reserve->states_c = make_floats(device, state_slots * N * H);
-  if (training && (lstm || gru_after || gru_before)) reserve->gates = make_floats(device, T * N * GH);
+  reserve->states_h = make_floats(device, state_slots * NH);  // <= state_count
+  if (lstm) reserve->states_c = make_floats(device, state_slots * NH);
+  if (training && (lstm || gru_after || gru_before)) reserve->gates = make_floats(device, gates_count);
   if (training && (gru_after || gru_before))
-    reserve->extra = make_floats(device, T * N * H);
+    reserve->extra = make_floats(device, state_count - NH);
   else if (gru_before)
-    reserve->extra = make_floats(device, N * H);  // scratch for r⊙h_prev
+    reserve->extra = make_floats(device, NH);  // scratch for r⊙h_prev
 
   init_state(ops, reserve->states_h.floats(), h0, N * H);
   if (lstm) init_state(ops, reserve->states_c.floats(), c0, N * H);
 
   const bool sequence = desc.output_mode == RK_OUTPUT_SEQUENCE;
   Tensor output = sequence ? make_tensor(device, {N, T, H}) : make_zeros(device, {N, H});
-  DeviceBuffer hr = make_floats(device, N * GH);
+  DeviceBuffer hr = make_floats(device, N * GH);  // bounded by gates_count (T >= 1)
 
   auto slot = [&](const DeviceBuffer& b, int64_t t) {
     return b.floats() + (training ? t : t % 2) * N * H;
@@ -264,7 +271,7 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
     rk_recurrent_forward_args f{};
     f.step = step_args(0);
     f.steps = T;
-    f.state_slots = training ? T + 1 : 2;
+    f.state_slots = state_slots;
     f.gates_step = f.step.gates ? N * GH : 0;
     f.extra_step = training ? N * H : 0;
     f.output_step = sequence ? H : 0;
@@ -324,8 +331,9 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
   if (dc_final && !lstm) throw TypeError("dStates: this cell has no cell state");
 
   // dgh differs from dgx only in the reset-after GRU's candidate block.
-  DeviceBuffer dgx = make_floats(device, T * N * GH);
-  DeviceBuffer dgh_own = gru_after ? make_floats(device, T * N * GH) : DeviceBuffer();
+  const int64_t gates_count = element_count({T, N, GH}, "the gate gradients [timesteps, batch, gates·units]");
+  DeviceBuffer dgx = make_floats(device, gates_count);
+  DeviceBuffer dgh_own = gru_after ? make_floats(device, gates_count) : DeviceBuffer();
   float* dgh = gru_after ? dgh_own.floats() : dgx.floats();
   DeviceBuffer dh = make_floats(device, 2 * N * H);
   DeviceBuffer dc = lstm ? make_floats(device, 2 * N * H) : DeviceBuffer();
@@ -397,7 +405,7 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
   }
 
   // Weight gradients over all steps at once.
-  DeviceBuffer x_tm = make_floats(device, N * T * D);
+  DeviceBuffer x_tm = make_floats(device, rs.x.size());
   const int32_t* dev_len = rs.device_lengths.ints();
   ops.permute(rs.x.data(), x_tm.floats(), N, T, D, dev_len, desc.go_backwards, true);
   g.dw = make_tensor(device, {GH, D});

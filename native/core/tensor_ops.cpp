@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace rk {
@@ -28,13 +29,20 @@ double squared_norm(const Tensor& t) {
   return sum;
 }
 
-float clip_factor(double norm, float clip) {
-  return static_cast<float>(clip / std::max(norm, static_cast<double>(clip)));
+// Keras's c / max(‖g‖, c), in double: a clip norm past float's range (1e39) or below it
+// (1e-50, with zero gradients: 0/0) stays exact, and the factor is exactly 1 when no clipping
+// is needed.
+float clip_factor(double norm, double clip) {
+  return norm <= clip ? 1.0f : static_cast<float>(clip / norm);
 }
 
 }  // namespace
 
-std::vector<Tensor> clip_by_value(const std::vector<Tensor>& grads, float clip_value) {
+std::vector<Tensor> clip_by_value(const std::vector<Tensor>& grads, double clip_value_in) {
+  // A bound past float's range clamps nothing (casting it would be undefined behaviour).
+  const float clip_value = clip_value_in >= static_cast<double>(std::numeric_limits<float>::max())
+                               ? std::numeric_limits<float>::infinity()
+                               : static_cast<float>(clip_value_in);
   std::vector<Tensor> out;
   for (const Tensor& g : grads) {
     Tensor c = make_tensor(g.device(), g.shape);
@@ -46,7 +54,7 @@ std::vector<Tensor> clip_by_value(const std::vector<Tensor>& grads, float clip_v
   return out;
 }
 
-std::vector<Tensor> clip_by_norm(const std::vector<Tensor>& grads, float clip_norm) {
+std::vector<Tensor> clip_by_norm(const std::vector<Tensor>& grads, double clip_norm) {
   std::vector<Tensor> out;
   for (const Tensor& g : grads) out.push_back(scaled_copy(g, clip_factor(std::sqrt(squared_norm(g)), clip_norm)));
   return out;
@@ -58,7 +66,7 @@ double global_norm(const std::vector<Tensor>& tensors) {
   return std::sqrt(sum);
 }
 
-std::vector<Tensor> clip_by_global_norm(const std::vector<Tensor>& grads, float clip_norm,
+std::vector<Tensor> clip_by_global_norm(const std::vector<Tensor>& grads, double clip_norm,
                                         double* norm_out) {
   const double norm = global_norm(grads);
   const float factor = clip_factor(norm, clip_norm);

@@ -11,11 +11,11 @@
 namespace rk {
 
 // Elementwise clamp to [-clip_value, clip_value].
-std::vector<Tensor> clip_by_value(const std::vector<Tensor>& grads, float clip_value);
+std::vector<Tensor> clip_by_value(const std::vector<Tensor>& grads, double clip_value);
 // Each tensor on its own: g · c / max(‖g‖, c)  (Keras clipnorm).
-std::vector<Tensor> clip_by_norm(const std::vector<Tensor>& grads, float clip_norm);
+std::vector<Tensor> clip_by_norm(const std::vector<Tensor>& grads, double clip_norm);
 // All tensors as one vector: g · c / max(‖all‖, c); also returns ‖all‖.
-std::vector<Tensor> clip_by_global_norm(const std::vector<Tensor>& grads, float clip_norm,
+std::vector<Tensor> clip_by_global_norm(const std::vector<Tensor>& grads, double clip_norm,
                                         double* global_norm);
 double global_norm(const std::vector<Tensor>& tensors);
 

@@ -98,10 +98,13 @@ int permute_steps(const float* src, float* dst, int64_t batch, int64_t steps, in
     for (int64_t n = 0; n < batch; ++n) {
       const int64_t s = source_step(lengths, n, t, steps, reverse != 0);
       const int64_t tm = (t * batch + n) * width, bm = (n * steps + s) * width;
-      if (to_time_major)
-        std::memcpy(dst + tm, src + bm, width * sizeof(float));
+      float* out = to_time_major ? dst + tm : dst + bm;
+      // Padded steps are written as zeros: whatever the caller left there (NaN) must not
+      // reach a product over all steps (the weight-gradient GEMMs).
+      if (lengths && t >= lengths[n])
+        std::memset(out, 0, width * sizeof(float));
       else
-        std::memcpy(dst + bm, src + tm, width * sizeof(float));
+        std::memcpy(out, to_time_major ? src + bm : src + tm, width * sizeof(float));
     }
   return 0;
 }

@@ -2,6 +2,7 @@
 
 #include <atomic>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <unordered_map>
 #include <vector>
@@ -82,6 +83,8 @@ bool reserve(uint64_t bytes, HostAllocFailure* failure) {
 }  // namespace
 
 void* host_alloc(size_t bytes, HostAllocFailure* failure) {
+  // No request this large can succeed, and rounding it up to a size class would overflow.
+  if (bytes > (std::numeric_limits<size_t>::max() >> 2)) return nullptr;
   if (!reserve(bytes, failure)) return nullptr;
   const size_t capacity = size_class(bytes == 0 ? 1 : bytes);
   unsigned char* block = nullptr;

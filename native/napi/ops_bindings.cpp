@@ -24,11 +24,12 @@ Napi::Array wrap_all(Napi::Env env, std::vector<Tensor> tensors) {
   return out;
 }
 
-float to_clip(const Napi::Value& v, const std::string& name) {
+// The bound as given (double): the core keeps it exact where float could not.
+double to_clip(const Napi::Value& v, const std::string& name) {
   const double d = v.IsNumber() ? v.As<Napi::Number>().DoubleValue() : NAN;
   if (!v.IsNumber()) throw rk::TypeError(name + " must be a number");
   if (!(d > 0) || !std::isfinite(d)) throw rk::RangeError(name + " must be a finite number > 0, got " + std::to_string(d));
-  return static_cast<float>(d);
+  return d;
 }
 
 Napi::Value clip_by_value(const Napi::CallbackInfo& info) {

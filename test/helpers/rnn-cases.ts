@@ -86,6 +86,8 @@ export interface Case {
   N: number;
   T: number;
   lengths?: number[];
+  /** a Keras mask [N*T] of 0/1, passed as a Uint8Array */
+  mask?: number[];
   /** pass random initial states */
   init?: boolean;
 }
@@ -118,7 +120,7 @@ export function setUpCase(name: string, c: Case, xStd = 1, extraOpts: Record<str
   const weights = randomWeights(rng, c.cfg);
   const x = rng.normal(c.N * c.T * D, 0, xStd);
   const init = c.init ? Array.from({ length: ref.stateCount(c.cfg) }, () => rng.normal(c.N * H, 0, 0.5)) : undefined;
-  const args: ref.ForwardArgs = { x, N: c.N, T: c.T, initialState: init, lengths: c.lengths };
+  const args: ref.ForwardArgs = { x, N: c.N, T: c.T, initialState: init, lengths: c.lengths, mask: c.mask };
 
   const layer = makeLayer(c.cfg);
   layer.build([c.N, c.T, D]);
@@ -132,5 +134,6 @@ export function setUpCase(name: string, c: Case, xStd = 1, extraOpts: Record<str
     opts.initialState = initT;
   }
   if (c.lengths) opts.lengths = Int32Array.from(c.lengths);
+  if (c.mask) opts.mask = Uint8Array.from(c.mask);
   return { rng, D, H, weights, args, layer, tensors, opts };
 }

@@ -79,6 +79,12 @@ export interface ForwardArgs {
   initialState?: ArrayLike<number>[];
   /** per-sequence valid lengths, 0 <= len <= T; default all T */
   lengths?: ArrayLike<number>;
+  /**
+   * Keras mask [N,T] of 0/1: processing step p consumes x[n, goBackwards ? T-1-p : p]
+   * (the whole sequence reversed) when the mask there is 1 (and t < len); otherwise the
+   * state is left unchanged and the output masked as for lengths.
+   */
+  mask?: ArrayLike<number>;
 }
 
 export interface ForwardResult {
@@ -180,6 +186,7 @@ function runDirection(
   init: ArrayLike<number>[] | undefined,
   lengths: ArrayLike<number> | undefined,
   goBackwards: boolean,
+  mask?: ArrayLike<number>,
 ): DirectionResult {
   const H = cfg.units;
   const D = cfg.inputDim;
@@ -236,11 +243,12 @@ function runDirection(
     const lastOut = new Float64Array(H);
     for (let p = 0; p < T; p++) {
       const outP = seq.subarray((n * T + p) * H, (n * T + p + 1) * H);
-      if (p >= len) {
+      const t = mask ? (goBackwards ? T - 1 - p : p) : goBackwards ? len - 1 - p : p;
+      const valid = mask ? mask[n * T + t] === 1 && t < len : p < len;
+      if (!valid) {
         if (masked === 'carry') outP.set(lastOut);
         continue;
       }
-      const t = goBackwards ? len - 1 - p : p;
       const xo = (n * T + t) * D;
       for (let j = 0; j < GH; j++) {
         let s = bIn[j];
@@ -321,7 +329,7 @@ export function forward(cfg: LayerConfig, weights: ArrayLike<number>[], args: Fo
   if (isBidirectional(cfg)) return forwardBidirectional(cfg, weights, args);
   const H = cfg.units;
   if (x.length !== N * T * cfg.inputDim) throw new Error('rnn64: x has the wrong size');
-  const r = runDirection(cfg, weights, x, N, T, initialState, lengths, cfg.goBackwards ?? false);
+  const r = runDirection(cfg, weights, x, N, T, initialState, lengths, cfg.goBackwards ?? false, args.mask);
   const rs = cfg.returnSequences ?? false;
   return {
     output: rs ? r.seq : r.last,
@@ -341,8 +349,8 @@ function forwardBidirectional(cfg: BidirectionalConfig, weights: ArrayLike<numbe
   if (weights.length !== 2 * nw) throw new Error('rnn64: bidirectional expects forward + backward weights');
   if (x.length !== N * T * inner.inputDim) throw new Error('rnn64: x has the wrong size');
   const gb = inner.goBackwards ?? false;
-  const fw = runDirection(inner, weights.slice(0, nw), x, N, T, initialState?.slice(0, nS), lengths, gb);
-  const bw = runDirection(inner, weights.slice(nw), x, N, T, initialState?.slice(nS, 2 * nS), lengths, !gb);
+  const fw = runDirection(inner, weights.slice(0, nw), x, N, T, initialState?.slice(0, nS), lengths, gb, args.mask);
+  const bw = runDirection(inner, weights.slice(nw), x, N, T, initialState?.slice(nS, 2 * nS), lengths, !gb, args.mask);
   const rs = inner.returnSequences ?? false;
   let a: Float64Array;
   let b: Float64Array;
@@ -351,9 +359,10 @@ function forwardBidirectional(cfg: BidirectionalConfig, weights: ArrayLike<numbe
     steps = T;
     a = fw.seq;
     // re-align the backward output: position t < len holds processing step len-1-t
+    // (with a mask, the whole sequence was reversed: len = T)
     b = new Float64Array(bw.seq);
     for (let n = 0; n < N; n++) {
-      const len = lengths ? lengths[n] : T;
+      const len = lengths && !args.mask ? lengths[n] : T;
       for (let t = 0; t < len; t++) {
         const p = len - 1 - t;
         for (let j = 0; j < H; j++) b[(n * T + t) * H + j] = bw.seq[(n * T + p) * H + j];
@@ -464,7 +473,7 @@ export function finiteDifferenceGradients(
     init.push(args.initialState && args.initialState[s] ? Float64Array.from(args.initialState[s]) : new Float64Array(args.N * H));
   }
   const ws = weights.map((w) => Float64Array.from(w));
-  const f = () => scalarLoss(forward(cfg, ws, { x, N: args.N, T: args.T, initialState: init, lengths: args.lengths }), lw);
+  const f = () => scalarLoss(forward(cfg, ws, { x, N: args.N, T: args.T, initialState: init, lengths: args.lengths, mask: args.mask }), lw);
   const [dInput] = centralDiff([x], f, eps);
   const dInitialState = centralDiff(init, f, eps);
   const dWeights = centralDiff(ws, f, eps);
