@@ -16,7 +16,7 @@ import { Activation, gru, lstm, RecurrentLayer, simpleRNN } from '../layers/recu
 import { DenseLike, isDense, kerasClassName, layerName, ModelLayer, setBidirectionalName, setTimeDistributedName, weightCount } from '../models/layer-kinds';
 import { Sequential } from '../models/sequential';
 import { Tensor, tensor } from '../tensor';
-import { checkNesting, fileRangeError, fileTypeError, LoadBudget, modelFileError, openInside, openRegularFile, readExactly, type OpenFile } from './untrusted-files';
+import { checkNesting, fileRangeError, fileTypeError, LoadBudget, modelFileError, openInside, openRegularFile, printable, readExactly, type OpenFile } from './untrusted-files';
 
 /** A JSON value. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -504,7 +504,7 @@ function parseManifest(manifest: unknown): { groups: ManifestGroup[]; weights: M
 
 /** A group's paths for messages, at most a few of them, clipped. */
 function groupPaths(g: ManifestGroup): string {
-  const shown = g.paths.slice(0, 3).map((p) => `'${clipText(p, 60)}'`);
+  const shown = g.paths.slice(0, 3).map((p) => `'${printable(p, 60)}'`);
   if (g.paths.length > 3) shown.push(`… (${g.paths.length} paths)`);
   return shown.length > 0 ? shown.join(' + ') : 'no paths';
 }
@@ -653,8 +653,9 @@ export function modelFromJson(modelJson: unknown, groupData: readonly ArrayBuffe
 /** Limits of {@link loadModel}, for files from sources you do not control. */
 export interface LoadModelOptions {
   /**
-   * The most bytes of weights the manifest may list, over all groups (default 4 GiB,
-   * `4 * 2 ** 30`). `model.json` itself may hold at most 64 MiB, or `maxBytes` if smaller.
+   * The most bytes the load reads: model.json and every shard it lists, together (default
+   * 4 GiB, `4 * 2 ** 30`). model.json alone may hold at most 64 MiB. Checked from the
+   * files' sizes and the manifest before reading.
    */
   maxBytes?: number;
   /**
@@ -680,7 +681,7 @@ export interface LoadModelOptions {
  * symbolic links) to a regular file inside the model's folder; model.json must be a regular
  * file; each group's shards must hold exactly the bytes its weights need, which is checked
  * before reading; the sizes and the time are bounded by `options`.
- * @param options `maxBytes` (default 4 GiB of weights) and `timeoutMs` (default 60 s)
+ * @param options `maxBytes` (default 4 GiB read in all) and `timeoutMs` (default 60 s)
  * @throws TypeError with code `RNNKIT_INVALID_ARGUMENT` for a bad `pathOrDir` or option;
  *   every other error (TypeError, RangeError or Error) has code `RNNKIT_MODEL_FILE` and
  *   names the file, manifest entry, layer or weight
@@ -727,10 +728,10 @@ function limitOption(value: unknown, name: string, fallback: number, max: number
 
 async function readModel(pathOrDir: string, maxBytes: number, budget: LoadBudget): Promise<Sequential> {
   const st = await fs.stat(pathOrDir).catch((e: NodeJS.ErrnoException) => {
-    throw rnnkitError('RNNKIT_MODEL_FILE', `loadModel: cannot read '${clipText(pathOrDir, 200)}': ${e.code ?? e.message}`);
+    throw rnnkitError('RNNKIT_MODEL_FILE', `loadModel: cannot read '${printable(pathOrDir, 200)}': ${e.code ?? e.message}`);
   });
   const file = st.isDirectory() ? path.join(pathOrDir, 'model.json') : pathOrDir;
-  const shown = `'${clipText(file, 200)}'`;
+  const shown = `'${printable(file, 200)}'`;
   const opened = await openRegularFile(file, Math.min(MAX_JSON_BYTES, maxBytes), `loadModel: ${shown}`);
   let text: string;
   try {
@@ -750,8 +751,10 @@ async function readModel(pathOrDir: string, maxBytes: number, budget: LoadBudget
   if (!isObj(json)) throw fileTypeError(`loadModel: ${shown} must hold a JSON object`);
   const { groups } = parseManifest(json.weightsManifest ?? []);
   const total = groups.reduce((a, g) => a + g.bytes, 0);
-  if (total > maxBytes) {
-    throw fileRangeError(`loadModel: the weights listed in ${shown} need ${total} bytes, more than maxBytes (${maxBytes})`);
+  if (opened.size + total > maxBytes) {
+    throw fileRangeError(
+      `loadModel: ${shown} (${opened.size} bytes) and the weights it lists (${total} bytes) need ${opened.size + total} bytes, more than maxBytes (${maxBytes})`,
+    );
   }
   const realDir = await fs.realpath(path.dirname(file)).catch((e: NodeJS.ErrnoException) => {
     throw rnnkitError('RNNKIT_MODEL_FILE', `loadModel: cannot read the folder of ${shown}: ${e.code ?? e.message}`);
@@ -768,7 +771,7 @@ async function readModel(pathOrDir: string, maxBytes: number, budget: LoadBudget
  * the weights need before any byte is read, then the reads, each of exactly that size.
  */
 async function readGroup(realDir: string, gi: number, g: ManifestGroup, shown: string, budget: LoadBudget): Promise<ArrayBuffer> {
-  const what = (pi: number) => `loadModel: weights file '${clipText(g.paths[pi]!, 80)}' (weightsManifest[${gi}].paths[${pi}] of ${shown})`;
+  const what = (pi: number) => `loadModel: weights file '${printable(g.paths[pi]!, 80)}' (weightsManifest[${gi}].paths[${pi}] of ${shown})`;
   const sizes: number[] = [];
   for (let pi = 0; pi < g.paths.length; pi++) {
     budget.check();

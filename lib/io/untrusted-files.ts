@@ -29,6 +29,15 @@ export function modelFileError(e: unknown, prefix?: string): RnnkitError {
   return rnnkitError('RNNKIT_MODEL_FILE', message);
 }
 
+/**
+ * A name from a file, for a message: clipped to `max` characters, control characters
+ * (NUL, terminal escapes) written as `\xNN`.
+ * @internal
+ */
+export function printable(text: string, max = 80): string {
+  return clipText(text, max).replace(/[\u0000-\u001f\u007f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 /** Deadline and cancellation of one load, checked between reads. @internal */
 export class LoadBudget {
   private cancelled = false;

@@ -13,7 +13,7 @@
  * (RNNKIT_FUZZ_PACKAGE=<dir> points it at another build).
  */
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as rk from '../../lib';
@@ -197,6 +197,11 @@ function setShardPath(d: Draft, p: string, rng: Rng): void {
   else g.paths[0] = p;
 }
 
+/** Truncates `p` only if it is still a regular file: opening a FIFO another mutation made would block. */
+function truncateRegular(p: string, bytes: number): void {
+  if (lstatSync(p).isFile()) truncateSync(p, bytes);
+}
+
 function mkfifo(p: string): void {
   execFileSync('mkfifo', [p], { stdio: 'ignore' });
 }
@@ -289,7 +294,7 @@ function shardMutation(d: Draft, rng: Rng): void {
       return;
     case 5:
       // a sparse file of 5 GiB: its size alone must refuse it, nothing read
-      d.setup.push((dir) => truncateSync(path.join(dir, 'weights.bin'), 5 * 2 ** 30));
+      d.setup.push((dir) => truncateRegular(path.join(dir, 'weights.bin'), 5 * 2 ** 30));
       d.mutations.push('shard sparse 5 GiB');
       return;
     default: {
@@ -367,7 +372,7 @@ function modelJsonMutation(d: Draft, rng: Rng): void {
       return;
     case 5:
       // sparse 100 MiB: over the 64 MiB cap, refused by size
-      d.setup.push((dir) => truncateSync(path.join(dir, 'model.json'), 100 * 2 ** 20));
+      d.setup.push((dir) => truncateRegular(path.join(dir, 'model.json'), 100 * 2 ** 20));
       d.mutations.push('model.json sparse 100 MiB');
       return;
     case 6:
