@@ -355,6 +355,18 @@ describe('loadModel errors', () => {
     expect(() => rk.modelFromJson(json, 'x' as never)).toThrow(expect.objectContaining({ code: 'RNNKIT_INVALID_ARGUMENT' }));
   });
 
+  it('a Dense units of 1e9 against a small kernel is refused before anything is allocated for it', async () => {
+    const { dir, json } = await savedModel();
+    const j = structuredClone(json) as unknown as { modelTopology: { config: { layers: { config: Record<string, unknown> }[] } } };
+    j.modelTopology.config.layers[1]!.config.units = 1e9;
+    writeJson(dir, j);
+    const rss = process.memoryUsage().rss;
+    const t0 = Date.now();
+    await expectRefused(rk.loadModel(dir), RangeError, /layer 'dense_\d+' \(Dense\).*kernel\) must have shape \[3,1000000000\].*got \[3,2\]/);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect(process.memoryUsage().rss - rss).toBeLessThan(100 * 2 ** 20);
+  });
+
   it.runIf(linux)('no file descriptor is left open by any load above', async () => {
     // an abandoned (timed-out) load closes its files when its current read ends
     await new Promise((r) => setTimeout(r, 200));

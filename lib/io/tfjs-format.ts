@@ -572,7 +572,14 @@ function modelFromParts(json: Obj, groupData: ArrayBuffer[], weights: ManifestWe
       try {
         for (const w of assigned[i]!) tensors.push(readWeight(w, groupData));
         if ((isDense(p.layer) || p.layer instanceof TimeDistributed) && !p.layer.built && tensors[0]) {
-          p.layer.build([null, tensors[0].shape[0] ?? 0]);
+          // Checked before build, which initializes [D, units]: a units of 1e9 in a small
+          // file must not allocate gigabytes before setWeights refuses the kernel.
+          const units = (p.layer instanceof TimeDistributed ? p.layer.layer : p.layer).config.units;
+          const shape = tensors[0].shape;
+          if (shape.length !== 2 || shape[1] !== units) {
+            throw fileRangeError(`weights[0] (kernel) must have shape [${shape[0] ?? '?'},${units}] (units ${units}), got [${clipText(shape.join(','), 60)}]`);
+          }
+          p.layer.build([null, shape[0] ?? 0]);
         }
         p.layer.setWeights(tensors);
       } catch (e) {

@@ -57,6 +57,10 @@ export interface FuzzReport {
   escapes: FuzzCase[];
   uncoded: { c: FuzzCase; v: Verdict }[];
   miscoded: { c: FuzzCase; v: Verdict }[];
+  /** Cases whose load took over 5 s (under the watchdog, over any sane file's time). */
+  slow: { c: FuzzCase; v: Verdict }[];
+  /** The slowest load, in ms. */
+  slowestMs: number;
   /** Verdicts by mutation kind: how many loaded / were rejected. */
   byKind: Record<string, { loaded: number; rejected: number; example?: string }>;
   seconds: number;
@@ -159,7 +163,7 @@ function hostileValue(rng: Rng): { v: Json; what: string } {
     case 12: return { v: nested(rng.int(60, 120)), what: 'nesting ~100' };
     case 13: return { v: Array.from({ length: rng.int(1000, 100_000) }, (_, i) => i), what: 'long array' };
     case 14: return { v: '4', what: "'4'" };
-    case 15: return { v: 1e9, what: '1e9' };
+    case 15: return rng.random() < 0.5 ? { v: 1e9, what: '1e9' } : { v: 10 ** rng.int(5, 8), what: '1e5..1e8' };
     case 16: return { v: [1e9, 1e9], what: '[1e9,1e9]' };
     case 17: return { v: [-3, 2], what: '[-3,2]' };
     case 18: return { v: 'INFINITY', what: 'Infinity' }; // written as 1e999 below
@@ -400,6 +404,8 @@ function makeCase(index: number, seed: number, root: string, seeds: Seed[]): Fuz
     else modelJsonMutation(d, rng);
   }
   const dir = path.join(root, 'cases', String(index));
+  // A case rerun after its batch's child died: start clean (writing over a FIFO would block).
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   const text = d.text ?? JSON.stringify(d.json).replace(/"INFINITY"/g, '1e999');
   writeFileSync(path.join(dir, 'model.json'), text);
@@ -475,7 +481,7 @@ export async function runModelFuzz(options: FuzzOptions): Promise<FuzzReport> {
   const { seed, count, batch = 150, watchdogMs = 10_000, loadTimeoutMs = 3_000 } = options;
   const started = Date.now();
   const root = mkdtempSync(path.join(os.tmpdir(), 'rnnkit-fuzz-'));
-  const report: FuzzReport = { cases: count, loaded: 0, rejected: 0, crashes: [], hangs: [], escapes: [], uncoded: [], miscoded: [], byKind: {}, seconds: 0 };
+  const report: FuzzReport = { cases: count, loaded: 0, rejected: 0, crashes: [], hangs: [], escapes: [], uncoded: [], miscoded: [], slow: [], slowestMs: 0, byKind: {}, seconds: 0 };
   try {
     const seeds = await saveSeeds(root);
     mkdirSync(path.join(root, 'canary'));
@@ -518,6 +524,8 @@ function tally(report: FuzzReport, c: FuzzCase, v: Verdict): void {
     else k.rejected++;
     if (!v.ok && (c.mutations.length === 2 || process.env.RNNKIT_FUZZ_ANY)) k.example ??= `${v.name} ${v.code}: ${v.message}`;
   }
+  report.slowestMs = Math.max(report.slowestMs, v.ms);
+  if (v.ms > 5000) report.slow.push({ c, v });
   if (v.ok) {
     report.loaded++;
     if (v.canary || c.outside) report.escapes.push(c);
@@ -532,6 +540,7 @@ function tally(report: FuzzReport, c: FuzzCase, v: Verdict): void {
 export function summarize(r: FuzzReport): string {
   return (
     `${r.cases} cases in ${r.seconds.toFixed(1)} s: ${r.loaded} loaded, ${r.rejected} rejected; ` +
-    `crashes ${r.crashes.length}, hangs ${r.hangs.length}, escapes ${r.escapes.length}, uncoded ${r.uncoded.length}, miscoded ${r.miscoded.length}`
+    `crashes ${r.crashes.length}, hangs ${r.hangs.length}, escapes ${r.escapes.length}, uncoded ${r.uncoded.length}, miscoded ${r.miscoded.length}; ` +
+    `slow (> 5 s) ${r.slow.length}, slowest ${r.slowestMs} ms`
   );
 }

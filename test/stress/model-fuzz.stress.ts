@@ -22,6 +22,7 @@ describe('loadModel under the model-file fuzzer', () => {
     expect(show(r.escapes)).toEqual([]);
     expect(r.uncoded.slice(0, 5).map(({ c, v }) => `${c.mutations.join('; ')} -> ${v.name}: ${v.message}`)).toEqual([]);
     expect(r.miscoded.slice(0, 5).map(({ c, v }) => `${c.mutations.join('; ')} -> ${v.code}: ${v.message}`)).toEqual([]);
+    expect(r.slow.slice(0, 5).map(({ c, v }) => `${c.mutations.join('; ')} -> ${v.ms} ms`)).toEqual([]);
     expect(r.loaded).toBeGreaterThan(0);
     expect(r.rejected).toBeGreaterThan(0);
   });
