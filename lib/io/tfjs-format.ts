@@ -752,7 +752,7 @@ async function readModel(pathOrDir: string, maxBytes: number, budget: LoadBudget
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw fileTypeError(`loadModel: ${shown} is not valid JSON: ${clipText((e as Error).message, 120)}`);
+    throw fileTypeError(`loadModel: ${shown} is not valid JSON: ${printable((e as Error).message, 120)}`);
   }
   checkNesting(json, MAX_JSON_DEPTH, `loadModel: ${shown}`);
   if (!isObj(json)) throw fileTypeError(`loadModel: ${shown} must hold a JSON object`);

@@ -9,7 +9,7 @@ import { runModelFuzz, summarize } from '../helpers/model-fuzz';
 
 describe('loadModel under the model-file fuzzer', () => {
   it('survives thousands of mutated model files', async () => {
-    const count = Number(process.env.RNNKIT_FUZZ_COUNT ?? 4000);
+    const count = Number(process.env.RNNKIT_FUZZ_COUNT ?? 10_000);
     const seed = Number(process.env.RNNKIT_FUZZ_SEED ?? 20261206);
     const r = await runModelFuzz({ seed, count });
     // eslint-disable-next-line no-console
