@@ -382,9 +382,9 @@ function layerFromConfig(entry: unknown, index: number, inputShape: { value: (nu
   const className = entry.class_name ?? entry.className;
   if (typeof className !== 'string') throw fileTypeError(`${where}: class_name is missing`);
   const cfg = entry.config;
-  if (!isObj(cfg)) throw fileTypeError(`${where} (${clipText(className, 40)}): config is missing`);
+  if (!isObj(cfg)) throw fileTypeError(`${where} (${printable(className, 40)}): config is missing`);
   const name = typeof cfg.name === 'string' ? cfg.name : `${className.toLowerCase()}_${index}`;
-  where = `model.json: layer ${index} '${clipText(name, 60)}' (${clipText(className, 40)})`;
+  where = `model.json: layer ${index} '${printable(name, 60)}' (${printable(className, 40)})`;
   const declared = declaredShape(cfg, where);
   if (declared && index === 0) inputShape.value = declared;
   if (className === 'InputLayer') {
@@ -454,7 +454,7 @@ function layerFromConfig(entry: unknown, index: number, inputShape: { value: (nu
   } catch (e) {
     throw e instanceof Error && e.message.startsWith(where) ? modelFileError(e) : modelFileError(e, where);
   }
-  throw fileTypeError(`${where}: unsupported layer type '${clipText(className, 40)}' (supported: LSTM, GRU, SimpleRNN, Bidirectional, Dense, Embedding, Dropout, TimeDistributed, InputLayer)`);
+  throw fileTypeError(`${where}: unsupported layer type '${printable(className, 40)}' (supported: LSTM, GRU, SimpleRNN, Bidirectional, Dense, Embedding, Dropout, TimeDistributed, InputLayer)`);
 }
 
 interface ManifestWeight {
@@ -486,7 +486,7 @@ function parseManifest(manifest: unknown): { groups: ManifestGroup[]; weights: M
     g.weights.forEach((w, wi) => {
       const at = `${where}[${gi}].weights[${wi}]`;
       if (!isObj(w) || typeof w.name !== 'string') throw fileTypeError(`${at}: name is missing`);
-      const wat = `${at} '${clipText(w.name, 60)}'`;
+      const wat = `${at} '${printable(w.name, 60)}'`;
       if (!Array.isArray(w.shape) || !w.shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
         throw fileTypeError(`${wat}: shape must be an array of non-negative integers`);
       }
@@ -518,8 +518,8 @@ function checkGroupBytes(gi: number, g: ManifestGroup, found: number): void {
   }
   const w = g.weights.find((x) => x.offset + 4 * sizeOf(x.spec.shape) > found)!;
   throw fileRangeError(
-    `${where}: its weights need ${g.bytes} bytes, but its shards hold only ${found}: weight '${clipText(w.spec.name, 60)}' ` +
-      `[${clipText(w.spec.shape.join(','), 60)}] needs bytes ${w.offset}..${w.offset + 4 * sizeOf(w.spec.shape)} (truncated weights file?)`,
+    `${where}: its weights need ${g.bytes} bytes, but its shards hold only ${found}: weight '${printable(w.spec.name, 60)}' ` +
+      `[${printable(w.spec.shape.join(','), 60)}] needs bytes ${w.offset}..${w.offset + 4 * sizeOf(w.spec.shape)} (truncated weights file?)`,
   );
 }
 
@@ -532,7 +532,7 @@ function assignWeights(layers: ParsedLayer[], weights: ManifestWeight[]): Manife
   const total = counts.reduce((a, b) => a + b, 0);
   if (weights.length !== total) {
     throw fileRangeError(
-      `model.json: weightsManifest lists ${weights.length} weights, but the layers need ${total} (${clipText(layers.map((p, i) => `${p.name}: ${counts[i]}`).join(', '), 300)})`,
+      `model.json: weightsManifest lists ${weights.length} weights, but the layers need ${total} (${printable(layers.map((p, i) => `${p.name}: ${counts[i]}`).join(', '), 300)})`,
     );
   }
   const byName = layers.map((p) => weights.filter((w) => w.spec.name.startsWith(`${p.name}/`)));
@@ -577,14 +577,14 @@ function modelFromParts(json: Obj, groupData: ArrayBuffer[], weights: ManifestWe
           const units = (p.layer instanceof TimeDistributed ? p.layer.layer : p.layer).config.units;
           const shape = tensors[0].shape;
           if (shape.length !== 2 || shape[1] !== units) {
-            throw fileRangeError(`weights[0] (kernel) must have shape [${shape[0] ?? '?'},${units}] (units ${units}), got [${clipText(shape.join(','), 60)}]`);
+            throw fileRangeError(`weights[0] (kernel) must have shape [${shape[0] ?? '?'},${units}] (units ${units}), got [${printable(shape.join(','), 60)}]`);
           }
           p.layer.build([null, shape[0] ?? 0]);
         }
         p.layer.setWeights(tensors);
       } catch (e) {
-        const names = clipText(assigned[i]!.map((w) => `'${w.spec.name}'`).join(', '), 300);
-        throw modelFileError(e, `model.json: layer '${clipText(p.name, 60)}' (${clipText(p.className, 40)}), weights ${names}`);
+        const names = printable(assigned[i]!.map((w) => `'${w.spec.name}'`).join(', '), 300);
+        throw modelFileError(e, `model.json: layer '${printable(p.name, 60)}' (${printable(p.className, 40)}), weights ${names}`);
       } finally {
         for (const t of tensors) t.dispose();
       }

@@ -522,7 +522,7 @@ function tally(report: FuzzReport, c: FuzzCase, v: Verdict): void {
     const k = (report.byKind[kind] ??= { loaded: 0, rejected: 0 });
     if (v.ok) k.loaded++;
     else k.rejected++;
-    if (!v.ok && (c.mutations.length === 2 || process.env.RNNKIT_FUZZ_ANY)) k.example ??= `${v.name} ${v.code}: ${v.message}`;
+    if (!v.ok && c.mutations.length === 2) k.example ??= `${v.name} ${v.code}: ${v.message}`;
   }
   report.slowestMs = Math.max(report.slowestMs, v.ms);
   if (v.ms > 5000) report.slow.push({ c, v });
