@@ -367,6 +367,31 @@ describe('loadModel errors', () => {
     expect(process.memoryUsage().rss - rss).toBeLessThan(100 * 2 ** 20);
   });
 
+  it('a model.json listing more than 4,096 layers is refused before any is built', async () => {
+    const { dir, json } = await savedModel();
+    const j = structuredClone(json) as unknown as { modelTopology: { config: { layers: unknown[] } } };
+    const layers = j.modelTopology.config.layers;
+    for (let i = 0; i < 5000; i++) layers.push({ class_name: 'Dropout', config: { name: `drop${i}`, rate: 0.1 } });
+    writeJson(dir, j);
+    const t0 = Date.now();
+    await expectRefused(rk.loadModel(dir), RangeError, /lists 5002 layers, more than 4096/);
+    expect(Date.now() - t0).toBeLessThan(1000);
+  });
+
+  it('weights listed in another order than the layers are matched to them by name', async () => {
+    const { dir, json, weights } = await savedModel();
+    // the manifest lists the Dense weights first, and the shard holds them first
+    const j = structuredClone(json);
+    const specs = j.weightsManifest[0]!.weights;
+    j.weightsManifest[0]!.weights = [...specs.slice(3), ...specs.slice(0, 3)];
+    writeJson(dir, j);
+    const bytes = (ws: Float32Array[]) => Buffer.concat(ws.map((w) => Buffer.from(w.buffer, w.byteOffset, w.byteLength)));
+    writeFileSync(path.join(dir, 'weights.bin'), bytes([...weights.slice(3), ...weights.slice(0, 3)]));
+    const model = await rk.loadModel(dir);
+    expect(model.getWeights().map((w) => w.dataSync())).toEqual(weights);
+    model.dispose();
+  });
+
   it.runIf(linux)('no file descriptor is left open by any load above', async () => {
     // an abandoned (timed-out) load closes its files when its current read ends
     await new Promise((r) => setTimeout(r, 200));

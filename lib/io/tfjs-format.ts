@@ -496,7 +496,7 @@ function parseManifest(manifest: unknown): { groups: ManifestGroup[]; weights: M
       own.push({ spec, group: gi, offset });
       offset += 4 * sizeOf(spec.shape);
     });
-    weights.push(...own);
+    for (const w of own) weights.push(w); // not push(...own): a spread of a huge list overflows the stack
     return { paths: g.paths as string[], weights: own, bytes: offset };
   });
   return { groups, weights };
@@ -535,9 +535,31 @@ function assignWeights(layers: ParsedLayer[], weights: ManifestWeight[]): Manife
       `model.json: weightsManifest lists ${weights.length} weights, but the layers need ${total} (${printable(layers.map((p, i) => `${p.name}: ${counts[i]}`).join(', '), 300)})`,
     );
   }
-  const byName = layers.map((p) => weights.filter((w) => w.spec.name.startsWith(`${p.name}/`)));
-  const claimed = new Set(byName.flat());
-  if (claimed.size === weights.length && byName.every((ws, i) => ws.length === counts[i])) return byName;
+  // By name when each weight's name starts with exactly one layer's `<name>/`. Linear in
+  // the weights (a hostile file may list hundreds of thousands of layers): each weight
+  // looks up its prefixes up to its first few slashes.
+  const layersNamed = new Map<string, number[]>();
+  layers.forEach((p, i) => {
+    const list = layersNamed.get(p.name);
+    if (list) list.push(i);
+    else layersNamed.set(p.name, [i]);
+  });
+  const byName: ManifestWeight[][] = layers.map(() => []);
+  let byNameOk = true;
+  for (const w of weights) {
+    let owners = 0;
+    for (let k = w.spec.name.indexOf('/'), n = 0; k >= 0 && n < 8; k = w.spec.name.indexOf('/', k + 1), n++) {
+      for (const i of layersNamed.get(w.spec.name.slice(0, k)) ?? []) {
+        byName[i]!.push(w);
+        owners++;
+      }
+    }
+    if (owners !== 1) {
+      byNameOk = false;
+      break;
+    }
+  }
+  if (byNameOk && byName.every((ws, i) => ws.length === counts[i])) return byName;
   let k = 0;
   return counts.map((c) => weights.slice((k += c) - c, k));
 }
@@ -558,6 +580,9 @@ function modelFromParts(json: Obj, groupData: ArrayBuffer[], weights: ManifestWe
   const config = top.config;
   const list = Array.isArray(config) ? config : isObj(config) ? config.layers : undefined;
   if (!Array.isArray(list)) throw fileTypeError('model.json: modelTopology.config.layers must be an array');
+  // Building a Sequential model costs O(layers²) (each add re-derives the shapes): a small
+  // file listing 400,000 layers would block the event loop for hours.
+  if (list.length > MAX_LAYERS) throw fileRangeError(`model.json: modelTopology.config.layers lists ${list.length} layers, more than ${MAX_LAYERS}`);
   const inputShape: { value: (number | null)[] | null } = { value: null };
   const parsed: ParsedLayer[] = [];
   try {
@@ -620,6 +645,8 @@ function readWeight(w: ManifestWeight, groupData: ArrayBuffer[]): Tensor {
   return tensor(values, w.spec.shape);
 }
 
+/** The most layers a model file may list (real models have tens). */
+const MAX_LAYERS = 4096;
 /** The most levels of nesting a model.json may have (rnnkit's and Keras's need about 8). */
 const MAX_JSON_DEPTH = 64;
 /** The most bytes model.json itself may hold. */

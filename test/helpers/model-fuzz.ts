@@ -380,8 +380,15 @@ function modelJsonMutation(d: Draft, rng: Rng): void {
       d.mutations.push('model.json sparse 100 MiB');
       return;
     case 6:
-      d.text = `${'['.repeat(5000)}${']'.repeat(5000)}`;
-      d.mutations.push('model.json nested 5000');
+      if (rng.random() < 0.5) {
+        d.text = `${'['.repeat(5000)}${']'.repeat(5000)}`;
+        d.mutations.push('model.json nested 5000');
+      } else {
+        // thousands of layers: building them must stay bounded
+        const extra = Array.from({ length: rng.int(3000, 6000) }, (_, i) => `{"class_name":"Dropout","config":{"name":"x${i}","rate":0.5}}`).join(',');
+        d.text = text.replace(/"layers":\[/, `"layers":[${extra},`);
+        d.mutations.push('thousands of Dropout layers');
+      }
       return;
     default:
       d.text = text.replace(/"units":\d+/, '"units":1e999');
