@@ -55,7 +55,7 @@ export const layers = { simpleRNN, lstm, gru, bidirectional, dense, embedding, d
 export { Sequential, sequential } from './models/sequential';
 export type { DenseLayerConfig, DenseLike, ModelLayer, PredictOptions, SymbolicShape } from './models/sequential';
 export { loadModel, modelFromJson, modelToArtifacts } from './io/tfjs-format';
-export type { JsonValue, ModelJson, WeightSpec } from './io/tfjs-format';
+export type { JsonValue, LoadModelOptions, ModelJson, WeightSpec } from './io/tfjs-format';
 
 export { computeLoss } from './training/losses';
 export type { LossName, LossResult } from './training/losses';

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { describe, rangeError, rethrow, rnnkitError, typeError } from '../errors';
+import { clipText, describe, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
 import { InitializerSpec } from '../initializers';
 import { Bidirectional, bidirectional } from '../layers/bidirectional';
 import { dense, Dense } from '../layers/dense';
@@ -16,6 +16,7 @@ import { Activation, gru, lstm, RecurrentLayer, simpleRNN } from '../layers/recu
 import { DenseLike, isDense, kerasClassName, layerName, ModelLayer, setBidirectionalName, setTimeDistributedName, weightCount } from '../models/layer-kinds';
 import { Sequential } from '../models/sequential';
 import { Tensor, tensor } from '../tensor';
+import { checkNesting, fileRangeError, fileTypeError, LoadBudget, modelFileError, openInside, openRegularFile, printable, readExactly, type OpenFile } from './untrusted-files';
 
 /** A JSON value. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -296,13 +297,24 @@ function get(cfg: Obj, key: string): unknown {
 function optBool(cfg: Obj, key: string, where: string): boolean | undefined {
   const v = get(cfg, key);
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw typeError(`${where}: ${key} must be a boolean, got ${describe(v)}`);
+  if (typeof v !== 'boolean') throw fileTypeError(`${where}: ${key} must be a boolean, got ${describe(v)}`);
   return v;
+}
+
+/** A value as JSON for a message, at most a short prefix of it. */
+function quote(v: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(v);
+  } catch {
+    text = undefined;
+  }
+  return text === undefined ? describe(v) : clipText(text, 60);
 }
 
 function shapeOf(v: unknown, where: string): (number | null)[] {
   if (!Array.isArray(v) || v.length < 2 || !v.every((d) => d === null || (typeof d === 'number' && Number.isInteger(d) && d >= 1))) {
-    throw typeError(`${where} must be an array of positive integers or null, got ${JSON.stringify(v)}`);
+    throw fileTypeError(`${where} must be an array of positive integers or null, got ${quote(v)}`);
   }
   return v as (number | null)[];
 }
@@ -319,8 +331,8 @@ const RECURRENT_CLASSES = ['LSTM', 'GRU', 'SimpleRNN'] as const;
 
 function recurrentFromConfig(className: string, cfg: Obj, where: string): RecurrentLayer {
   const dtype = get(cfg, 'dtype');
-  if (typeof dtype === 'string' && dtype !== 'float32') throw typeError(`${where}: dtype '${dtype}' is not supported (float32 only)`);
-  if (get(cfg, 'time_major') === true) throw typeError(`${where}: time_major: true is not supported`);
+  if (typeof dtype === 'string' && dtype !== 'float32') throw fileTypeError(`${where}: dtype ${describe(dtype)} is not supported (float32 only)`);
+  if (get(cfg, 'time_major') === true) throw fileTypeError(`${where}: time_major: true is not supported`);
   const name = get(cfg, 'name');
   const activation = rkActivation(get(cfg, 'activation'), where);
   const recurrentActivation = rkActivation(get(cfg, 'recurrent_activation'), where);
@@ -367,17 +379,17 @@ interface ParsedLayer {
 
 function layerFromConfig(entry: unknown, index: number, inputShape: { value: (number | null)[] | null }): ParsedLayer | null {
   let where = `model.json: modelTopology layer ${index}`;
-  if (!isObj(entry)) throw typeError(`${where} must be an object with class_name and config`);
+  if (!isObj(entry)) throw fileTypeError(`${where} must be an object with class_name and config`);
   const className = entry.class_name ?? entry.className;
-  if (typeof className !== 'string') throw typeError(`${where}: class_name is missing`);
+  if (typeof className !== 'string') throw fileTypeError(`${where}: class_name is missing`);
   const cfg = entry.config;
-  if (!isObj(cfg)) throw typeError(`${where} (${className}): config is missing`);
+  if (!isObj(cfg)) throw fileTypeError(`${where} (${printable(className, 40)}): config is missing`);
   const name = typeof cfg.name === 'string' ? cfg.name : `${className.toLowerCase()}_${index}`;
-  where = `model.json: layer ${index} '${name}' (${className})`;
+  where = `model.json: layer ${index} '${printable(name, 60)}' (${printable(className, 40)})`;
   const declared = declaredShape(cfg, where);
   if (declared && index === 0) inputShape.value = declared;
   if (className === 'InputLayer') {
-    if (!declared) throw typeError(`${where}: batch_input_shape is missing`);
+    if (!declared) throw fileTypeError(`${where}: batch_input_shape is missing`);
     inputShape.value = declared;
     return null;
   }
@@ -387,16 +399,16 @@ function layerFromConfig(entry: unknown, index: number, inputShape: { value: (nu
     }
     if (className === 'Bidirectional') {
       const inner = get(cfg, 'layer');
-      if (!isObj(inner)) throw typeError(`${where}: config.layer is missing`);
+      if (!isObj(inner)) throw fileTypeError(`${where}: config.layer is missing`);
       const innerClass = inner.class_name ?? inner.className;
       if (typeof innerClass !== 'string' || !(RECURRENT_CLASSES as readonly string[]).includes(innerClass)) {
-        throw typeError(`${where}: the wrapped layer must be LSTM, GRU or SimpleRNN, got ${describe(innerClass)}`);
+        throw fileTypeError(`${where}: the wrapped layer must be LSTM, GRU or SimpleRNN, got ${describe(innerClass)}`);
       }
-      if (!isObj(inner.config)) throw typeError(`${where}: config.layer.config is missing`);
+      if (!isObj(inner.config)) throw fileTypeError(`${where}: config.layer.config is missing`);
       const mode = get(cfg, 'merge_mode');
-      if (mode === null) throw typeError(`${where}: merge_mode null (a list of outputs) is not supported`);
+      if (mode === null) throw fileTypeError(`${where}: merge_mode null (a list of outputs) is not supported`);
       if (mode !== undefined && !['concat', 'sum', 'mul', 'ave'].includes(mode as string)) {
-        throw typeError(`${where}: merge_mode must be 'concat', 'sum', 'mul' or 'ave', got ${describe(mode)}`);
+        throw fileTypeError(`${where}: merge_mode must be 'concat', 'sum', 'mul' or 'ave', got ${describe(mode)}`);
       }
       const wrapped = recurrentFromConfig(innerClass, inner.config, `${where} > ${innerClass}`);
       const b = bidirectional({ layer: wrapped, ...(mode !== undefined ? { mergeMode: mode as 'concat' } : {}) });
@@ -407,9 +419,9 @@ function layerFromConfig(entry: unknown, index: number, inputShape: { value: (nu
     if (className === 'Embedding') {
       const length = get(cfg, 'input_length');
       if (length !== undefined && length !== null && !(typeof length === 'number' && Number.isInteger(length) && length >= 1)) {
-        throw typeError(`${where}: input_length must be a positive integer or null, got ${describe(length)}`);
+        throw fileTypeError(`${where}: input_length must be a positive integer or null, got ${describe(length)}`);
       }
-      if (declared && declared.length !== 2) throw typeError(`${where}: batch_input_shape must be [batch, timesteps], got ${JSON.stringify(declared)}`);
+      if (declared && declared.length !== 2) throw fileTypeError(`${where}: batch_input_shape must be [batch, timesteps], got ${quote(declared)}`);
       const T = declared ? declared[1]! : typeof length === 'number' ? length : null;
       if (index === 0 && !declared && T !== null) inputShape.value = [null, T];
       const maskZero = optBool(cfg, 'mask_zero', where);
@@ -424,26 +436,26 @@ function layerFromConfig(entry: unknown, index: number, inputShape: { value: (nu
     }
     if (className === 'Dropout') {
       const noise = get(cfg, 'noise_shape');
-      if (noise !== undefined && noise !== null) throw typeError(`${where}: noise_shape is not supported`);
+      if (noise !== undefined && noise !== null) throw fileTypeError(`${where}: noise_shape is not supported`);
       const seed = get(cfg, 'seed');
       const layer = dropout({ rate: get(cfg, 'rate') as number, name, ...(typeof seed === 'number' ? { seed } : {}) });
       return { layer, name, className };
     }
     if (className === 'TimeDistributed') {
       const inner = get(cfg, 'layer');
-      if (!isObj(inner)) throw typeError(`${where}: config.layer is missing`);
+      if (!isObj(inner)) throw fileTypeError(`${where}: config.layer is missing`);
       const innerClass = inner.class_name ?? inner.className;
-      if (innerClass !== 'Dense') throw typeError(`${where}: the wrapped layer must be Dense, got ${describe(innerClass)}`);
-      if (!isObj(inner.config)) throw typeError(`${where}: config.layer.config is missing`);
+      if (innerClass !== 'Dense') throw fileTypeError(`${where}: the wrapped layer must be Dense, got ${describe(innerClass)}`);
+      if (!isObj(inner.config)) throw fileTypeError(`${where}: config.layer.config is missing`);
       const innerName = typeof inner.config.name === 'string' ? inner.config.name : `${name}_dense`;
       const layer = timeDistributed({ layer: denseFromConfig(inner.config, innerName, `${where} > Dense`) });
       setTimeDistributedName(layer, name);
       return { layer, name, className };
     }
   } catch (e) {
-    throw e instanceof Error && e.message.startsWith(where) ? e : rethrow(e, where);
+    throw e instanceof Error && e.message.startsWith(where) ? modelFileError(e) : modelFileError(e, where);
   }
-  throw typeError(`${where}: unsupported layer type '${className}' (supported: LSTM, GRU, SimpleRNN, Bidirectional, Dense, Embedding, Dropout, TimeDistributed, InputLayer)`);
+  throw fileTypeError(`${where}: unsupported layer type '${printable(className, 40)}' (supported: LSTM, GRU, SimpleRNN, Bidirectional, Dense, Embedding, Dropout, TimeDistributed, InputLayer)`);
 }
 
 interface ManifestWeight {
@@ -452,31 +464,64 @@ interface ManifestWeight {
   offset: number;
 }
 
-function parseManifest(manifest: unknown): { groups: { paths: string[] }[]; weights: ManifestWeight[] } {
+/** One manifest group: its shards, in order, hold its weights' bytes back to back. */
+interface ManifestGroup {
+  paths: string[];
+  weights: ManifestWeight[];
+  /** What its weights need: 4 bytes per value. */
+  bytes: number;
+}
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+function parseManifest(manifest: unknown): { groups: ManifestGroup[]; weights: ManifestWeight[] } {
   const where = 'model.json: weightsManifest';
-  if (!Array.isArray(manifest)) throw typeError(`${where} must be an array of { paths, weights } groups`);
+  if (!Array.isArray(manifest)) throw fileTypeError(`${where} must be an array of { paths, weights } groups`);
   const weights: ManifestWeight[] = [];
-  const groups = manifest.map((g, gi) => {
+  const groups = manifest.map((g, gi): ManifestGroup => {
     if (!isObj(g) || !Array.isArray(g.paths) || !g.paths.every((p) => typeof p === 'string') || !Array.isArray(g.weights)) {
-      throw typeError(`${where}[${gi}] must be { paths: string[], weights: [...] }`);
+      throw fileTypeError(`${where}[${gi}] must be { paths: string[], weights: [...] }`);
     }
     let offset = 0;
+    const own: ManifestWeight[] = [];
     g.weights.forEach((w, wi) => {
       const at = `${where}[${gi}].weights[${wi}]`;
-      if (!isObj(w) || typeof w.name !== 'string') throw typeError(`${at}: name is missing`);
-      const wat = `${at} '${w.name}'`;
+      if (!isObj(w) || typeof w.name !== 'string') throw fileTypeError(`${at}: name is missing`);
+      const wat = `${at} '${printable(w.name, 60)}'`;
       if (!Array.isArray(w.shape) || !w.shape.every((d) => typeof d === 'number' && Number.isInteger(d) && d >= 0)) {
-        throw typeError(`${wat}: shape must be an array of non-negative integers`);
+        throw fileTypeError(`${wat}: shape must be an array of non-negative integers`);
       }
-      if (w.dtype !== undefined && w.dtype !== 'float32') throw typeError(`${wat}: dtype '${String(w.dtype)}' is not supported (float32 only)`);
-      if (w.quantization !== undefined && w.quantization !== null) throw typeError(`${wat}: quantized weights are not supported`);
+      if (w.dtype !== undefined && w.dtype !== 'float32') throw fileTypeError(`${wat}: dtype ${describe(w.dtype)} is not supported (float32 only)`);
+      if (w.quantization !== undefined && w.quantization !== null) throw fileTypeError(`${wat}: quantized weights are not supported`);
       const spec: WeightSpec = { name: w.name, shape: w.shape as number[], dtype: 'float32' };
-      weights.push({ spec, group: gi, offset });
-      offset += 4 * spec.shape.reduce((a, b) => a * b, 1);
+      own.push({ spec, group: gi, offset });
+      offset += 4 * sizeOf(spec.shape);
     });
-    return { paths: g.paths as string[] };
+    for (const w of own) weights.push(w); // not push(...own): a spread of a huge list overflows the stack
+    return { paths: g.paths as string[], weights: own, bytes: offset };
   });
   return { groups, weights };
+}
+
+/** A group's paths for messages, at most a few of them, clipped. */
+function groupPaths(g: ManifestGroup): string {
+  const shown = g.paths.slice(0, 3).map((p) => `'${printable(p, 60)}'`);
+  if (g.paths.length > 3) shown.push(`… (${g.paths.length} paths)`);
+  return shown.length > 0 ? shown.join(' + ') : 'no paths';
+}
+
+/** Throws unless a group's shards hold exactly the bytes its weights need. */
+function checkGroupBytes(gi: number, g: ManifestGroup, found: number): void {
+  if (found === g.bytes) return;
+  const where = `model.json: weightsManifest[${gi}] (${groupPaths(g)})`;
+  if (found > g.bytes) {
+    throw fileRangeError(`${where}: its weights need ${g.bytes} bytes, but its shards hold ${found}, ${found - g.bytes} more (a wrong manifest, or extra data)`);
+  }
+  const w = g.weights.find((x) => x.offset + 4 * sizeOf(x.spec.shape) > found)!;
+  throw fileRangeError(
+    `${where}: its weights need ${g.bytes} bytes, but its shards hold only ${found}: weight '${printable(w.spec.name, 60)}' ` +
+      `[${printable(w.spec.shape.join(','), 60)}] needs bytes ${w.offset}..${w.offset + 4 * sizeOf(w.spec.shape)} (truncated weights file?)`,
+  );
 }
 
 /**
@@ -487,13 +532,35 @@ function assignWeights(layers: ParsedLayer[], weights: ManifestWeight[]): Manife
   const counts = layers.map((p) => weightCount(p.layer));
   const total = counts.reduce((a, b) => a + b, 0);
   if (weights.length !== total) {
-    throw rangeError(
-      `model.json: weightsManifest lists ${weights.length} weights, but the layers need ${total} (${layers.map((p, i) => `${p.name}: ${counts[i]}`).join(', ')})`,
+    throw fileRangeError(
+      `model.json: weightsManifest lists ${weights.length} weights, but the layers need ${total} (${printable(layers.map((p, i) => `${p.name}: ${counts[i]}`).join(', '), 300)})`,
     );
   }
-  const byName = layers.map((p) => weights.filter((w) => w.spec.name.startsWith(`${p.name}/`)));
-  const claimed = new Set(byName.flat());
-  if (claimed.size === weights.length && byName.every((ws, i) => ws.length === counts[i])) return byName;
+  // By name when each weight's name starts with exactly one layer's `<name>/`. Linear in
+  // the weights (a hostile file may list hundreds of thousands of layers): each weight
+  // looks up its prefixes up to its first few slashes.
+  const layersNamed = new Map<string, number[]>();
+  layers.forEach((p, i) => {
+    const list = layersNamed.get(p.name);
+    if (list) list.push(i);
+    else layersNamed.set(p.name, [i]);
+  });
+  const byName: ManifestWeight[][] = layers.map(() => []);
+  let byNameOk = true;
+  for (const w of weights) {
+    let owners = 0;
+    for (let k = w.spec.name.indexOf('/'), n = 0; k >= 0 && n < 8; k = w.spec.name.indexOf('/', k + 1), n++) {
+      for (const i of layersNamed.get(w.spec.name.slice(0, k)) ?? []) {
+        byName[i]!.push(w);
+        owners++;
+      }
+    }
+    if (owners !== 1) {
+      byNameOk = false;
+      break;
+    }
+  }
+  if (byNameOk && byName.every((ws, i) => ws.length === counts[i])) return byName;
   let k = 0;
   return counts.map((c) => weights.slice((k += c) - c, k));
 }
@@ -502,18 +569,21 @@ function assignWeights(layers: ParsedLayer[], weights: ManifestWeight[]): Manife
  * Builds a model from tfjs-layers artifacts: the `modelTopology`, the weight specs in
  * manifest order with their group index, and each group's bytes.
  */
-function modelFromParts(json: Obj, groupData: ArrayBuffer[], groupPaths: string[][], weights: ManifestWeight[]): Sequential {
+function modelFromParts(json: Obj, groupData: ArrayBuffer[], weights: ManifestWeight[]): Sequential {
   let topology = json.modelTopology;
-  if (!isObj(topology)) throw typeError('model.json: modelTopology is missing');
+  if (!isObj(topology)) throw fileTypeError('model.json: modelTopology is missing');
   if (isObj(topology.model_config)) topology = topology.model_config;
   const top = topology as Obj;
   const cls = top.class_name ?? top.className;
   if (cls !== 'Sequential') {
-    throw typeError(`model.json: modelTopology.class_name must be 'Sequential' (only Sequential models are supported), got ${describe(cls)}`);
+    throw fileTypeError(`model.json: modelTopology.class_name must be 'Sequential' (only Sequential models are supported), got ${describe(cls)}`);
   }
   const config = top.config;
   const list = Array.isArray(config) ? config : isObj(config) ? config.layers : undefined;
-  if (!Array.isArray(list)) throw typeError('model.json: modelTopology.config.layers must be an array');
+  if (!Array.isArray(list)) throw fileTypeError('model.json: modelTopology.config.layers must be an array');
+  // Building a Sequential model costs O(layers²) (each add re-derives the shapes): a small
+  // file listing 400,000 layers would block the event loop for hours.
+  if (list.length > MAX_LAYERS) throw fileRangeError(`model.json: modelTopology.config.layers lists ${list.length} layers, more than ${MAX_LAYERS}`);
   const inputShape: { value: (number | null)[] | null } = { value: null };
   const parsed: ParsedLayer[] = [];
   try {
@@ -521,17 +591,26 @@ function modelFromParts(json: Obj, groupData: ArrayBuffer[], groupPaths: string[
       const p = layerFromConfig(entry, i, inputShape);
       if (p) parsed.push(p);
     });
-    if (parsed.length === 0) throw typeError('model.json: the model has no layers');
+    if (parsed.length === 0) throw fileTypeError('model.json: the model has no layers');
     const assigned = assignWeights(parsed, weights);
     parsed.forEach((p, i) => {
-      const tensors = assigned[i]!.map((w) => readWeight(w, groupData, groupPaths));
+      const tensors: Tensor[] = [];
       try {
+        for (const w of assigned[i]!) tensors.push(readWeight(w, groupData));
         if ((isDense(p.layer) || p.layer instanceof TimeDistributed) && !p.layer.built && tensors[0]) {
-          p.layer.build([null, tensors[0].shape[0] ?? 0]);
+          // Checked before build, which initializes [D, units]: a units of 1e9 in a small
+          // file must not allocate gigabytes before setWeights refuses the kernel.
+          const units = (p.layer instanceof TimeDistributed ? p.layer.layer : p.layer).config.units;
+          const shape = tensors[0].shape;
+          if (shape.length !== 2 || shape[1] !== units) {
+            throw fileRangeError(`weights[0] (kernel) must have shape [${shape[0] ?? '?'},${units}] (units ${units}), got [${printable(shape.join(','), 60)}]`);
+          }
+          p.layer.build([null, shape[0] ?? 0]);
         }
         p.layer.setWeights(tensors);
       } catch (e) {
-        throw rethrow(e, `model.json: layer '${p.name}' (${p.className}), weights ${assigned[i]!.map((w) => `'${w.spec.name}'`).join(', ')}`);
+        const names = printable(assigned[i]!.map((w) => `'${w.spec.name}'`).join(', '), 300);
+        throw modelFileError(e, `model.json: layer '${printable(p.name, 60)}' (${printable(p.className, 40)}), weights ${names}`);
       } finally {
         for (const t of tensors) t.dispose();
       }
@@ -551,47 +630,75 @@ function modelFromParts(json: Obj, groupData: ArrayBuffer[], groupPaths: string[
 function fallbackInput(layers: ModelLayer[]): (number | null)[] {
   const first = layers.find((l) => !(l instanceof Dropout)) ?? layers[0]!;
   if (first instanceof Embedding) return [null, null];
-  if (first instanceof Dropout) throw typeError('model.json: the model declares no input shape and has only Dropout layers');
+  if (first instanceof Dropout) throw fileTypeError('model.json: the model declares no input shape and has only Dropout layers');
   const D = first instanceof Bidirectional ? first.forwardLayer.inputFeatures : first.inputFeatures;
   return isDense(first) ? [null, D] : [null, null, D];
 }
 
-function readWeight(w: ManifestWeight, groupData: ArrayBuffer[], groupPaths: string[][]): Tensor {
+function readWeight(w: ManifestWeight, groupData: ArrayBuffer[]): Tensor {
   const data = groupData[w.group]!;
-  const size = w.spec.shape.reduce((a, b) => a * b, 1);
-  const end = w.offset + 4 * size;
-  if (end > data.byteLength) {
-    throw rangeError(
-      `model.json: weight '${w.spec.name}' [${w.spec.shape.join(',')}] needs bytes ${w.offset}..${end} of ${groupPaths[w.group]!.join(' + ')}, ` +
-        `which hold only ${data.byteLength} bytes (truncated weights file?)`,
-    );
-  }
-  let values: Float32Array;
-  if (LITTLE_ENDIAN) {
-    values = new Float32Array(data.slice(w.offset, end));
-  } else {
-    const view = new DataView(data, w.offset, 4 * size);
-    values = new Float32Array(size);
-    for (let i = 0; i < size; i++) values[i] = view.getFloat32(4 * i, true);
-  }
+  const size = sizeOf(w.spec.shape);
+  // Group sizes are checked before: this view is in bounds and 4-byte aligned.
+  if (LITTLE_ENDIAN) return tensor(new Float32Array(data, w.offset, size), w.spec.shape);
+  const view = new DataView(data, w.offset, 4 * size);
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) values[i] = view.getFloat32(4 * i, true);
   return tensor(values, w.spec.shape);
 }
 
+/** The most layers a model file may list (real models have tens). */
+const MAX_LAYERS = 4096;
+/** The most levels of nesting a model.json may have (rnnkit's and Keras's need about 8). */
+const MAX_JSON_DEPTH = 64;
+/** The most bytes model.json itself may hold. */
+const MAX_JSON_BYTES = 64 * 2 ** 20;
+const DEFAULT_MAX_BYTES = 4 * 2 ** 30;
+const DEFAULT_TIMEOUT_MS = 60_000;
+
 /**
  * Builds a model from in-memory tfjs-layers artifacts: the parsed `model.json` object and
- * each manifest group's bytes (its shards concatenated in order).
- * @throws TypeError/RangeError naming the layer, weight or field that is wrong
+ * each manifest group's bytes (its shards concatenated in order), each exactly as many as
+ * the group's weights need.
+ * @throws TypeError/RangeError with code `RNNKIT_MODEL_FILE` naming the layer, weight or
+ *   field that is wrong (a value nested deeper than 64 levels included); TypeError with
+ *   code `RNNKIT_INVALID_ARGUMENT` when `groupData` is not an array of ArrayBuffers
  */
 export function modelFromJson(modelJson: unknown, groupData: readonly ArrayBuffer[]): Sequential {
-  if (!isObj(modelJson)) throw typeError('model.json must hold a JSON object');
-  if (modelJson.format !== undefined && modelJson.format !== 'layers-model') {
-    throw typeError(`model.json: format must be 'layers-model', got ${describe(modelJson.format)}`);
+  if (!Array.isArray(groupData) || !groupData.every((d) => d instanceof ArrayBuffer)) {
+    throw typeError('modelFromJson: groupData must be an array of ArrayBuffers, one per manifest group');
   }
-  const { groups, weights } = parseManifest(modelJson.weightsManifest ?? []);
-  if (!Array.isArray(groupData) || groupData.length !== groups.length) {
-    throw typeError(`modelFromJson: groupData must hold one ArrayBuffer per manifest group (${groups.length})`);
+  try {
+    checkNesting(modelJson, MAX_JSON_DEPTH, 'model.json');
+    if (!isObj(modelJson)) throw fileTypeError('model.json must hold a JSON object');
+    if (modelJson.format !== undefined && modelJson.format !== 'layers-model') {
+      throw fileTypeError(`model.json: format must be 'layers-model', got ${describe(modelJson.format)}`);
+    }
+    const { groups, weights } = parseManifest(modelJson.weightsManifest ?? []);
+    if (groupData.length !== groups.length) {
+      throw fileTypeError(`modelFromJson: groupData must hold one ArrayBuffer per manifest group (${groups.length}), got ${groupData.length}`);
+    }
+    groups.forEach((g, gi) => checkGroupBytes(gi, g, groupData[gi]!.byteLength));
+    return modelFromParts(modelJson, [...groupData], weights);
+  } catch (e) {
+    // Layer constructors and tensors raise argument errors: here a file supplied the arguments.
+    throw modelFileError(e);
   }
-  return modelFromParts(modelJson, [...groupData], groups.map((g) => g.paths), weights);
+}
+
+/** Limits of {@link loadModel}, for files from sources you do not control. */
+export interface LoadModelOptions {
+  /**
+   * The most bytes the load reads: model.json and every shard it lists, together (default
+   * 4 GiB, `4 * 2 ** 30`). model.json alone may hold at most 64 MiB. Checked from the
+   * files' sizes and the manifest before reading.
+   */
+  maxBytes?: number;
+  /**
+   * The most milliseconds the load may take (default 60,000). Checked before each file is
+   * opened and between reads (of at most 8 MiB); parsing and building the model are
+   * synchronous and not interrupted.
+   */
+  timeoutMs?: number;
 }
 
 /**
@@ -604,42 +711,122 @@ export function modelFromJson(modelJson: unknown, groupData: readonly ArrayBuffe
  * id), so right-padded ids give tfjs's final outputs; at padded steps of a
  * `return_sequences` layer tfjs repeats the last valid output, rnnkit writes zeros unless
  * the layer has `maskedOutput: 'carry'`.
- * @throws TypeError/Error naming the layer or field for unsupported or malformed files,
- *   RangeError naming the weight for a truncated weights file
+ *
+ * The files are treated as untrusted: every shard path must be relative and resolve (after
+ * symbolic links) to a regular file inside the model's folder; model.json must be a regular
+ * file; each group's shards must hold exactly the bytes its weights need, which is checked
+ * before reading; the sizes and the time are bounded by `options`.
+ * @param options `maxBytes` (default 4 GiB read in all) and `timeoutMs` (default 60 s)
+ * @throws TypeError with code `RNNKIT_INVALID_ARGUMENT` for a bad `pathOrDir` or option;
+ *   every other error (TypeError, RangeError or Error) has code `RNNKIT_MODEL_FILE` and
+ *   names the file, manifest entry, layer or weight
  */
-export async function loadModel(pathOrDir: string): Promise<Sequential> {
+export async function loadModel(pathOrDir: string, options: LoadModelOptions = {}): Promise<Sequential> {
   if (typeof pathOrDir !== 'string' || pathOrDir.length === 0) {
     throw typeError(`loadModel: pathOrDir must be a non-empty string, got ${describe(pathOrDir)}`);
   }
-  let file = pathOrDir;
-  const stat = await fs.stat(file).catch((e: NodeJS.ErrnoException) => {
-    throw rnnkitError('RNNKIT_MODEL_FILE', `loadModel: cannot read '${pathOrDir}': ${e.code ?? e.message}`);
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw typeError(`loadModel: options must be an object, got ${describe(options)}`);
+  }
+  rejectUnknownOptions(options, ['maxBytes', 'timeoutMs'], 'loadModel');
+  const maxBytes = limitOption(options.maxBytes, 'maxBytes', DEFAULT_MAX_BYTES, Number.MAX_SAFE_INTEGER);
+  // setTimeout's own limit (about 24.8 days)
+  const timeoutMs = limitOption(options.timeoutMs, 'timeoutMs', DEFAULT_TIMEOUT_MS, 2 ** 31 - 1);
+  const budget = new LoadBudget(timeoutMs);
+  const work = readModel(pathOrDir, maxBytes, budget);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      budget.cancel();
+      reject(budget.timeoutError());
+    }, timeoutMs);
   });
-  if (stat.isDirectory()) file = path.join(pathOrDir, 'model.json');
-  const text = await fs.readFile(file, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw rnnkitError('RNNKIT_MODEL_FILE', `loadModel: cannot read '${file}': ${e.code ?? e.message}`);
+  try {
+    return await Promise.race([work, timeout]);
+  } catch (e) {
+    // An abandoned load stops at its next check; a model it still finishes is freed.
+    work.then((m) => m.dispose(), () => undefined);
+    throw modelFileError(e);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function limitOption(value: unknown, name: string, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw typeError(`loadModel: options.${name} must be a number, got ${describe(value)}`);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw rangeError(`loadModel: options.${name} must be an integer in [1, ${max}], got ${value}`);
+  }
+  return value;
+}
+
+async function readModel(pathOrDir: string, maxBytes: number, budget: LoadBudget): Promise<Sequential> {
+  const st = await fs.stat(pathOrDir).catch((e: NodeJS.ErrnoException) => {
+    throw rnnkitError('RNNKIT_MODEL_FILE', `loadModel: cannot read '${printable(pathOrDir, 200)}': ${e.code ?? e.message}`);
   });
+  const file = st.isDirectory() ? path.join(pathOrDir, 'model.json') : pathOrDir;
+  const shown = `'${printable(file, 200)}'`;
+  const opened = await openRegularFile(file, Math.min(MAX_JSON_BYTES, maxBytes), `loadModel: ${shown}`);
+  let text: string;
+  try {
+    const bytes = Buffer.alloc(opened.size);
+    await readExactly(opened.handle, bytes, 0, opened.size, budget, `loadModel: ${shown}`);
+    text = bytes.toString('utf8');
+  } finally {
+    await opened.handle.close().catch(() => undefined);
+  }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (e) {
-    throw typeError(`loadModel: '${file}' is not valid JSON: ${(e as Error).message}`);
+    throw fileTypeError(`loadModel: ${shown} is not valid JSON: ${printable((e as Error).message, 120)}`);
   }
-  if (!isObj(json)) throw typeError(`loadModel: '${file}' must hold a JSON object`);
+  checkNesting(json, MAX_JSON_DEPTH, `loadModel: ${shown}`);
+  if (!isObj(json)) throw fileTypeError(`loadModel: ${shown} must hold a JSON object`);
   const { groups } = parseManifest(json.weightsManifest ?? []);
-  const dir = path.dirname(file);
-  const data: ArrayBuffer[] = [];
-  for (const g of groups) {
-    const parts: Buffer[] = [];
-    for (const p of g.paths) {
-      parts.push(
-        await fs.readFile(path.resolve(dir, p)).catch((e: NodeJS.ErrnoException) => {
-          throw rnnkitError('RNNKIT_MODEL_FILE', `loadModel: cannot read weights file '${p}' listed in ${file}: ${e.code ?? e.message}`);
-        }),
-      );
-    }
-    const all = Buffer.concat(parts);
-    data.push(all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer);
+  const total = groups.reduce((a, g) => a + g.bytes, 0);
+  if (opened.size + total > maxBytes) {
+    throw fileRangeError(
+      `loadModel: ${shown} (${opened.size} bytes) and the weights it lists (${total} bytes) need ${opened.size + total} bytes, more than maxBytes (${maxBytes})`,
+    );
   }
+  const realDir = await fs.realpath(path.dirname(file)).catch((e: NodeJS.ErrnoException) => {
+    throw rnnkitError('RNNKIT_MODEL_FILE', `loadModel: cannot read the folder of ${shown}: ${e.code ?? e.message}`);
+  });
+  const data: ArrayBuffer[] = [];
+  for (const [gi, g] of groups.entries()) data.push(await readGroup(realDir, gi, g, shown, budget));
+  budget.check();
   return modelFromJson(json, data);
+}
+
+/**
+ * A group's bytes from its shards. Two passes, one open file at a time (a manifest of
+ * thousands of paths must not exhaust file descriptors): sizes first, checked against what
+ * the weights need before any byte is read, then the reads, each of exactly that size.
+ */
+async function readGroup(realDir: string, gi: number, g: ManifestGroup, shown: string, budget: LoadBudget): Promise<ArrayBuffer> {
+  const what = (pi: number) => `loadModel: weights file '${printable(g.paths[pi]!, 80)}' (weightsManifest[${gi}].paths[${pi}] of ${shown})`;
+  const sizes: number[] = [];
+  for (let pi = 0; pi < g.paths.length; pi++) {
+    budget.check();
+    const f = await openInside(realDir, g.paths[pi]!, Number.MAX_SAFE_INTEGER, what(pi));
+    sizes.push(f.size);
+    await f.handle.close().catch(() => undefined);
+  }
+  checkGroupBytes(gi, g, sizes.reduce((a, b) => a + b, 0));
+  const data = new Uint8Array(g.bytes);
+  let offset = 0;
+  for (let pi = 0; pi < g.paths.length; pi++) {
+    budget.check();
+    const f: OpenFile = await openInside(realDir, g.paths[pi]!, sizes[pi]!, what(pi));
+    try {
+      if (f.size !== sizes[pi]) throw fileRangeError(`${what(pi)}: changed size while loading (${sizes[pi]} then ${f.size} bytes)`);
+      await readExactly(f.handle, data, offset, f.size, budget, what(pi));
+    } finally {
+      await f.handle.close().catch(() => undefined);
+    }
+    offset += sizes[pi]!;
+  }
+  return data.buffer;
 }
