@@ -26,7 +26,9 @@ async function p99During(body: () => Promise<void>): Promise<{ p99: number; max:
   } finally {
     h.disable();
   }
-  return { p99: h.percentile(99) / 1e6, max: h.max / 1e6, samples: h.count };
+  const stats = { p99: h.percentile(99) / 1e6, max: h.max / 1e6, samples: h.count };
+  console.log(`event-loop delay: p99 ${stats.p99.toFixed(2)} ms, max ${stats.max.toFixed(2)} ms over ${stats.samples} samples`);
+  return stats;
 }
 
 /** Dot product of rows a and b of a row-major matrix with `cols` columns, in float64. */

@@ -17,8 +17,8 @@ namespace rk {
 // Qᵀ·Q = I and A = Q·R, each column of Q multiplied by the sign of R's diagonal entry
 // (so that diag(R) >= 0, which makes Q unique). Throws std::bad_alloc for its workspace.
 // When `stop` is set (the caller no longer wants Q), throws rk::Error (InvalidState) at the
-// next panel.
-void householder_q(double* a, int64_t m, int64_t k, const std::atomic<bool>* stop = nullptr);
+// next panel. `spare_core`: leave one core free (work running beside a live event loop).
+void householder_q(double* a, int64_t m, int64_t k, const std::atomic<bool>* stop = nullptr, bool spare_core = false);
 
 // Throws rk::Error (InvalidState) when `stop` is set.
 void check_stop(const std::atomic<bool>* stop);

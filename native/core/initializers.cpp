@@ -91,7 +91,8 @@ void fill_uniform(float* out, int64_t n, Xoshiro128& rng, double lo, double hi, 
   }
 }
 
-void fill_orthogonal(float* out, const Shape& shape, Xoshiro128& rng, double gain, const std::atomic<bool>* stop) {
+void fill_orthogonal(float* out, const Shape& shape, Xoshiro128& rng, double gain, const std::atomic<bool>* stop,
+                     bool spare_core) {
   int64_t rows = 1;
   for (size_t i = 0; i + 1 < shape.size(); ++i) rows *= shape[i];
   const int64_t cols = shape.back();
@@ -102,7 +103,7 @@ void fill_orthogonal(float* out, const Shape& shape, Xoshiro128& rng, double gai
     if (i % kChunk == 0) check_stop(stop);
     a[i] = rng.normal();
   }
-  householder_q(a.data(), m, k, stop);
+  householder_q(a.data(), m, k, stop, spare_core);
   if (rows >= cols) {
     for (int64_t i = 0; i < m * k; ++i) out[i] = static_cast<float>(gain * a[i]);
   } else {
@@ -111,7 +112,7 @@ void fill_orthogonal(float* out, const Shape& shape, Xoshiro128& rng, double gai
   }
 }
 
-void fill_draw(const InitDraw& d, float* out, const std::atomic<bool>* stop) {
+void fill_draw(const InitDraw& d, float* out, const std::atomic<bool>* stop, bool spare_core) {
   const int64_t n = draw_size(d);
   using K = InitDraw::Kind;
   switch (d.kind) {
@@ -148,7 +149,7 @@ void fill_draw(const InitDraw& d, float* out, const std::atomic<bool>* stop) {
       }
       return;
     case K::Orthogonal:
-      fill_orthogonal(out, d.shape, rng, d.a, stop);
+      fill_orthogonal(out, d.shape, rng, d.a, stop, spare_core);
       return;
     default:
       return;
@@ -229,9 +230,9 @@ void validate(const InitArray& array) {
                      shape_string(array.shape) + " (" + std::to_string(element_count(array.shape)) + ")");
 }
 
-void generate(const InitArray& array, float* out, const std::atomic<bool>* stop) {
+void generate(const InitArray& array, float* out, const std::atomic<bool>* stop, bool spare_core) {
   for (const InitDraw& d : array.parts) {
-    fill_draw(d, out, stop);
+    fill_draw(d, out, stop, spare_core);
     out += draw_size(d);
   }
 }

@@ -42,7 +42,8 @@ struct InitArray {
 void validate(const InitArray& array);
 // Fills `out` (element_count(array.shape) floats). Validate first. Once `stop` is set,
 // throws rk::Error (InvalidState) within about a million values or one QR panel.
-void generate(const InitArray& array, float* out, const std::atomic<bool>* stop = nullptr);
+// `spare_core`: the orthogonal QR leaves one core free (work beside a live event loop).
+void generate(const InitArray& array, float* out, const std::atomic<bool>* stop = nullptr, bool spare_core = false);
 
 // The seeded generator (exposed for tests of the exact sequence).
 class Xoshiro128 {

@@ -94,7 +94,9 @@ class InitJob {
       : arrays_(std::move(arrays)), device_(device), rnn_(std::move(rnn)) {}
 
   // Runs the job here unless it has started elsewhere, then waits for it to finish.
-  void run_or_wait() {
+  // `spare_core`: this thread runs beside a live event loop (a libuv worker), so leave the
+  // JavaScript thread a core; a blocked JavaScript thread lets the job use every core.
+  void run_or_wait(bool spare_core) {
     std::unique_lock<std::mutex> lock(mutex_);
     if (state_ == State::Queued) {
       state_ = State::Running;
@@ -102,7 +104,7 @@ class InitJob {
       std::exception_ptr error;
       InitResult result;
       try {
-        result = compute();
+        result = compute(spare_core);
       } catch (...) {
         error = std::current_exception();
       }
@@ -136,12 +138,12 @@ class InitJob {
   }
 
  private:
-  InitResult compute() const {
+  InitResult compute(bool spare_core) const {
     std::vector<std::vector<float>> values;
     values.reserve(arrays_.size());
     for (const InitArray& a : arrays_) {
       values.emplace_back(static_cast<size_t>(element_count(a.shape)));
-      generate(a, values.back().data(), &stop_);
+      generate(a, values.back().data(), &stop_, spare_core);
     }
     InitResult r;
     if (!rnn_) {
@@ -216,7 +218,7 @@ Napi::Value init_run(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return translate_errors(env, [&]() -> Napi::Value {
     std::shared_ptr<InitJob> job = make_job(info);
-    job->run_or_wait();
+    job->run_or_wait(false);
     return result_to_js(env, job->take());
   });
 }
@@ -229,7 +231,7 @@ Napi::Value init_start(const Napi::CallbackInfo& info) {
     o.Set("promise", PromiseWorker<bool>::start(
                          env, "weight initialization",
                          [job]() {
-                           job->run_or_wait();
+                           job->run_or_wait(true);
                            job->rethrow();
                            return true;
                          },
@@ -238,7 +240,7 @@ Napi::Value init_start(const Napi::CallbackInfo& info) {
                       env,
                       [job](const Napi::CallbackInfo& info) -> Napi::Value {
                         return translate_errors(info.Env(), [&]() -> Napi::Value {
-                          job->run_or_wait();
+                          job->run_or_wait(false);
                           return result_to_js(info.Env(), job->take());
                         });
                       },
