@@ -72,4 +72,4 @@ function shapeLabel({ N, T, D, H }) {
 
 const CELL_LABEL = { lstm: 'LSTM', gru: 'GRU reset_after', simpleRNN: 'SimpleRNN' };
 
-module.exports = { uniform, forwardFlops, toTimeMajor, relL2, rowData, shapeLabel, CELL_LABEL, GATES };
+module.exports = { mulberry32, uniform, forwardFlops, toTimeMajor, relL2, rowData, shapeLabel, CELL_LABEL, GATES };
