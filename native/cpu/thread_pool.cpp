@@ -49,8 +49,10 @@ constexpr auto kForever = std::chrono::hours(24 * 365);
 }  // namespace
 
 ThreadPool& ThreadPool::instance() {
-  static ThreadPool pool;
-  return pool;
+  // Never destroyed: at exit() a libuv thread may still be running a pass on the pool, and
+  // joining the workers under it would hang or free what it uses. The OS ends the threads.
+  static ThreadPool* pool = new ThreadPool();
+  return *pool;
 }
 
 int ThreadPool::hardware_threads() { return std::max(1u, std::thread::hardware_concurrency()); }
