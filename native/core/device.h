@@ -20,9 +20,23 @@ class Device {
   const rk_device_ops& ops() const { return *ops_; }
   std::string name() const { return ops_->name; }
 
-  // Throws DeviceError with the device's own reason when a call failed.
+  // Throws DeviceError with the device's own reason when a call failed (TypeError when the
+  // device says the caller's argument was wrong).
   void check(int status, const char* what) const {
+    if (status == RK_STATUS_INVALID_ARGUMENT) throw TypeError(ops_->last_error());
     if (status != 0) throw DeviceError(std::string(what) + " failed on " + ops_->name + ": " + ops_->last_error());
+  }
+
+  // Device settings (device_abi.h set_option/get_option); a device without them knows no name.
+  void set_option(const std::string& name, const std::string& value) const {
+    if (!ops_->set_option) throw TypeError("the " + this->name() + " device has no option '" + name + "'");
+    check(ops_->set_option(name.c_str(), value.c_str()), "set_option");
+  }
+  std::string get_option(const std::string& name) const {
+    if (!ops_->get_option) throw TypeError("the " + this->name() + " device has no option '" + name + "'");
+    char value[1024];
+    check(ops_->get_option(name.c_str(), value, sizeof value), "get_option");
+    return value;
   }
 
  private:
