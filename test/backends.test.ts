@@ -10,7 +10,7 @@
  * at -O1; RK_FAKE_PLUGIN_MODE bends it into each broken or limited variant.
  */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as rk from '../lib';
@@ -109,7 +109,9 @@ describe.skipIf(!hasCompiler)(`backends with built plugins${hasCompiler ? '' : `
 
   it('reports a missing file with the path it tried', () => {
     const missing = path.join(dir, 'absent.so');
-    expectUnavailable(runChild(missing), `the CUDA device plugin was not found (tried: ${missing})`);
+    expectUnavailable(runChild(missing), `the CUDA device plugin named by RNNKIT_CUDA_PLUGIN was not found (tried: ${missing})`);
+    // A bare name is a file in the working directory, not a search of the library path.
+    expectUnavailable(runChild('absent.so'), 'the CUDA device plugin named by RNNKIT_CUDA_PLUGIN was not found (tried: ./absent.so)');
   });
 
   it("reports dlopen's error for a file that is not a shared library", () => {
@@ -159,6 +161,38 @@ describe.skipIf(!hasCompiler)(`backends with built plugins${hasCompiler ? '' : `
     const r = runChild(fake, 'noted');
     expect(cuda(r)).toEqual({ name: 'cuda', available: true, reason: 'emulated on the CPU (test plugin)' });
     expect(r.setBackendError).toBeNull();
+  });
+
+  it('finds the plugin beside the addon binary, then in build-cuda/ at the package root', () => {
+    // A copy of the addon in a scratch package: build/Release/rnnkit.node.
+    const pkg = freshDir();
+    const release = path.join(pkg, 'build', 'Release');
+    mkdirSync(release, { recursive: true });
+    mkdirSync(path.join(pkg, 'build-cuda'));
+    const addon = path.join(release, 'rnnkit.node');
+    copyFileSync(path.join(root, 'build', 'Release', 'rnnkit.node'), addon);
+    const env = { ...process.env };
+    delete env.RNNKIT_CUDA_PLUGIN;
+    const status = (): rk.BackendInfo => {
+      const r = spawnSync(process.execPath, ['-e', `console.log(JSON.stringify(require(${JSON.stringify(addon)}).backends()[1]))`], {
+        env: { ...env, RK_FAKE_PLUGIN_MODE: 'noted' },
+        encoding: 'utf8',
+      });
+      if (r.status !== 0) throw new Error(r.stderr);
+      return JSON.parse(r.stdout) as rk.BackendInfo;
+    };
+    const beside = path.join(release, 'rnnkit_cuda.so');
+    const dev = path.join(pkg, 'build-cuda', 'rnnkit_cuda.so');
+    expect(status()).toEqual({
+      name: 'cuda',
+      available: false,
+      reason: `the CUDA device plugin was not found (tried: ${beside}, ${dev})`,
+    });
+    copyFileSync(fake, dev);
+    expect(status()).toMatchObject({ available: true });
+    // Beside the addon comes first: a broken copy there hides the one in build-cuda/.
+    copyFileSync(noEntry, beside);
+    expect(status().reason).toBe(`the CUDA device plugin ${beside} does not export rk_get_device_ops`);
   });
 
   for (const mode of ['', 'v1-plain']) {

@@ -37,7 +37,9 @@ std::string parent_dir(const std::string& path) {
 // levels above either folder), where `npm run build:cuda` puts it during development.
 std::vector<std::string> candidate_paths() {
   const char* env = std::getenv("RNNKIT_CUDA_PLUGIN");
-  if (env && *env) return {env};
+  // A bare file name is in the working directory, as for any path (dlopen would search the
+  // library path for it instead).
+  if (env && *env) return {std::strchr(env, '/') ? std::string(env) : "./" + std::string(env)};
   Dl_info info{};
   if (!dladdr(reinterpret_cast<const void*>(&candidate_paths), &info) || !info.dli_fname) return {};
   const std::string dir = parent_dir(info.dli_fname);
@@ -66,7 +68,9 @@ struct Plugin {
         break;
       }
     if (path.empty()) {
-      reason = "the CUDA device plugin was not found (tried: " + join(paths) + ")";
+      const char* env = std::getenv("RNNKIT_CUDA_PLUGIN");
+      reason = std::string("the CUDA device plugin ") + (env && *env ? "named by RNNKIT_CUDA_PLUGIN " : "") +
+               "was not found (tried: " + join(paths) + ")";
       return;
     }
     // Never dlclose'd: the static CUDA runtime registers exit handlers that must find
