@@ -33,8 +33,9 @@ extern "C" {
 // The oldest table layout the core still loads.
 #define RK_DEVICE_ABI_MIN_VERSION 1
 
-// A nonzero status an entry may return for a caller's mistake (an unknown option, a bad
-// value) rather than a device failure: the core raises a TypeError, not a device error.
+// The status set_option and get_option return for a caller's mistake (an unknown option, a
+// bad value) rather than a device failure: the core raises a TypeError, not a device error.
+// Other entries' nonzero statuses all mean failure, whatever their value.
 #define RK_STATUS_INVALID_ARGUMENT 2
 
 typedef enum rk_copy_kind { RK_HOST_TO_DEVICE = 0, RK_DEVICE_TO_HOST = 1, RK_DEVICE_TO_DEVICE = 2 } rk_copy_kind;
