@@ -44,6 +44,7 @@
         "OTHER_CPLUSPLUSFLAGS": ["-O3"]
       },
       "ldflags": ["-pthread"],
+      "libraries": ["-ldl"],
       "msvs_settings": {"VCCLCompilerTool": {"ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17", "/O2"]}}
     }
   ]

@@ -8,20 +8,33 @@ export type BackendName = 'cpu' | 'cuda';
 export interface BackendInfo {
   name: BackendName;
   available: boolean;
-  /** Why the backend is unavailable. */
+  /**
+   * When `available` is false: why the backend cannot run, e.g. where the CUDA plugin was
+   * looked for, the loader's error, an ABI version mismatch, or the plugin's own reason
+   * ("no NVIDIA driver"). When `available` is true: a note from the plugin a user should
+   * know (e.g. that the device is emulated on the CPU), or absent.
+   */
   reason?: string;
 }
 
 let current: BackendName = 'cpu';
 
-/** Lists the backends this build knows and whether each can run on this machine. */
+/**
+ * Lists the backends this build knows and whether each can run on this machine: `cpu`,
+ * always available, then `cuda`. The CUDA device is a plugin (`rnnkit_cuda.so`), loaded
+ * once per process on first use (this call, `setBackend('cuda')`, or a tensor on `cuda`):
+ * from the path in the environment variable `RNNKIT_CUDA_PLUGIN` if set, else from the
+ * folder of rnnkit's native addon, then from `build-cuda/` at the package root. It is never
+ * unloaded.
+ */
 export function backends(): BackendInfo[] {
   return native.backends();
 }
 
 /**
  * Selects the backend new tensors and layers use.
- * @throws TypeError for an unknown name, Error with the reason when it is unavailable.
+ * @throws TypeError for an unknown name (`RNNKIT_INVALID_ARGUMENT`); Error with code
+ *   `RNNKIT_UNSUPPORTED` and the {@link BackendInfo.reason} when it is unavailable.
  */
 export function setBackend(name: BackendName): void {
   const info = backends().find((b) => b.name === name);

@@ -25,7 +25,25 @@ class Device {
     if (status != 0) throw DeviceError(std::string(what) + " failed on " + ops_->name + ": " + ops_->last_error());
   }
 
+  // Device settings (device_abi.h set_option/get_option); a device without them knows no
+  // name. An unknown name or a bad value is the caller's mistake: TypeError.
+  void set_option(const std::string& name, const std::string& value) const {
+    if (!ops_->set_option) throw TypeError("the " + this->name() + " device has no option '" + name + "'");
+    check_option(ops_->set_option(name.c_str(), value.c_str()), "set_option");
+  }
+  std::string get_option(const std::string& name) const {
+    if (!ops_->get_option) throw TypeError("the " + this->name() + " device has no option '" + name + "'");
+    char value[1024];  // option values are short: a number, a name, a list of ISA names
+    check_option(ops_->get_option(name.c_str(), value, sizeof value), "get_option");
+    return value;
+  }
+
  private:
+  void check_option(int status, const char* what) const {
+    if (status == RK_STATUS_INVALID_ARGUMENT) throw TypeError(ops_->last_error());
+    check(status, what);
+  }
+
   const rk_device_ops* ops_;
 };
 

@@ -2,6 +2,23 @@
 // shared library (the CUDA plugin) and be loaded with dlopen. Every entry returns 0 on
 // success or a nonzero status; the device's last_error() then says why (thread-local).
 // All pointers except `host` ones are device memory; matrices are row-major.
+//
+// Completion rules (how work is ordered and when results are visible):
+// - Every entry is ordered on the device's one stream: it may return before its work is
+//   done, but runs after all work enqueued before it and before all work enqueued after it.
+// - Entries that hand a result to the host synchronise: `copy` with RK_DEVICE_TO_HOST,
+//   `sum_squares`, `sum_squares_many`, `loss` and `count_correct` return only when the
+//   value is in host memory. `synchronize` waits for everything enqueued.
+// - Host memory passed to `copy` (RK_HOST_TO_DEVICE) may be reused once `copy` returns.
+// - `release` is stream-ordered: a buffer released (e.g. on the JavaScript thread) while
+//   work that uses it is still queued stays valid until that work is done; the device
+//   reuses its memory only for work enqueued after the release.
+//
+// Versions: a table says which layout it has in `abi_version`. Version 2 only appends
+// entries at the end of rk_device_ops; a version 1 table ends at RK_DEVICE_OPS_V1_SIZE and
+// the core treats every version 2 entry as null. Optional entries (null allowed) say so and
+// name the core's fallback; every other entry is mandatory and the loader rejects a table
+// where one is null.
 #ifndef RNNKIT_CORE_DEVICE_ABI_H
 #define RNNKIT_CORE_DEVICE_ABI_H
 
@@ -12,7 +29,14 @@
 extern "C" {
 #endif
 
-#define RK_DEVICE_ABI_VERSION 1
+#define RK_DEVICE_ABI_VERSION 2
+// The oldest table layout the core still loads.
+#define RK_DEVICE_ABI_MIN_VERSION 1
+
+// The status set_option and get_option return for a caller's mistake (an unknown option, a
+// bad value) rather than a device failure: the core raises a TypeError, not a device error.
+// Other entries' nonzero statuses all mean failure, whatever their value.
+#define RK_STATUS_INVALID_ARGUMENT 2
 
 typedef enum rk_copy_kind { RK_HOST_TO_DEVICE = 0, RK_DEVICE_TO_HOST = 1, RK_DEVICE_TO_DEVICE = 2 } rk_copy_kind;
 
@@ -177,6 +201,8 @@ typedef struct rk_device_ops {
 
   // A right-hand operand prepared once for many GEMMs (the recurrent weights, used every
   // step): op(B) of shape [k, n] in the device's own layout, in `packed_b_bytes` bytes.
+  // Optional, all three (since version 2): when any is null or packed_b_bytes returns 0,
+  // the core keeps no second copy and calls `gemm` on the canonical weights instead.
   size_t (*packed_b_bytes)(int64_t k, int64_t n);
   int (*pack_b)(int32_t trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, void* packed);
   // C[m,n] = alpha·op(A)·B + beta·C with B prepared by pack_b.
@@ -242,7 +268,30 @@ typedef struct rk_device_ops {
   // counter-based generator keyed by (seed, i) so that every device draws the same mask;
   // y = x·mask.
   int (*dropout)(const float* x, float* y, float* mask, size_t count, float rate, uint64_t seed);
+
+  // ---- Version 2: appended entries, all optional ----
+
+  // *host_result = Σ over tensors i < n of Σ xs[i][j]² (j < counts[i]), accumulated in
+  // double, with one synchronisation (the global norm of a clip). `xs` and `counts` are
+  // host arrays of device pointers and counts. Null: the core calls sum_squares per tensor.
+  int (*sum_squares_many)(const float* const* xs, const size_t* counts, int32_t n, double* host_result);
+  // Device settings by name, values as text (the CPU: "threads", "isa"; read-only
+  // "hardware_threads", "supported_isas" as a comma-separated list, best first). An unknown
+  // name or a bad value returns RK_STATUS_INVALID_ARGUMENT. get_option writes the value and
+  // its terminating NUL into value[capacity] (too small: RK_STATUS_INVALID_ARGUMENT).
+  // Null: the device has no settings; the core reports every name as unknown.
+  int (*set_option)(const char* name, const char* value);
+  int (*get_option)(const char* name, char* value, size_t capacity);
+  // Whether the device can run on this machine, asked once when the plugin is loaded and
+  // before any other entry but last_error. Returns 1 when usable, 0 when not. *note, when
+  // set to a non-null string that lives as long as the library, says why not ("no NVIDIA
+  // driver"), or for a usable device something a user should know ("emulated on the
+  // CPU"). Null: the device is usable and has nothing to say.
+  int32_t (*probe)(const char** note);
 } rk_device_ops;
+
+// The size of a version 1 table: the entries before sum_squares_many.
+#define RK_DEVICE_OPS_V1_SIZE offsetof(rk_device_ops, sum_squares_many)
 
 // The symbol a device plugin exports.
 typedef const rk_device_ops* (*rk_get_device_ops_fn)(void);

@@ -29,16 +29,23 @@ struct Ops {
     if (m == 0 || n == 0) return;
     device.check(o.gemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc), "gemm");
   }
-  // op(B) [k, n] prepared once for the per-step GEMMs.
-  DeviceBuffer pack(bool tb, int64_t k, int64_t n, const float* b, int64_t ldb) const {
-    DeviceBuffer packed(&device, o.packed_b_bytes(k, n));
-    if (k > 0 && n > 0) device.check(o.pack_b(tb, k, n, b, ldb, packed.data()), "pack_b");
-    return packed;
+  // op(B) [k, n] prepared once for the per-step GEMMs; packing is optional (device_abi.h).
+  PreparedB pack(bool tb, int64_t k, int64_t n, const float* b, int64_t ldb) const {
+    PreparedB p;
+    p.b = b;
+    p.trans = tb;
+    p.ldb = ldb;
+    const size_t bytes = o.packed_b_bytes && o.pack_b && o.gemm_packed_b ? o.packed_b_bytes(k, n) : 0;
+    if (bytes == 0 || k == 0 || n == 0) return p;
+    p.packed = DeviceBuffer(&device, bytes);
+    device.check(o.pack_b(tb, k, n, b, ldb, p.packed.data()), "pack_b");
+    return p;
   }
-  void gemm_packed(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const DeviceBuffer& packed,
+  void gemm_packed(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const PreparedB& b,
                    float beta, float* c, int64_t ldc) const {
+    if (!b.is_packed()) return gemm(false, b.trans, m, n, k, a, lda, b.b, b.ldb, beta, c, ldc);
     if (m == 0 || n == 0) return;
-    device.check(o.gemm_packed_b(false, m, n, k, 1.0f, a, lda, packed.data(), beta, c, ldc), "gemm_packed_b");
+    device.check(o.gemm_packed_b(false, m, n, k, 1.0f, a, lda, b.packed.data(), beta, c, ldc), "gemm_packed_b");
   }
   void fill(float* dst, float value, int64_t count) const {
     if (count > 0) device.check(o.fill(dst, value, count), "fill");
@@ -150,22 +157,23 @@ void RnnWeights::pack_backward() const {
   });
 }
 
-const DeviceBuffer& RnnWeights::input() const {
+const PreparedB& RnnWeights::input() const {
   pack_backward();
   return input_;
 }
-const DeviceBuffer& RnnWeights::recurrent() const {
+const PreparedB& RnnWeights::recurrent() const {
   pack_backward();
   return recurrent_;
 }
-const DeviceBuffer& RnnWeights::candidate() const {
+const PreparedB& RnnWeights::candidate() const {
   pack_backward();
   return candidate_;
 }
 
 size_t RnnWeights::bytes() const {
-  return input_t_.bytes() + recurrent_t_.bytes() + candidate_t_.bytes() + fused_recurrent_.bytes() +
-         fused_candidate_.bytes() + input_.bytes() + recurrent_.bytes() + candidate_.bytes();
+  return input_t_.packed.bytes() + recurrent_t_.packed.bytes() + candidate_t_.packed.bytes() +
+         fused_recurrent_.bytes() + fused_candidate_.bytes() + input_.packed.bytes() + recurrent_.packed.bytes() +
+         candidate_.packed.bytes();
 }
 
 RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeights> weights, const Tensor& x,
@@ -243,8 +251,8 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
   };
   const float* bias_w = params.bias_w ? params.bias_w->data() : nullptr;
   const float* bias_r = params.bias_r ? params.bias_r->data() : nullptr;
-  const DeviceBuffer& r_packed = weights->recurrent_t();
-  const DeviceBuffer& rn_packed = weights->candidate_t();
+  const PreparedB& r_packed = weights->recurrent_t();
+  const PreparedB& rn_packed = weights->candidate_t();
 
   auto step_args = [&](int64_t t) {
     auto a = cell_args<rk_cell_forward_args>(desc, N, t);
@@ -342,8 +350,8 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
   if (lstm) init_state(ops, dc.floats(), dc_final, N * H);
 
   // dh_prev += dgh·R per step; the classic GRU takes the n rows first, then the r,z rows.
-  const DeviceBuffer& r_packed = rs.weights->recurrent();
-  const DeviceBuffer& rn_packed = rs.weights->candidate();
+  const PreparedB& r_packed = rs.weights->recurrent();
+  const PreparedB& rn_packed = rs.weights->candidate();
   auto state = [&](const DeviceBuffer& b, int64_t t) { return b.floats() + t * N * H; };
   auto step_args = [&](int64_t t) {
     const int64_t cur = (T - 1 - t) % 2, next = 1 - cur;
@@ -368,7 +376,8 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
     a.d_rh = d_rh.floats();
     return a;
   };
-  if (ops.o.recurrent_backward && rs.weights->fused() && T > 0) {
+  // The fused backward reads pack_b's layout, so it needs the packed form.
+  if (ops.o.recurrent_backward && rs.weights->fused() && r_packed.is_packed() && T > 0) {
     // The device runs the per-step loop below in one launch.
     rk_recurrent_backward_args f{};
     f.step = step_args(T - 1);
@@ -376,8 +385,8 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
     f.state_step = N * H;
     f.gates_step = N * GH;
     f.d_output_step = sequence ? H : 0;
-    f.recurrent = r_packed.data();
-    f.candidate = rn_packed.data();
+    f.recurrent = r_packed.packed.data();
+    f.candidate = rn_packed.packed.data();
     device.check(ops.o.recurrent_backward(&f), "recurrent_backward");
   } else {
     for (int64_t t = T - 1; t >= 0; --t) {

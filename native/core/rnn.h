@@ -43,6 +43,16 @@ struct RnnParams {
   std::optional<Tensor> bias_w, bias_r;  // both or neither
 };
 
+// op(B) [k, n], the right-hand operand of many GEMMs: the device's packed copy when it
+// offers one (device_abi.h pack_b), else a view of the canonical weights (no second copy).
+struct PreparedB {
+  DeviceBuffer packed;      // empty when the device keeps no packed form
+  const float* b = nullptr; // the canonical weights, for gemm when not packed
+  bool trans = false;
+  int64_t ldb = 0;
+  bool is_packed() const { return packed.data() != nullptr; }
+};
+
 // Weights prepared for many passes: the canonical tensors plus the device's packed forms
 // of the GEMM operands that read them, made once per weight change instead of once per
 // call. Immutable; shared by the layer and by every reserve that used them.
@@ -57,17 +67,17 @@ class RnnWeights {
   void check_matches(const RnnDesc& desc) const;
 
   // Forward: x·Wᵀ, and h·Rᵀ (classic GRU: the r,z rows; its n rows in candidate_t).
-  const DeviceBuffer& input_t() const { return input_t_; }
-  const DeviceBuffer& recurrent_t() const { return recurrent_t_; }
-  const DeviceBuffer& candidate_t() const { return candidate_t_; }
+  const PreparedB& input_t() const { return input_t_; }
+  const PreparedB& recurrent_t() const { return recurrent_t_; }
+  const PreparedB& candidate_t() const { return candidate_t_; }
   // The device's fused forward recurrence, when it offers one (fused() tells).
   bool fused() const { return fused_recurrent_.data() != nullptr; }
   const DeviceBuffer& fused_recurrent() const { return fused_recurrent_; }
   const DeviceBuffer& fused_candidate() const { return fused_candidate_; }
   // Backward, packed on first use: dgx·W, and dgh·R (classic GRU: r,z rows; n rows apart).
-  const DeviceBuffer& input() const;
-  const DeviceBuffer& recurrent() const;
-  const DeviceBuffer& candidate() const;
+  const PreparedB& input() const;
+  const PreparedB& recurrent() const;
+  const PreparedB& candidate() const;
   size_t bytes() const;
 
  private:
@@ -75,9 +85,10 @@ class RnnWeights {
 
   RnnDesc desc_;
   RnnParams params_;
-  DeviceBuffer input_t_, recurrent_t_, candidate_t_, fused_recurrent_, fused_candidate_;
+  PreparedB input_t_, recurrent_t_, candidate_t_;
+  DeviceBuffer fused_recurrent_, fused_candidate_;
   mutable std::once_flag backward_once_;
-  mutable DeviceBuffer input_, recurrent_, candidate_;
+  mutable PreparedB input_, recurrent_, candidate_;
 };
 
 // Everything BPTT needs from a training forward pass, and nothing more.

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
 #include <string>
 
@@ -61,8 +62,29 @@ std::vector<Tensor> clip_by_norm(const std::vector<Tensor>& grads, double clip_n
 }
 
 double global_norm(const std::vector<Tensor>& tensors) {
+  if (tensors.empty()) return 0.0;
+  const Device& device = tensors.front().device();
+  for (const Tensor& t : tensors)
+    if (&t.device() != &device)
+      throw TypeError("global norm: tensors are on different devices (" + device.name() + " and " +
+                      t.device().name() + ")");
   double sum = 0.0;
-  for (const Tensor& t : tensors) sum += squared_norm(t);
+  if (!device.ops().sum_squares_many) {
+    for (const Tensor& t : tensors) sum += squared_norm(t);
+    return std::sqrt(sum);
+  }
+  // One device reduction: one synchronisation per clip, not one per tensor.
+  std::vector<const float*> xs;
+  std::vector<size_t> counts;
+  for (const Tensor& t : tensors)
+    if (t.size() > 0) {
+      xs.push_back(t.data());
+      counts.push_back(t.size());
+    }
+  if (xs.size() > static_cast<size_t>(INT32_MAX)) throw RangeError("global norm: too many tensors");
+  if (!xs.empty())
+    device.check(device.ops().sum_squares_many(xs.data(), counts.data(), static_cast<int32_t>(xs.size()), &sum),
+                 "sum_squares_many");
   return std::sqrt(sum);
 }
 

@@ -3,9 +3,11 @@
 #include <cmath>
 #include <cstring>
 #include <exception>
+#include <stdexcept>
 #include <string>
 
 #include "../core/cell_math.h"
+#include "../core/errors.h"
 #include "gemm.h"
 #include "host_allocator.h"
 #include "isa.h"
@@ -249,6 +251,64 @@ int sum_squares(const float* x, size_t count, double* result) {
   return 0;
 }
 
+int sum_squares_many(const float* const* xs, const size_t* counts, int32_t n, double* result) {
+  double sum = 0.0;
+  for (int32_t t = 0; t < n; ++t) {
+    double part = 0.0;
+    sum_squares(xs[t], counts[t], &part);
+    sum += part;
+  }
+  *result = sum;
+  return 0;
+}
+
+// The CPU's settings through the ABI, so that the bindings need no cpu/ headers.
+int set_option(const char* name_in, const char* value_in) {
+  const std::string name = name_in, value = value_in;
+  try {
+    if (name == "threads") {
+      size_t used = 0;
+      const int n = std::stoi(value, &used);
+      if (used != value.size() || n < 1 || n > 1024) throw std::invalid_argument("");
+      ThreadPool::instance().set_threads(n);
+    } else if (name == "isa") {
+      set_isa(value);
+    } else {
+      last_error_message = "the cpu device has no settable option '" + name + "'";
+      return RK_STATUS_INVALID_ARGUMENT;
+    }
+    return 0;
+  } catch (const rk::Error& e) {
+    last_error_message = e.what();
+  } catch (const std::logic_error&) {  // stoi's invalid_argument / out_of_range
+    last_error_message = "threads must be an integer in [1, 1024], got '" + value + "'";
+  }
+  return RK_STATUS_INVALID_ARGUMENT;
+}
+
+int get_option(const char* name_in, char* out, size_t capacity) {
+  const std::string name = name_in;
+  std::string value;
+  if (name == "threads") {
+    value = std::to_string(ThreadPool::instance().threads());
+  } else if (name == "hardware_threads") {
+    value = std::to_string(ThreadPool::hardware_threads());
+  } else if (name == "isa") {
+    value = isa_name();
+  } else if (name == "supported_isas") {
+    for (const std::string& isa : supported_isas()) value += (value.empty() ? "" : ",") + isa;
+  } else {
+    last_error_message = "the cpu device has no option '" + name + "'";
+    return RK_STATUS_INVALID_ARGUMENT;
+  }
+  if (value.size() + 1 > capacity) {
+    last_error_message = "option '" + name + "' needs " + std::to_string(value.size() + 1) + " bytes";
+    return RK_STATUS_INVALID_ARGUMENT;
+  }
+  std::memcpy(out, value.c_str(), value.size() + 1);
+  return 0;
+}
+
 int axpby(float alpha, const float* x, float beta, const float* y, float* out, size_t count) {
   if (y)
     for (size_t i = 0; i < count; ++i) out[i] = alpha * x[i] + beta * y[i];
@@ -310,6 +370,10 @@ const rk_device_ops kOps = {
     embedding_forward_entry,
     embedding_backward_entry,
     dropout_entry,
+    sum_squares_many,
+    set_option,
+    get_option,
+    nullptr,  // probe: always usable
 };
 
 }  // namespace

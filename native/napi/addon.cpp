@@ -90,7 +90,7 @@ Napi::Value backends(const Napi::CallbackInfo& info) {
     Napi::Object o = Napi::Object::New(env);
     o.Set("name", statuses[i].name);
     o.Set("available", statuses[i].available);
-    if (!statuses[i].available) o.Set("reason", statuses[i].reason);
+    if (!statuses[i].reason.empty()) o.Set("reason", statuses[i].reason);
     out.Set(i, o);
   }
   return out;

@@ -1,4 +1,5 @@
-// The devices this addon can run on, and which one new tensors go to.
+// The device registry: the devices this addon can run on. It owns the CPU device and the
+// CUDA device plugin, loaded on first use (see backends.cpp for where it is looked for).
 #ifndef RNNKIT_NAPI_BACKENDS_H
 #define RNNKIT_NAPI_BACKENDS_H
 
@@ -12,12 +13,18 @@ namespace rk::napi {
 struct BackendStatus {
   std::string name;
   bool available;
-  std::string reason;  // why not, when unavailable
+  // Why an unavailable backend cannot run; for an available one, a note from its plugin
+  // (e.g. that it is emulated), or empty.
+  std::string reason;
 };
 
+// Every backend, loading the CUDA plugin if it was not loaded yet.
 std::vector<BackendStatus> backend_statuses();
-// The device for a backend name; throws Error with the reason when it is unavailable.
+// The device for a backend name; TypeError for an unknown name, Error (RNNKIT_UNSUPPORTED)
+// with the reason when it is unavailable.
 const Device& device_for(const std::string& name);
+// The CPU device, without touching any plugin.
+const Device& cpu_device();
 
 }  // namespace rk::napi
 

@@ -1,8 +1,11 @@
-// Bindings of the CPU device's settings: threads, instruction set, and the FMA peak probe.
-#include "../cpu/isa.h"
+// Bindings of the CPU device's settings (threads, instruction set) through the device
+// ABI's options, and of the FMA peak probe (a CPU benchmark, not a device setting).
+#include <algorithm>
+#include <string>
+
 #include "../cpu/peak_probe.h"
-#include "../cpu/thread_pool.h"
 #include "addon.h"
+#include "backends.h"
 #include "convert.h"
 
 namespace rk::napi {
@@ -12,34 +15,46 @@ Napi::Value set_num_threads(const Napi::CallbackInfo& info) {
   return translate_errors(info.Env(), [&]() -> Napi::Value {
     const double n = info[0].IsNumber() ? info[0].As<Napi::Number>().DoubleValue() : -1.0;
     if (!(n >= 1) || n != static_cast<int>(n) || n > 1024) throw rk::RangeError("threads must be an integer in [1, 1024]");
-    cpu::ThreadPool::instance().set_threads(static_cast<int>(n));
+    cpu_device().set_option("threads", std::to_string(static_cast<int>(n)));
     return info.Env().Undefined();
   });
 }
 
-Napi::Value get_num_threads(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), cpu::ThreadPool::instance().threads());
+Napi::Value int_option(const Napi::CallbackInfo& info, const char* name) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    return Napi::Number::New(info.Env(), std::stoi(cpu_device().get_option(name)));
+  });
 }
 
-Napi::Value hardware_threads(const Napi::CallbackInfo& info) {
-  return Napi::Number::New(info.Env(), cpu::ThreadPool::hardware_threads());
-}
+Napi::Value get_num_threads(const Napi::CallbackInfo& info) { return int_option(info, "threads"); }
+
+Napi::Value hardware_threads(const Napi::CallbackInfo& info) { return int_option(info, "hardware_threads"); }
 
 Napi::Value set_isa(const Napi::CallbackInfo& info) {
   return translate_errors(info.Env(), [&]() -> Napi::Value {
     if (!info[0].IsString()) throw rk::TypeError("isa must be a string");
-    cpu::set_isa(info[0].As<Napi::String>().Utf8Value());
+    cpu_device().set_option("isa", info[0].As<Napi::String>().Utf8Value());
     return info.Env().Undefined();
   });
 }
 
-Napi::Value get_isa(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), cpu::isa_name()); }
+Napi::Value get_isa(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    return Napi::String::New(info.Env(), cpu_device().get_option("isa"));
+  });
+}
 
 Napi::Value supported_isas(const Napi::CallbackInfo& info) {
-  const auto names = cpu::supported_isas();
-  Napi::Array out = Napi::Array::New(info.Env(), names.size());
-  for (size_t i = 0; i < names.size(); ++i) out.Set(i, names[i]);
-  return out;
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    const std::string list = cpu_device().get_option("supported_isas");  // comma-separated, best first
+    Napi::Array out = Napi::Array::New(info.Env());
+    for (size_t begin = 0, i = 0; begin <= list.size(); ++i) {
+      const size_t end = std::min(list.find(',', begin), list.size());
+      out.Set(i, list.substr(begin, end - begin));
+      begin = end + 1;
+    }
+    return out;
+  });
 }
 
 // measureFmaPeak(isa, threads, seconds) -> GFLOP/s
