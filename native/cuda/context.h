@@ -1,0 +1,47 @@
+// The CUDA device's process-wide state: whether it can run (and why not), its stream,
+// cuBLAS and the allocator. Built once, on first use, and never torn down: the static CUDA
+// runtime runs its own exit handlers, and freeing device memory or cuBLAS handles after
+// them would touch a runtime that is gone.
+#ifndef RNNKIT_CUDA_CONTEXT_H
+#define RNNKIT_CUDA_CONTEXT_H
+
+#include <memory>
+#include <string>
+
+#include "allocator.h"
+#include "cublas_loader.h"
+#include "runtime.h"
+
+namespace rk::cuda {
+
+// A stream, destroyed with its owner.
+class Stream {
+ public:
+  Stream() = default;
+  explicit Stream(cudaStream_t s) : stream_(s) {}
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+  ~Stream() {
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+  cudaStream_t get() const { return stream_; }
+
+ private:
+  cudaStream_t stream_ = nullptr;
+};
+
+struct Context {
+  std::string unavailable;  // empty: usable
+  std::string description;  // what runs, when usable
+  std::unique_ptr<Stream> stream;
+  std::unique_ptr<CublasLibrary> cublas;
+  CublasHandle blas;
+  CachingAllocator allocator;
+};
+
+// The context, initialised on first call; never throws, never aborts.
+Context& context();
+
+}  // namespace rk::cuda
+
+#endif
