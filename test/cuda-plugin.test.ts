@@ -65,6 +65,10 @@ describe.skipIf(!cmake)('CUDA device plugin (emulated on the CPU)', () => {
     expect(out).toMatch(/^emulated, RNNKIT_CUBLAS pointing nowhere\s+OK/m);
     expect(out).toMatch(/reason: cuBLAS not found \(tried \/nonexistent\/rnnkit\/libcublas\.so\.13/);
     expect(out).toMatch(/emulated plugin: emulated on the CPU/);
+    // The reasons of machines we do not have, simulated by the emulated plugin.
+    for (const name of ['as without a driver', 'as with an old driver', 'as without a device'])
+      expect(out).toMatch(new RegExp(`^emulated, ${name}\\s+OK`, 'm'));
+    expect(out).toMatch(/reason: the NVIDIA driver supports CUDA 12\.8 but this plugin's runtime needs CUDA 13\.0/);
     if (fs.existsSync(path.join(buildDir, 'rnnkit_cuda.so'))) {
       expect(out).toMatch(/^real plugin loads, says why it cannot run\s+OK/m);
     } else {

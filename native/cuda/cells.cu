@@ -30,12 +30,12 @@ __global__ void cell_backward_kernel(rk_cell_backward_args a) {
 
 int cell_forward(const rk_cell_forward_args* a) {
   RK_REQUIRE_READY();
-  return launch("cell_forward", cell_forward_kernel, static_cast<size_t>(a->batch * a->hidden), *a);
+  return launch("cell_forward", cell_forward_kernel, elements(a->batch, a->hidden), *a);
 }
 
 int cell_backward(const rk_cell_backward_args* a) {
   RK_REQUIRE_READY();
-  return launch("cell_backward", cell_backward_kernel, static_cast<size_t>(a->batch * a->hidden), *a);
+  return launch("cell_backward", cell_backward_kernel, elements(a->batch, a->hidden), *a);
 }
 
 }  // namespace rk::cuda

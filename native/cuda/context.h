@@ -6,6 +6,7 @@
 #define RNNKIT_CUDA_CONTEXT_H
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "allocator.h"
@@ -36,6 +37,9 @@ struct Context {
   std::unique_ptr<Stream> stream;
   std::unique_ptr<CublasLibrary> cublas;
   CublasHandle blas;
+  // cuBLAS calls on the one handle come from any host thread (the addon's worker pool); a
+  // handle is not meant to be used by several threads at once.
+  std::mutex blas_mutex;
   CachingAllocator allocator;
 };
 

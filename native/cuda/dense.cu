@@ -55,8 +55,8 @@ int bias_activation(float* y, int64_t rows, int64_t cols, const float* bias, int
   RK_REQUIRE_READY();
   if (rows <= 0 || cols <= 0) return 0;
   if (activation == RK_ACT_SOFTMAX)
-    return launch("bias_activation (softmax)", bias_softmax_kernel, static_cast<size_t>(rows), y, rows, cols, bias);
-  return launch("bias_activation", bias_activation_kernel, static_cast<size_t>(rows * cols), y, rows, cols, bias,
+    return launch("bias_activation (softmax)", bias_softmax_kernel, elements(rows), y, rows, cols, bias);
+  return launch("bias_activation", bias_activation_kernel, elements(rows, cols), y, rows, cols, bias,
                 activation);
 }
 
@@ -64,10 +64,10 @@ int activation_backward(const float* y, const float* dy, float* d_pre, int64_t r
   RK_REQUIRE_READY();
   if (rows <= 0 || cols <= 0) return 0;
   if (activation == RK_ACT_SOFTMAX)
-    return launch("activation_backward (softmax)", softmax_backward_kernel, static_cast<size_t>(rows), y, dy, d_pre,
+    return launch("activation_backward (softmax)", softmax_backward_kernel, elements(rows), y, dy, d_pre,
                   rows, cols);
-  return launch("activation_backward", activation_backward_kernel, static_cast<size_t>(rows * cols), y, dy, d_pre,
-                static_cast<size_t>(rows * cols), activation);
+  return launch("activation_backward", activation_backward_kernel, elements(rows, cols), y, dy, d_pre,
+                elements(rows, cols), activation);
 }
 
 }  // namespace rk::cuda

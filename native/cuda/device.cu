@@ -33,26 +33,31 @@ class Immortal {
 // The reasons, in the order a machine can lack them: a driver, a driver new enough, a
 // device, cuBLAS. Each is a sentence for rk.backends().
 void initialise(Context& c) {
-#if !RNNKIT_CUDA_EMULATED
   // The runtime would find out too, but only as "insufficient driver"; without libcuda
   // there is simply no NVIDIA driver.
-  if (!dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD) && !dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL)) {
-    c.unavailable = "no NVIDIA driver (libcuda.so.1 could not be loaded: " + std::string(dlerror()) + ")";
+#if RNNKIT_CUDA_EMULATED
+  const bool driver = !rk_emulation::simulates("no-driver");
+  const char* why_not = "simulated by RNNKIT_CUDA_EMULATE=no-driver";
+#else
+  const bool driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD) || dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  const char* why_not = driver ? "" : dlerror();
+#endif
+  if (!driver) {
+    c.unavailable = "no NVIDIA driver (libcuda.so.1 could not be loaded: " + std::string(why_not ? why_not : "") + ")";
     return;
   }
-#endif
-  int runtime = 0, driver = 0;
+  int runtime = 0, driver_version = 0;
   cudaRuntimeGetVersion(&runtime);
-  cudaDriverGetVersion(&driver);
+  cudaDriverGetVersion(&driver_version);
   int devices = 0;
   const cudaError_t e = cudaGetDeviceCount(&devices);
   if (e == cudaErrorInsufficientDriver) {
-    c.unavailable = "the NVIDIA driver supports CUDA " + version_text(driver) + " but this plugin's runtime needs CUDA " +
+    c.unavailable = "the NVIDIA driver supports CUDA " + version_text(driver_version) + " but this plugin's runtime needs CUDA " +
                     version_text(runtime) + " (update the driver)";
     return;
   }
   if (e == cudaErrorNoDevice || (e == cudaSuccess && devices == 0)) {
-    c.unavailable = "no CUDA device (the NVIDIA driver " + version_text(driver) + " found none)";
+    c.unavailable = "no CUDA device (the NVIDIA driver " + version_text(driver_version) + " found none)";
     return;
   }
   if (e != cudaSuccess) {
@@ -95,7 +100,7 @@ void initialise(Context& c) {
   c.description = "emulated on the CPU (the CUDA device's kernels as host loops; cuBLAS: " + c.cublas->path() + ")";
 #else
   c.description = std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) +
-                  "), driver CUDA " + version_text(driver) + ", runtime " + version_text(runtime) +
+                  "), driver CUDA " + version_text(driver_version) + ", runtime " + version_text(runtime) +
                   ", cuBLAS " + c.cublas->path();
 #endif
 }

@@ -26,13 +26,13 @@ __global__ void embedding_backward_kernel(const float* ids, const float* d_out, 
 
 int embedding_forward(const float* table, const float* ids, float* out, int64_t rows, int64_t dim) {
   RK_REQUIRE_READY();
-  return launch("embedding_forward", embedding_forward_kernel, static_cast<size_t>(rows * dim), table, ids, out, rows,
+  return launch("embedding_forward", embedding_forward_kernel, elements(rows, dim), table, ids, out, rows,
                 dim);
 }
 
 int embedding_backward(const float* ids, const float* d_out, float* d_table, int64_t rows, int64_t dim) {
   RK_REQUIRE_READY();
-  return launch("embedding_backward", embedding_backward_kernel, static_cast<size_t>(rows * dim), ids, d_out, d_table,
+  return launch("embedding_backward", embedding_backward_kernel, elements(rows, dim), ids, d_out, d_table,
                 rows, dim);
 }
 

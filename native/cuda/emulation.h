@@ -57,6 +57,15 @@ struct cudaDeviceProp {
   size_t totalGlobalMem;
 };
 
+namespace rk_emulation {
+// RNNKIT_CUDA_EMULATE=no-driver | old-driver | no-device makes the emulated plugin fail as
+// a machine without them would, so that those reasons are tested without such a machine.
+inline bool simulates(const char* what) {
+  const char* e = std::getenv("RNNKIT_CUDA_EMULATE");
+  return e && std::strcmp(e, what) == 0;
+}
+}  // namespace rk_emulation
+
 inline const char* cudaGetErrorString(cudaError_t e) {
   switch (e) {
     case cudaSuccess: return "no error";
@@ -68,9 +77,16 @@ inline const char* cudaGetErrorString(cudaError_t e) {
   return "unknown error";
 }
 inline cudaError_t cudaGetLastError() { return cudaSuccess; }
-inline cudaError_t cudaDriverGetVersion(int* v) { *v = 13000; return cudaSuccess; }
+inline cudaError_t cudaDriverGetVersion(int* v) {
+  *v = rk_emulation::simulates("old-driver") ? 12080 : 13000;
+  return cudaSuccess;
+}
 inline cudaError_t cudaRuntimeGetVersion(int* v) { *v = 13000; return cudaSuccess; }
-inline cudaError_t cudaGetDeviceCount(int* n) { *n = 1; return cudaSuccess; }
+inline cudaError_t cudaGetDeviceCount(int* n) {
+  *n = rk_emulation::simulates("no-device") ? 0 : 1;
+  if (rk_emulation::simulates("old-driver")) return cudaErrorInsufficientDriver;
+  return *n ? cudaSuccess : cudaErrorNoDevice;
+}
 inline cudaError_t cudaSetDevice(int) { return cudaSuccess; }
 inline cudaError_t cudaGetDevice(int* d) { *d = 0; return cudaSuccess; }
 inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int) {

@@ -29,6 +29,7 @@ int gemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, floa
   if (m == 0 || n == 0) return 0;
   Context& ctx = context();
   const CublasApi& api = ctx.cublas->api();
+  std::lock_guard<std::mutex> lock(ctx.blas_mutex);
   const cublasStatus_t st =
       api.sgemm(ctx.blas.get(), trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
                 static_cast<int>(n), static_cast<int>(m), static_cast<int>(k), &alpha, b, static_cast<int>(ldb), a,
@@ -39,11 +40,11 @@ int gemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, floa
 
 // A GPU reads the canonical layout as fast as any other: the prepared operand is op(B)
 // copied once, contiguous, so gemm_packed_b is a plain GEMM without a transpose.
-size_t packed_b_bytes(int64_t k, int64_t n) { return static_cast<size_t>(k) * static_cast<size_t>(n) * sizeof(float); }
+size_t packed_b_bytes(int64_t k, int64_t n) { return elements(k, n) * sizeof(float); }
 
 int pack_b(int32_t trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, void* packed) {
   RK_REQUIRE_READY();
-  return launch("pack_b", pack_b_kernel, static_cast<size_t>(k * n), trans_b, k, n, b, ldb, static_cast<float*>(packed));
+  return launch("pack_b", pack_b_kernel, elements(k, n), trans_b, k, n, b, ldb, static_cast<float*>(packed));
 }
 
 int gemm_packed_b(int32_t trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,

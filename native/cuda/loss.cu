@@ -146,7 +146,7 @@ int loss(int32_t kind, int32_t from_logits, const float* pred, const float* targ
   Scratch bad(context().allocator, sizeof(LabelError));
   if (!row_loss || !bad) return fail("loss: " + (row_loss ? bad.error() : row_loss.error()));
   RK_CUDA_TRY(cudaMemsetAsync(bad.as<void>(), 0, sizeof(LabelError), stream()), "loss");
-  if (int s = launch("loss", loss_rows_kernel, static_cast<size_t>(rows), kind, from_logits, pred, target, rows, cols,
+  if (int s = launch("loss", loss_rows_kernel, elements(rows), kind, from_logits, pred, target, rows, cols,
                      grad, row_loss.as<double>(), bad.as<LabelError>()))
     return s;
   std::vector<double> host(rows);
@@ -175,9 +175,9 @@ int count_correct(const float* pred, const float* target, int64_t rows, int64_t 
   if (!counter) return fail("count_correct: " + counter.error());
   RK_CUDA_TRY(cudaMemsetAsync(counter.as<void>(), 0, sizeof(unsigned long long), stream()), "count_correct");
   int s = (binary || cols == 1)
-              ? launch("count_correct", count_binary_kernel, static_cast<size_t>(rows * cols), pred, target,
-                       static_cast<size_t>(rows * cols), threshold, counter.as<unsigned long long>())
-              : launch("count_correct", count_argmax_kernel, static_cast<size_t>(rows), pred, target, rows, cols, sparse,
+              ? launch("count_correct", count_binary_kernel, elements(rows, cols), pred, target,
+                       elements(rows, cols), threshold, counter.as<unsigned long long>())
+              : launch("count_correct", count_argmax_kernel, elements(rows), pred, target, rows, cols, sparse,
                        counter.as<unsigned long long>());
   if (s) return s;
   unsigned long long host = 0;

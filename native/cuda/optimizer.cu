@@ -48,7 +48,7 @@ __global__ void rmsprop_kernel(rk_optimizer_step_args a) {
 
 int optimizer_step(const rk_optimizer_step_args* a) {
   RK_REQUIRE_READY();
-  const size_t count = a->count > 0 ? static_cast<size_t>(a->count) : 0;
+  const size_t count = elements(a->count);
   switch (a->kind) {
     case RK_OPT_SGD: return launch("optimizer_step (sgd)", sgd_kernel, count, *a);
     case RK_OPT_ADAM: {

@@ -42,14 +42,14 @@ __global__ void reverse_valid_steps_kernel(const float* src, float* dst, int64_t
 int permute_steps(const float* src, float* dst, int64_t batch, int64_t steps, int64_t width, const int32_t* lengths,
                   int32_t reverse, int32_t to_time_major) {
   RK_REQUIRE_READY();
-  return launch("permute_steps", permute_steps_kernel, static_cast<size_t>(batch * steps * width), src, dst, batch,
+  return launch("permute_steps", permute_steps_kernel, elements(batch, steps, width), src, dst, batch,
                 steps, width, lengths, reverse, to_time_major);
 }
 
 int reverse_valid_steps(const float* src, float* dst, int64_t batch, int64_t steps, int64_t width,
                         const int32_t* lengths) {
   RK_REQUIRE_READY();
-  return launch("reverse_valid_steps", reverse_valid_steps_kernel, static_cast<size_t>(batch * steps * width), src,
+  return launch("reverse_valid_steps", reverse_valid_steps_kernel, elements(batch, steps, width), src,
                 dst, batch, steps, width, lengths);
 }
 

@@ -33,7 +33,7 @@ __global__ void sum_squares_partials_kernel(const float* x, size_t count, double
 
 int sum_rows(const float* x, int64_t rows, int64_t cols, float* out, int32_t accumulate) {
   RK_REQUIRE_READY();
-  return launch("sum_rows", sum_rows_kernel, static_cast<size_t>(cols), x, rows, cols, out, accumulate);
+  return launch("sum_rows", sum_rows_kernel, elements(cols), x, rows, cols, out, accumulate);
 }
 
 int sum_squares(const float* x, size_t count, double* host_result) {

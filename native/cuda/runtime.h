@@ -38,6 +38,12 @@ inline unsigned blocks_for(size_t count) {
   return static_cast<unsigned>(b == 0 ? 1 : b > 1024 ? 1024 : b);
 }
 
+// How many elements a shape holds; 0 when any dimension is not positive (so a negative
+// dimension launches nothing instead of wrapping to a huge size_t).
+inline size_t elements(int64_t a, int64_t b = 1, int64_t c = 1) {
+  return (a <= 0 || b <= 0 || c <= 0) ? 0 : static_cast<size_t>(a) * static_cast<size_t>(b) * static_cast<size_t>(c);
+}
+
 // A launch on the device's stream, then the launch's own error.
 template <typename... Params, typename... Args>
 int launch(const char* what, void (*kernel)(Params...), size_t count, Args... args) {

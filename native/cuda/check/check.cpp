@@ -146,6 +146,8 @@ class Dev {
 };
 
 std::unique_ptr<Dev> cpu, emu;
+// The compared plugin is the emulated one (else a real GPU: atomics add in any order).
+bool emulated = true;
 
 // Runs one case on both devices and compares what it returns.
 void both(const std::string& op, bool exact, const std::string& what, const std::function<Outs(Dev&)>& body) {
@@ -564,7 +566,8 @@ void check_embedding_dropout() {
         d.must(d.o->embedding_forward(d.up(table), d.up(ids), out, rows, dim), "embedding_forward");
         return Outs{d.down(out, rows * dim)};
       });
-      both("embedding_backward", true, shape({rows, dim}), [&](Dev& d) {
+      // With repeated ids a GPU's atomic adds run in any order: exact only when emulated.
+      both("embedding_backward", emulated, shape({rows, dim}), [&](Dev& d) {
         float* dt = d.up(d_table0);
         d.must(d.o->embedding_backward(d.up(ids), d.up(d_out), dt, rows, dim), "embedding_backward");
         return Outs{d.down(dt, vocab * dim)};
@@ -628,14 +631,20 @@ void check_loader(const std::string& emu_path, const std::string& real_path) {
     const char* name;
     const char* cublas;  // RNNKIT_CUBLAS, or null to leave it unset
     const char* expect_reason;  // substring, or null: usable
+    const char* emulate = nullptr;  // RNNKIT_CUDA_EMULATE: a machine without a driver, ...
   };
   const std::string missing = "/nonexistent/rnnkit/libcublas.so.13";
   const Case cases[] = {{"emulated, fake cuBLAS found beside it", nullptr, nullptr},
                         {"emulated, RNNKIT_CUBLAS=<fake>", fake.c_str(), nullptr},
-                        {"emulated, RNNKIT_CUBLAS pointing nowhere", missing.c_str(), "cuBLAS not found (tried /nonexistent"}};
+                        {"emulated, RNNKIT_CUBLAS pointing nowhere", missing.c_str(), "cuBLAS not found (tried /nonexistent"},
+                        {"emulated, as without a driver", nullptr, "no NVIDIA driver (libcuda.so.1", "no-driver"},
+                        {"emulated, as with an old driver", nullptr,
+                         "the NVIDIA driver supports CUDA 12.8 but this plugin's runtime needs CUDA 13.0", "old-driver"},
+                        {"emulated, as without a device", nullptr, "no CUDA device", "no-device"}};
   for (const Case& c : cases) {
     const bool ok = in_child([&] {
       if (c.cublas) setenv("RNNKIT_CUBLAS", c.cublas, 1); else unsetenv("RNNKIT_CUBLAS");
+      if (c.emulate) setenv("RNNKIT_CUDA_EMULATE", c.emulate, 1); else unsetenv("RNNKIT_CUDA_EMULATE");
       text_fn reason, info;
       const rk_device_ops* ops;
       if (!open_plugin(emu_path, &reason, &info, &ops)) return false;
@@ -686,22 +695,26 @@ std::string beside_self(const char* name) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string emu_path = beside_self("rnnkit_cuda_emu.so"), real_path = beside_self("rnnkit_cuda.so");
+  std::string emu_path = beside_self("rnnkit_cuda_emu.so"), real_path = beside_self("rnnkit_cuda.so"), ops_path;
   for (int i = 1; i + 1 < argc; i += 2) {
     if (!std::strcmp(argv[i], "--emu")) emu_path = argv[i + 1];
     if (!std::strcmp(argv[i], "--real")) real_path = argv[i + 1];
+    if (!std::strcmp(argv[i], "--ops")) ops_path = argv[i + 1];  // compare this plugin instead (a GPU machine)
   }
   // Children first, before the CPU device starts its threads.
-  check_loader(emu_path, real_path);
+  if (ops_path.empty()) check_loader(emu_path, real_path);
 
   text_fn reason, info;
   const rk_device_ops* emu_ops;
-  unsetenv("RNNKIT_CUBLAS");
-  if (!open_plugin(emu_path, &reason, &info, &emu_ops) || reason()) {
-    std::printf("FAIL: the emulated plugin %s is unusable: %s\n", emu_path.c_str(), reason ? reason() : "");
+  const std::string compared = ops_path.empty() ? emu_path : ops_path;
+  if (ops_path.empty()) unsetenv("RNNKIT_CUBLAS");
+  unsetenv("RNNKIT_CUDA_EMULATE");
+  if (!open_plugin(compared, &reason, &info, &emu_ops) || reason()) {
+    std::printf("FAIL: the plugin %s is unusable: %s\n", compared.c_str(), reason ? reason() : "");
     return 1;
   }
-  std::printf("emulated plugin: %s\n", info());
+  emulated = std::strstr(info(), "emulated on the CPU") != nullptr;
+  std::printf("%s plugin: %s\n", emulated ? "emulated" : "compared", info());
   cpu = std::make_unique<Dev>(rk::cpu::device_ops());
   emu = std::make_unique<Dev>(emu_ops);
 
