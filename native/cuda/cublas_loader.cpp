@@ -33,6 +33,16 @@ std::unique_ptr<CublasLibrary> CublasLibrary::load(std::string* reason) {
   if (forced && *forced) {
     candidates.push_back(forced);
   } else {
+#ifdef RNNKIT_CUBLAS_BESIDE_PLUGIN
+    // The emulated plugin's fake cuBLAS lives beside it (build-cuda/libcublas.so.13). Found
+    // through the plugin's own path rather than its RUNPATH: a dlopen's RUNPATH is that of
+    // the caller, which interposers such as ASan's replace.
+    Dl_info self;
+    if (dladdr(reinterpret_cast<void*>(&CublasLibrary::load), &self) && self.dli_fname) {
+      const std::string path = self.dli_fname;
+      candidates.push_back(path.substr(0, path.rfind('/') + 1) + "libcublas.so.13");
+    }
+#endif
     for (const char* name : kNames) candidates.push_back(name);
     for (const char* folder : kFolders)
       for (const char* name : kNames) candidates.push_back(std::string(folder) + name);
