@@ -220,10 +220,11 @@ void check_gemm() {
   for (auto& s : shapes)
     for (int ta = 0; ta < 2; ++ta)
       for (int tb = 0; tb < 2; ++tb)
-        for (int ab = 0; ab < 2; ++ab) {
+        for (int ab = 0; ab < 4; ++ab) {
           const int64_t m = s[0], n = s[1], k = s[2];
-          const float alpha = ab ? 0.5f : 1.0f, beta = ab ? 1.5f : 0.0f;
-          const int64_t lda = (ta ? m : k) + 3, ldb = (tb ? k : n) + 2, ldc = n + 1;
+          const float alpha = ab & 1 ? 0.5f : 1.0f, beta = ab & 1 ? 1.5f : 0.0f;
+          const int64_t pad = ab & 2 ? 0 : 1;  // tight leading dimensions (0 for an empty k), or padded
+          const int64_t lda = (ta ? m : k) + 3 * pad, ldb = (tb ? k : n) + 2 * pad, ldc = n + pad;
           const Floats a = random((ta ? k : m) * lda), b = random((tb ? n : k) * ldb), c = random(m * ldc);
           both("gemm", false, shape({m, n, k}) + (ta ? " A^T" : "") + (tb ? " B^T" : ""), [&](Dev& d) {
             Floats c0 = c;
