@@ -3,7 +3,7 @@
 #  - it exports only rk_* (the ops table entry and what the registry asks about it);
 #  - it needs no libcudart / libcublas (static runtime, cuBLAS by dlopen);
 #  - its .nv_fatbin holds real code for every architecture and the sm_120 PTX;
-#  - rnnkit_cuda_check passes (emulated plugin vs the CPU device; loader reasons; the real
+#  - rnnkit_cuda_check passes, with the usual grids and with small ones (emulated plugin vs the CPU device; loader reasons; the real
 #    plugin loads here and says why it cannot run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,4 +23,6 @@ else
   echo "$so not built (no nvcc): only the emulated plugin is checked"
 fi
 "$dir/rnnkit_cuda_check" || fail=1
+echo "again with every emulated grid capped at 3 blocks of 32 threads:"
+"$dir/rnnkit_cuda_check" --grid 3x32 | tail -1 || fail=1
 exit $fail

@@ -69,6 +69,14 @@ describe.skipIf(!cmake)('CUDA device plugin (emulated on the CPU)', () => {
     for (const name of ['as without a driver', 'as with an old driver', 'as without a device'])
       expect(out).toMatch(new RegExp(`^emulated, ${name}\\s+OK`, 'm'));
     expect(out).toMatch(/reason: the NVIDIA driver supports CUDA 12\.8 but this plugin's runtime needs CUDA 13\.0/);
+
+    // Results must not depend on the grid: every grid-stride launch capped at 3 blocks of 32
+    // threads, so the loops stride on this small data too.
+    const small = spawnSync(path.join(buildDir, 'rnnkit_cuda_check'), ['--grid', '3x32'], { cwd: root, encoding: 'utf8' });
+    if (small.status !== 0) console.log(small.stdout, small.stderr);
+    expect(small.status).toBe(0);
+    expect(small.stdout.trim().split('\n').pop()).toBe('ALL OK');
+
     if (fs.existsSync(path.join(buildDir, 'rnnkit_cuda.so'))) {
       expect(out).toMatch(/^real plugin loads, says why it cannot run\s+OK/m);
     } else {

@@ -16,6 +16,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -63,6 +64,25 @@ namespace rk_emulation {
 inline bool simulates(const char* what) {
   const char* e = std::getenv("RNNKIT_CUDA_EMULATE");
   return e && std::strcmp(e, what) == 0;
+}
+}  // namespace rk_emulation
+
+namespace rk_emulation {
+// RNNKIT_CUDA_EMULATE_GRID=<blocks>x<threads> (e.g. 3x32) caps the grid of every grid-stride
+// launch, so that the stride loops run several rounds on the check's small data too: a
+// kernel's result must not depend on its grid.
+inline void cap_grid(dim3* grid, dim3* block) {
+  static const struct Cap {
+    unsigned blocks = 0, threads = 0;
+    Cap() {
+      const char* e = std::getenv("RNNKIT_CUDA_EMULATE_GRID");
+      unsigned b = 0, t = 0;
+      if (e && std::sscanf(e, "%ux%u", &b, &t) == 2 && b > 0 && t > 0) blocks = b, threads = t;
+    }
+  } cap;
+  if (!cap.blocks) return;
+  if (grid->x > cap.blocks) grid->x = cap.blocks;
+  block->x = cap.threads;
 }
 }  // namespace rk_emulation
 

@@ -54,7 +54,9 @@ int launch(const char* what, void (*kernel)(Params...), size_t count, Args... ar
   return e == cudaSuccess ? 0 : fail_cuda(e, what);
 #else
   (void)what;
-  rk_emulation::launch(kernel, dim3(blocks_for(count)), dim3(kThreads), stream(), args...);
+  dim3 grid(blocks_for(count)), block(kThreads);
+  rk_emulation::cap_grid(&grid, &block);
+  rk_emulation::launch(kernel, grid, block, stream(), args...);
   return 0;
 #endif
 }
