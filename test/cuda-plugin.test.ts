@@ -71,7 +71,7 @@ describe.skipIf(!cmake)('CUDA device plugin (emulated on the CPU)', () => {
     expect(out).toMatch(/reason: cuBLAS not found \(tried \/nonexistent\/rnnkit\/libcublas\.so\.13/);
     expect(out).toMatch(/emulated plugin: emulated on the CPU/);
     // The reasons of machines we do not have, simulated by the emulated plugin.
-    for (const name of ['as without a driver', 'as with an old driver', 'as without a device'])
+    for (const name of ['as without a driver', 'as with an old driver', 'as without a device', 'as out of memory for the context'])
       expect(out).toMatch(new RegExp(`^emulated, ${name}\\s+OK`, 'm'));
     expect(out).toMatch(/reason: the NVIDIA driver supports CUDA 12\.8 but this plugin's runtime needs CUDA 13\.0/);
 

@@ -1,10 +1,12 @@
 // The CUDA device's process-wide state: whether it can run (and why not), its stream,
-// cuBLAS and the allocator. Built once, on first use, and never torn down: the static CUDA
-// runtime runs its own exit handlers, and freeing device memory or cuBLAS handles after
-// them would touch a runtime that is gone.
+// cuBLAS and the allocator. Probed on first use (cheap: no CUDA context), started on the
+// first entry that needs the GPU, and never torn down: the static CUDA runtime runs its own
+// exit handlers, and freeing device memory or cuBLAS handles after them would touch a
+// runtime that is gone.
 #ifndef RNNKIT_CUDA_CONTEXT_H
 #define RNNKIT_CUDA_CONTEXT_H
 
+#include <atomic>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,8 +34,12 @@ class Stream {
 };
 
 struct Context {
-  std::string unavailable;  // empty: usable
+  std::string unavailable;  // the probe's reason (driver, device, cuBLAS); empty: usable
   std::string description;  // what runs, when usable
+  std::string start_error;  // why the context, stream or cuBLAS handle could not be made
+  std::atomic<bool> start_done{false};
+  // The reason the device cannot run, or null; a start error counts once start has run.
+  const char* reason() const;
   std::unique_ptr<Stream> stream;
   std::unique_ptr<CublasLibrary> cublas;
   CublasHandle blas;
@@ -43,8 +49,10 @@ struct Context {
   CachingAllocator allocator;
 };
 
-// The context, initialised on first call; never throws, never aborts.
+// The context, probed on first call; never throws, never aborts.
 Context& context();
+// The context, started (CUDA context, stream, cuBLAS handle) if the probe found no reason.
+Context& started();
 
 }  // namespace rk::cuda
 

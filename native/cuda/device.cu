@@ -30,9 +30,14 @@ class Immortal {
   alignas(T) unsigned char storage_[sizeof(T)];
 };
 
-// The reasons, in the order a machine can lack them: a driver, a driver new enough, a
-// device, cuBLAS. Each is a sentence for rk.backends().
-void initialise(Context& c) {
+// Asking whether the device can run must stay cheap (the registry asks when the addon
+// loads): the probe loads the driver and cuBLAS and counts devices, but creates no CUDA
+// context (a context costs a GPU hundreds of milliseconds and memory). The context, the
+// stream and the cuBLAS handle are made on the first entry that needs them (start).
+//
+// The probe's reasons, in the order a machine can lack them: a driver, a driver new enough,
+// a device, cuBLAS. Each is a sentence for rk.backends().
+void probe(Context& c) {
   // The runtime would find out too, but only as "insufficient driver"; without libcuda
   // there is simply no NVIDIA driver.
 #if RNNKIT_CUDA_EMULATED
@@ -65,35 +70,15 @@ void initialise(Context& c) {
     return;
   }
   cudaDeviceProp prop;
-  if (cudaSetDevice(0) != cudaSuccess || cudaGetDeviceProperties(&prop, 0) != cudaSuccess) {
-    c.unavailable = std::string("CUDA device 0 could not be opened: ") + cudaGetErrorString(cudaGetLastError());
+  const cudaError_t pe = cudaGetDeviceProperties(&prop, 0);
+  if (pe != cudaSuccess) {
+    c.unavailable = std::string("CUDA device 0 could not be queried: ") + cudaGetErrorString(pe);
     return;
   }
-  cudaStream_t s = nullptr;
-  if (cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking) != cudaSuccess) {
-    c.unavailable = std::string("no CUDA stream: ") + cudaGetErrorString(cudaGetLastError());
-    return;
-  }
-  c.stream = std::make_unique<Stream>(s);
   std::string why;
   c.cublas = CublasLibrary::load(&why);
   if (!c.cublas) {
     c.unavailable = why;
-    return;
-  }
-  const CublasApi& api = c.cublas->api();
-  cublasHandle_t h = nullptr;
-  cublasStatus_t st = api.create(&h);
-  if (st != CUBLAS_STATUS_SUCCESS) {
-    c.unavailable = "cuBLAS (" + c.cublas->path() + ") could not start: " + c.cublas->status_text(st);
-    return;
-  }
-  c.blas = CublasHandle(&api, h);
-  // Full FP32 by default (no TF32), so that results match the CPU device's.
-  st = api.set_stream(h, reinterpret_cast<cublasStream_t>(s));
-  if (st == CUBLAS_STATUS_SUCCESS) st = api.set_math_mode(h, CUBLAS_DEFAULT_MATH);
-  if (st != CUBLAS_STATUS_SUCCESS) {
-    c.unavailable = "cuBLAS could not be set up: " + c.cublas->status_text(st);
     return;
   }
 #if RNNKIT_CUDA_EMULATED
@@ -105,25 +90,77 @@ void initialise(Context& c) {
 #endif
 }
 
+// The context (made by cudaSetDevice), the stream and the cuBLAS handle; an error here (out
+// of memory for the context, say) is the start error every entry then reports.
+std::string start(Context& c) {
+  cudaError_t e = cudaSetDevice(0);
+  if (e != cudaSuccess) return std::string("CUDA device 0 could not be opened: ") + cudaGetErrorString(e);
+  cudaStream_t s = nullptr;
+  e = cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+  if (e != cudaSuccess) return std::string("no CUDA stream: ") + cudaGetErrorString(e);
+  c.stream = std::make_unique<Stream>(s);
+  const CublasApi& api = c.cublas->api();
+  cublasHandle_t h = nullptr;
+  cublasStatus_t st = api.create(&h);
+  if (st != CUBLAS_STATUS_SUCCESS) return "cuBLAS (" + c.cublas->path() + ") could not start: " + c.cublas->status_text(st);
+  c.blas = CublasHandle(&api, h);
+  // Full FP32 by default (no TF32), so that results match the CPU device's.
+  st = api.set_stream(h, reinterpret_cast<cublasStream_t>(s));
+  if (st == CUBLAS_STATUS_SUCCESS) st = api.set_math_mode(h, CUBLAS_DEFAULT_MATH);
+  if (st != CUBLAS_STATUS_SUCCESS) return "cuBLAS could not be set up: " + c.cublas->status_text(st);
+  return "";
+}
+
+// Runs a step of the set-up, turning an exception into a reason: never throws, never aborts.
+template <typename F>
+std::string guarded(F&& step) {
+  try {
+    return step();
+  } catch (const std::exception& e) {
+    return std::string("the CUDA device could not start: ") + e.what();
+  } catch (...) {
+    return "the CUDA device could not start";
+  }
+}
+
+Context& holder() {
+  static Immortal<Context> context;
+  return context.get();
+}
+
 }  // namespace
 
 Context& context() {
-  static Immortal<Context> holder;
   static std::once_flag once;
   std::call_once(once, [] {
-    try {
-      initialise(holder.get());
-    } catch (const std::exception& e) {
-      holder.get().unavailable = std::string("the CUDA device could not start: ") + e.what();
-    } catch (...) {
-      holder.get().unavailable = "the CUDA device could not start";
-    }
+    Context& c = holder();
+    const std::string error = guarded([&] {
+      probe(c);
+      return c.unavailable;
+    });
+    if (c.unavailable.empty()) c.unavailable = error;
   });
-  return holder.get();
+  return holder();
+}
+
+Context& started() {
+  Context& c = context();
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    if (c.unavailable.empty()) c.start_error = guarded([&] { return start(c); });
+    c.start_done.store(true, std::memory_order_release);
+  });
+  return c;
+}
+
+const char* Context::reason() const {
+  if (!unavailable.empty()) return unavailable.c_str();
+  if (start_done.load(std::memory_order_acquire) && !start_error.empty()) return start_error.c_str();
+  return nullptr;
 }
 
 cudaStream_t stream() {
-  Context& c = context();
+  Context& c = started();
   return c.stream ? c.stream->get() : nullptr;
 }
 
@@ -137,9 +174,9 @@ int fail_cuda(cudaError_t error, const char* what) {
 }
 
 bool ready() {
-  Context& c = context();
-  if (c.unavailable.empty()) return true;
-  fail("the CUDA device is unavailable: " + c.unavailable);
+  const char* why = started().reason();
+  if (!why) return true;
+  fail(std::string("the CUDA device is unavailable: ") + why);
   return false;
 }
 
@@ -154,12 +191,12 @@ void* alloc(size_t bytes) {
 }
 
 void release(void* p) {
-  if (p && context().unavailable.empty()) context().allocator.release(p);
+  if (p && !context().reason()) context().allocator.release(p);
 }
 
 int memory_stats(uint64_t* bytes, uint64_t* allocations, uint64_t* cached) {
   *bytes = *allocations = *cached = 0;
-  if (!context().unavailable.empty()) return 0;  // nothing allocated on an unusable device
+  if (context().reason()) return 0;  // nothing allocated on an unusable device
   context().allocator.stats(bytes, allocations, cached);
   return 0;
 }
@@ -239,14 +276,11 @@ RK_EXPORT const rk_device_ops* rk_get_device_ops(void) { return &rk::cuda::kOps;
 
 // Why this device cannot run, or null when it can. Never aborts: a missing driver, device
 // or cuBLAS is a sentence here.
-RK_EXPORT const char* rk_cuda_unavailable_reason(void) {
-  const rk::cuda::Context& c = rk::cuda::context();
-  return c.unavailable.empty() ? nullptr : c.unavailable.c_str();
-}
+RK_EXPORT const char* rk_cuda_unavailable_reason(void) { return rk::cuda::context().reason(); }
 
 // What runs when the device is usable (the GPU, driver and cuBLAS; or that it is the
 // emulated build), else null.
 RK_EXPORT const char* rk_cuda_device_info(void) {
   const rk::cuda::Context& c = rk::cuda::context();
-  return c.unavailable.empty() ? c.description.c_str() : nullptr;
+  return c.reason() ? nullptr : c.description.c_str();
 }

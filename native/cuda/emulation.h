@@ -59,7 +59,7 @@ struct cudaDeviceProp {
 };
 
 namespace rk_emulation {
-// RNNKIT_CUDA_EMULATE=no-driver | old-driver | no-device makes the emulated plugin fail as
+// RNNKIT_CUDA_EMULATE=no-driver | old-driver | no-device | out-of-memory makes the emulated plugin fail as
 // a machine without them would, so that those reasons are tested without such a machine.
 inline bool simulates(const char* what) {
   const char* e = std::getenv("RNNKIT_CUDA_EMULATE");
@@ -107,7 +107,9 @@ inline cudaError_t cudaGetDeviceCount(int* n) {
   if (rk_emulation::simulates("old-driver")) return cudaErrorInsufficientDriver;
   return *n ? cudaSuccess : cudaErrorNoDevice;
 }
-inline cudaError_t cudaSetDevice(int) { return cudaSuccess; }
+inline cudaError_t cudaSetDevice(int) {  // where the runtime makes the device's context
+  return rk_emulation::simulates("out-of-memory") ? cudaErrorMemoryAllocation : cudaSuccess;
+}
 inline cudaError_t cudaGetDevice(int* d) { *d = 0; return cudaSuccess; }
 inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int) {
   std::memset(p, 0, sizeof *p);

@@ -645,6 +645,18 @@ void check_loader(const std::string& emu_path, const std::string& real_path) {
                         {"emulated, as with an old driver", nullptr,
                          "the NVIDIA driver supports CUDA 12.8 but this plugin's runtime needs CUDA 13.0", "old-driver"},
                         {"emulated, as without a device", nullptr, "no CUDA device", "no-device"}};
+  // A context that cannot be made (out of memory): the probe says usable, the first entry
+  // fails with the reason, and from then on the reason says it too.
+  loader_line("emulated, as out of memory for the context", in_child([&] {
+                setenv("RNNKIT_CUDA_EMULATE", "out-of-memory", 1);
+                text_fn reason, info;
+                const rk_device_ops* ops;
+                if (!open_plugin(emu_path, &reason, &info, &ops) || reason()) return false;
+                const bool refused = !ops->alloc(16) && std::strstr(ops->last_error(), "out of memory");
+                std::printf("    first entry: %s\n    reason: %s\n", ops->last_error(), reason() ? reason() : "(null)");
+                return refused && reason() && std::strstr(reason(), "could not be opened: out of memory");
+              }),
+              "");
   for (const Case& c : cases) {
     const bool ok = in_child([&] {
       if (c.cublas) setenv("RNNKIT_CUBLAS", c.cublas, 1); else unsetenv("RNNKIT_CUBLAS");
