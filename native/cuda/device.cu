@@ -1,0 +1,286 @@
+// The CUDA device: its context (what can run and why not) and the rk_device_ops table,
+// the one entry point of the plugin. Each op lives in the file named for what it computes.
+#include <dlfcn.h>
+
+#include <mutex>
+#include <new>
+#include <string>
+#include <type_traits>
+
+#include "context.h"
+#include "ops.h"
+
+namespace rk::cuda {
+namespace {
+
+thread_local std::string last_error_message;
+
+const char* last_error() { return last_error_message.c_str(); }
+
+std::string version_text(int v) { return std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10); }
+
+// Holds a T constructed on first use and never destroyed (see context.h).
+template <typename T>
+class Immortal {
+ public:
+  Immortal() { new (storage_) T(); }
+  T& get() { return *std::launder(reinterpret_cast<T*>(storage_)); }
+
+ private:
+  alignas(T) unsigned char storage_[sizeof(T)];
+};
+
+// Asking whether the device can run must stay cheap (the registry asks when the addon
+// loads): the probe loads the driver and cuBLAS and counts devices, but creates no CUDA
+// context (a context costs a GPU hundreds of milliseconds and memory). The context, the
+// stream and the cuBLAS handle are made on the first entry that needs them (start).
+//
+// The probe's reasons, in the order a machine can lack them: a driver, a driver new enough,
+// a device, cuBLAS. Each is a sentence for rk.backends().
+void probe(Context& c) {
+  // The runtime would find out too, but only as "insufficient driver"; without libcuda
+  // there is simply no NVIDIA driver.
+#if RNNKIT_CUDA_EMULATED
+  const bool driver = !rk_emulation::simulates("no-driver");
+  const char* why_not = "simulated by RNNKIT_CUDA_EMULATE=no-driver";
+#else
+  const bool driver = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL | RTLD_NOLOAD) || dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL);
+  const char* why_not = driver ? "" : dlerror();
+#endif
+  if (!driver) {
+    c.unavailable = "no NVIDIA driver (libcuda.so.1 could not be loaded: " + std::string(why_not ? why_not : "") + ")";
+    return;
+  }
+  int runtime = 0, driver_version = 0;
+  cudaRuntimeGetVersion(&runtime);
+  cudaDriverGetVersion(&driver_version);
+  int devices = 0;
+  const cudaError_t e = cudaGetDeviceCount(&devices);
+  if (e == cudaErrorInsufficientDriver) {
+    c.unavailable = "the NVIDIA driver supports CUDA " + version_text(driver_version) + " but this plugin's runtime needs CUDA " +
+                    version_text(runtime) + " (update the driver)";
+    return;
+  }
+  if (e == cudaErrorNoDevice || (e == cudaSuccess && devices == 0)) {
+    c.unavailable = "no CUDA device (the NVIDIA driver " + version_text(driver_version) + " found none)";
+    return;
+  }
+  if (e != cudaSuccess) {
+    c.unavailable = std::string("the CUDA runtime could not start: ") + cudaGetErrorString(e);
+    return;
+  }
+  cudaDeviceProp prop;
+  const cudaError_t pe = cudaGetDeviceProperties(&prop, 0);
+  if (pe != cudaSuccess) {
+    c.unavailable = std::string("CUDA device 0 could not be queried: ") + cudaGetErrorString(pe);
+    return;
+  }
+  std::string why;
+  c.cublas = CublasLibrary::load(&why);
+  if (!c.cublas) {
+    c.unavailable = why;
+    return;
+  }
+#if RNNKIT_CUDA_EMULATED
+  c.description = "emulated on the CPU (the CUDA device's kernels as host loops; cuBLAS: " + c.cublas->path() + ")";
+#else
+  c.description = std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) +
+                  "), driver CUDA " + version_text(driver_version) + ", runtime " + version_text(runtime) +
+                  ", cuBLAS " + c.cublas->path();
+#endif
+}
+
+// The context (made by cudaSetDevice), the stream and the cuBLAS handle; an error here (out
+// of memory for the context, say) is the start error every entry then reports.
+std::string start(Context& c) {
+  cudaError_t e = cudaSetDevice(0);
+  if (e != cudaSuccess) return std::string("CUDA device 0 could not be opened: ") + cudaGetErrorString(e);
+  cudaStream_t s = nullptr;
+  e = cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking);
+  if (e != cudaSuccess) return std::string("no CUDA stream: ") + cudaGetErrorString(e);
+  c.stream = std::make_unique<Stream>(s);
+  const CublasApi& api = c.cublas->api();
+  cublasHandle_t h = nullptr;
+  cublasStatus_t st = api.create(&h);
+  if (st != CUBLAS_STATUS_SUCCESS) return "cuBLAS (" + c.cublas->path() + ") could not start: " + c.cublas->status_text(st);
+  c.blas = CublasHandle(&api, h);
+  // Full FP32 by default (no TF32), so that results match the CPU device's.
+  st = api.set_stream(h, reinterpret_cast<cublasStream_t>(s));
+  if (st == CUBLAS_STATUS_SUCCESS) st = api.set_math_mode(h, CUBLAS_DEFAULT_MATH);
+  if (st != CUBLAS_STATUS_SUCCESS) return "cuBLAS could not be set up: " + c.cublas->status_text(st);
+  return "";
+}
+
+// Runs a step of the set-up, turning an exception into a reason: never throws, never aborts.
+template <typename F>
+std::string guarded(F&& step) {
+  try {
+    return step();
+  } catch (const std::exception& e) {
+    return std::string("the CUDA device could not start: ") + e.what();
+  } catch (...) {
+    return "the CUDA device could not start";
+  }
+}
+
+Context& holder() {
+  static Immortal<Context> context;
+  return context.get();
+}
+
+}  // namespace
+
+Context& context() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    Context& c = holder();
+    const std::string error = guarded([&] {
+      probe(c);
+      return c.unavailable;
+    });
+    if (c.unavailable.empty()) c.unavailable = error;
+  });
+  return holder();
+}
+
+Context& started() {
+  Context& c = context();
+  static std::once_flag once;
+  std::call_once(once, [&] {
+    if (c.unavailable.empty()) c.start_error = guarded([&] { return start(c); });
+    c.start_done.store(true, std::memory_order_release);
+  });
+  return c;
+}
+
+const char* Context::reason() const {
+  if (!unavailable.empty()) return unavailable.c_str();
+  if (start_done.load(std::memory_order_acquire) && !start_error.empty()) return start_error.c_str();
+  return nullptr;
+}
+
+cudaStream_t stream() {
+  Context& c = started();
+  return c.stream ? c.stream->get() : nullptr;
+}
+
+int fail(const std::string& message) {
+  last_error_message = message;
+  return 1;
+}
+
+int fail_cuda(cudaError_t error, const char* what) {
+  return fail(std::string(what) + ": " + cudaGetErrorString(error));
+}
+
+bool ready() {
+  const char* why = started().reason();
+  if (!why) return true;
+  fail(std::string("the CUDA device is unavailable: ") + why);
+  return false;
+}
+
+namespace {
+
+void* alloc(size_t bytes) {
+  if (!ready()) return nullptr;
+  std::string error;
+  void* p = context().allocator.allocate(bytes, &error);
+  if (!p) fail(error);
+  return p;
+}
+
+void release(void* p) {
+  if (p && !context().reason()) context().allocator.release(p);
+}
+
+int memory_stats(uint64_t* bytes, uint64_t* allocations, uint64_t* cached) {
+  *bytes = *allocations = *cached = 0;
+  if (context().reason()) return 0;  // nothing allocated on an unusable device
+  context().allocator.stats(bytes, allocations, cached);
+  return 0;
+}
+
+// Host-to-device and device-to-host copies return complete: the host buffer may be reused
+// or read as soon as the call returns (ABI v1 has no completion events). Device-to-device
+// copies are queued on the stream.
+int copy(void* dst, const void* src, size_t bytes, int32_t kind) {
+  RK_REQUIRE_READY();
+  if (bytes == 0) return 0;
+  const cudaMemcpyKind k = kind == RK_HOST_TO_DEVICE   ? cudaMemcpyHostToDevice
+                           : kind == RK_DEVICE_TO_HOST ? cudaMemcpyDeviceToHost
+                                                       : cudaMemcpyDeviceToDevice;
+  RK_CUDA_TRY(cudaMemcpyAsync(dst, src, bytes, k, stream()), "copy");
+  if (kind != RK_DEVICE_TO_DEVICE) RK_CUDA_TRY(cudaStreamSynchronize(stream()), "copy (synchronize)");
+  return 0;
+}
+
+int synchronize() {
+  RK_REQUIRE_READY();
+  RK_CUDA_TRY(cudaStreamSynchronize(stream()), "synchronize");
+  return 0;
+}
+
+// The fused recurrences are optional in the ABI; this device runs the core's per-step loop
+// (a cuBLAS GEMM and a cell kernel per step).
+size_t packed_recurrent_bytes(int64_t, int64_t) { return 0; }
+
+const rk_device_ops kOps = [] {
+  rk_device_ops o{};  // entries added to the ABI later stay null until implemented
+  o.abi_version = RK_DEVICE_ABI_VERSION;
+  o.name = "cuda";
+  o.last_error = last_error;
+  o.alloc = alloc;
+  o.release = release;
+  o.copy = copy;
+  o.fill = fill;
+  o.synchronize = synchronize;
+  o.memory_stats = memory_stats;
+  o.gemm = gemm;
+  o.packed_b_bytes = packed_b_bytes;
+  o.pack_b = pack_b;
+  o.gemm_packed_b = gemm_packed_b;
+  o.packed_recurrent_bytes = packed_recurrent_bytes;
+  o.pack_recurrent = nullptr;
+  o.recurrent_forward = nullptr;
+  o.recurrent_backward = nullptr;
+  o.permute_steps = permute_steps;
+  o.reverse_valid_steps = reverse_valid_steps;
+  o.cell_forward = cell_forward;
+  o.cell_backward = cell_backward;
+  o.sum_rows = sum_rows;
+  o.sum_squares = sum_squares;
+  o.axpby = axpby;
+  o.multiply = multiply;
+  o.clamp = clamp;
+  o.copy_2d = copy_2d;
+  o.bias_activation = bias_activation;
+  o.activation_backward = activation_backward;
+  o.loss = loss;
+  o.optimizer_step = optimizer_step;
+  o.count_correct = count_correct;
+  o.embedding_forward = embedding_forward;
+  o.embedding_backward = embedding_backward;
+  o.dropout = dropout;
+  return o;
+}();
+
+}  // namespace
+}  // namespace rk::cuda
+
+#define RK_EXPORT extern "C" __attribute__((visibility("default")))
+
+// The table is returned whether or not the device can run: its entries then fail with the
+// reason, and rk_cuda_unavailable_reason says it up front.
+RK_EXPORT const rk_device_ops* rk_get_device_ops(void) { return &rk::cuda::kOps; }
+
+// Why this device cannot run, or null when it can. Never aborts: a missing driver, device
+// or cuBLAS is a sentence here.
+RK_EXPORT const char* rk_cuda_unavailable_reason(void) { return rk::cuda::context().reason(); }
+
+// What runs when the device is usable (the GPU, driver and cuBLAS; or that it is the
+// emulated build), else null.
+RK_EXPORT const char* rk_cuda_device_info(void) {
+  const rk::cuda::Context& c = rk::cuda::context();
+  return c.reason() ? nullptr : c.description.c_str();
+}

@@ -1,0 +1,50 @@
+// The entries of the CUDA device's rk_device_ops table, one file per concept:
+// gemm.cu, cells.cu, permute.cu, reduce.cu, pointwise.cu, dense.cu, loss.cu,
+// optimizer.cu, embedding.cu, dropout.cu. device.cu assembles the table.
+#ifndef RNNKIT_CUDA_OPS_H
+#define RNNKIT_CUDA_OPS_H
+
+#include "runtime.h"
+
+namespace rk::cuda {
+
+int gemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+         const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
+size_t packed_b_bytes(int64_t k, int64_t n);
+int pack_b(int32_t trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, void* packed);
+int gemm_packed_b(int32_t trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
+                  const void* packed_b, float beta, float* c, int64_t ldc);
+
+int permute_steps(const float* src, float* dst, int64_t batch, int64_t steps, int64_t width, const int32_t* lengths,
+                  int32_t reverse, int32_t to_time_major);
+int reverse_valid_steps(const float* src, float* dst, int64_t batch, int64_t steps, int64_t width,
+                        const int32_t* lengths);
+
+int cell_forward(const rk_cell_forward_args* args);
+int cell_backward(const rk_cell_backward_args* args);
+
+int sum_rows(const float* x, int64_t rows, int64_t cols, float* out, int32_t accumulate);
+int sum_squares(const float* x, size_t count, double* host_result);
+
+int fill(float* dst, float value, size_t count);
+int axpby(float alpha, const float* x, float beta, const float* y, float* out, size_t count);
+int multiply(const float* x, const float* y, float* out, size_t count);
+int clamp(const float* x, float lo, float hi, float* out, size_t count);
+int copy_2d(const float* src, int64_t src_pitch, float* dst, int64_t dst_pitch, int64_t rows, int64_t width);
+
+int bias_activation(float* y, int64_t rows, int64_t cols, const float* bias, int32_t activation);
+int activation_backward(const float* y, const float* dy, float* d_pre, int64_t rows, int64_t cols, int32_t activation);
+
+int loss(int32_t kind, int32_t from_logits, const float* pred, const float* target, int64_t rows, int64_t cols,
+         float* grad, double* host_loss);
+int count_correct(const float* pred, const float* target, int64_t rows, int64_t cols, int32_t sparse, int32_t binary,
+                  float threshold, int64_t* host_correct);
+int optimizer_step(const rk_optimizer_step_args* args);
+
+int embedding_forward(const float* table, const float* ids, float* out, int64_t rows, int64_t dim);
+int embedding_backward(const float* ids, const float* d_out, float* d_table, int64_t rows, int64_t dim);
+int dropout(const float* x, float* y, float* mask, size_t count, float rate, uint64_t seed);
+
+}  // namespace rk::cuda
+
+#endif
