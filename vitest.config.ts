@@ -44,6 +44,23 @@ function extraPaths(): CpuPath[] {
   ];
 }
 
+// The CUDA device plugin's sources compiled for the CPU (scripts/build-cuda.sh; npm install
+// builds it where cmake is found): the numeric suites run once more on the CUDA device's code.
+const emulatedCuda = 'build-cuda/rnnkit_cuda_emu.so';
+const cudaProjects = existsSync(emulatedCuda)
+  ? [
+      {
+        extends: true,
+        test: {
+          name: 'cuda-emulated',
+          include: numericSuites,
+          env: { RNNKIT_CUDA_PLUGIN: emulatedCuda },
+          setupFiles: ['test/helpers/cuda-emulated.ts'],
+        },
+      },
+    ]
+  : [];
+
 export default defineConfig({
   test: {
     // Native addons are not safe under vitest's worker-thread pool.
@@ -66,6 +83,7 @@ export default defineConfig({
           setupFiles: ['test/helpers/cpu-path.ts'],
         },
       })),
+      ...cudaProjects,
     ],
   },
 });

@@ -225,6 +225,18 @@ int synchronize() {
 // (a cuBLAS GEMM and a cell kernel per step).
 size_t packed_recurrent_bytes(int64_t, int64_t) { return 0; }
 
+// Asked once by the registry when it loads the plugin: usable with a note on what runs (the
+// GPU, driver and cuBLAS, or the emulated build), or not with the reason.
+int32_t probe(const char** note) {
+  const Context& c = context();
+  if (const char* why = c.reason()) {
+    *note = why;
+    return 0;
+  }
+  *note = c.description.c_str();
+  return 1;
+}
+
 const rk_device_ops kOps = [] {
   rk_device_ops o{};  // entries added to the ABI later stay null until implemented
   o.abi_version = RK_DEVICE_ABI_VERSION;
@@ -237,9 +249,8 @@ const rk_device_ops kOps = [] {
   o.synchronize = synchronize;
   o.memory_stats = memory_stats;
   o.gemm = gemm;
-  o.packed_b_bytes = packed_b_bytes;
-  o.pack_b = pack_b;
-  o.gemm_packed_b = gemm_packed_b;
+  // No prepared GEMM operands (ABI v2 optional): a GPU reads the canonical weights as fast
+  // as any copy of them, so the core keeps no second copy and calls gemm.
   o.packed_recurrent_bytes = packed_recurrent_bytes;
   o.pack_recurrent = nullptr;
   o.recurrent_forward = nullptr;
@@ -262,6 +273,7 @@ const rk_device_ops kOps = [] {
   o.embedding_forward = embedding_forward;
   o.embedding_backward = embedding_backward;
   o.dropout = dropout;
+  o.probe = probe;
   return o;
 }();
 

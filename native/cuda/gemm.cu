@@ -11,14 +11,6 @@ namespace {
 
 bool fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 
-// op(B) [k, n] written row-major and contiguous (ld = n).
-__global__ void pack_b_kernel(int32_t trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* out) {
-  RK_GRID_LOOP(i, k * n) {
-    const int64_t p = static_cast<int64_t>(i) / n, j = static_cast<int64_t>(i) % n;
-    out[i] = trans_b ? b[j * ldb + p] : b[p * ldb + j];
-  }
-}
-
 // C = beta·C over a [m, n] block of pitch ldc (an empty product); with beta = 0, C is not
 // read, as in cuBLAS.
 __global__ void scale_kernel(int64_t m, int64_t n, float beta, float* c, int64_t ldc) {
@@ -48,20 +40,6 @@ int gemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, floa
                 static_cast<int>(lda), &beta, c, static_cast<int>(ldc));
   if (st != CUBLAS_STATUS_SUCCESS) return fail("gemm: cublasSgemm_v2 failed: " + ctx.cublas->status_text(st));
   return 0;
-}
-
-// A GPU reads the canonical layout as fast as any other: the prepared operand is op(B)
-// copied once, contiguous, so gemm_packed_b is a plain GEMM without a transpose.
-size_t packed_b_bytes(int64_t k, int64_t n) { return elements(k, n) * sizeof(float); }
-
-int pack_b(int32_t trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, void* packed) {
-  RK_REQUIRE_READY();
-  return launch("pack_b", pack_b_kernel, elements(k, n), trans_b, k, n, b, ldb, static_cast<float*>(packed));
-}
-
-int gemm_packed_b(int32_t trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-                  const void* packed_b, float beta, float* c, int64_t ldc) {
-  return gemm(trans_a, 0, m, n, k, alpha, a, lda, static_cast<const float*>(packed_b), n < 1 ? 1 : n, beta, c, ldc);
 }
 
 }  // namespace rk::cuda

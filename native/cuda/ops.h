@@ -10,10 +10,6 @@ namespace rk::cuda {
 
 int gemm(int32_t trans_a, int32_t trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
          const float* b, int64_t ldb, float beta, float* c, int64_t ldc);
-size_t packed_b_bytes(int64_t k, int64_t n);
-int pack_b(int32_t trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, void* packed);
-int gemm_packed_b(int32_t trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
-                  const void* packed_b, float beta, float* c, int64_t ldc);
 
 int permute_steps(const float* src, float* dst, int64_t batch, int64_t steps, int64_t width, const int32_t* lengths,
                   int32_t reverse, int32_t to_time_major);

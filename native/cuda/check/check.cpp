@@ -239,17 +239,6 @@ void check_gemm() {
               for (int64_t j = n; j < ldc; ++j) out[r * ldc + j] = 0.0f;
             return Outs{out};
           });
-          // The same through a prepared operand.
-          both("pack_b + gemm_packed_b", false, shape({m, n, k}), [&](Dev& d) {
-            void* packed = d.raw(std::max<size_t>(1, d.o->packed_b_bytes(k, n)));
-            if (k > 0 && n > 0) d.must(d.o->pack_b(tb, k, n, d.up(b), ldb, packed), "pack_b");
-            float* pc = d.up(c);
-            d.must(d.o->gemm_packed_b(ta, m, n, k, alpha, d.up(a), lda, packed, beta, pc, ldc), "gemm_packed_b");
-            Floats out = d.down(pc, m * ldc);
-            for (int64_t r = 0; r < m; ++r)
-              for (int64_t j = n; j < ldc; ++j) out[r * ldc + j] = 0.0f;
-            return Outs{out};
-          });
         }
   // cuBLAS's own argument check reaches the caller as a status and a message.
   {
@@ -260,8 +249,10 @@ void check_gemm() {
     emu->end_case();
   }
   const bool optional = emu->o->packed_recurrent_bytes(16, 4) == 0 && !emu->o->recurrent_forward &&
-                        !emu->o->recurrent_backward && !emu->o->pack_recurrent;
-  record("recurrent_* (optional: none, per-step loop)", true, optional ? 0.0 : 1.0, optional, "expected null");
+                        !emu->o->recurrent_backward && !emu->o->pack_recurrent && !emu->o->packed_b_bytes &&
+                        !emu->o->pack_b && !emu->o->gemm_packed_b;
+  record("recurrent_*, pack_b (optional: none; per-step loop, plain gemm)", true, optional ? 0.0 : 1.0, optional,
+         "expected null");
 }
 
 std::vector<int32_t> lengths_for(int64_t batch, int64_t steps) {
