@@ -95,12 +95,17 @@ s_env() {
   echo "NOTE: compute capability ${cc:-unknown}"
 }
 
+# xz -dc, or Python's lzma where the xz tool is missing.
+unxz_to_stdout() {
+  if command -v xz > /dev/null; then xz -dc "$1"; else "$PY" -c 'import lzma, shutil, sys; shutil.copyfileobj(lzma.open(sys.argv[1]), sys.stdout.buffer)' "$1"; fi
+}
+
 s_node() {
   set -e
   [ -f "$ROOT/.gpu-check/node.xz" ] || { echo "NOTE: .gpu-check/node.xz not carried (scripts/gpu-check/pack-node.sh; carry .gpu-check)"; exit 1; }
-  xz -dc "$ROOT/.gpu-check/node.xz" > "$W/bin/node"
+  unxz_to_stdout "$ROOT/.gpu-check/node.xz" > "$W/bin/node"
   chmod +x "$W/bin/node"
-  xz -dc "$ROOT/.gpu-check/pkg.tar.xz" | tar -C "$W/pkg" -xf -
+  unxz_to_stdout "$ROOT/.gpu-check/pkg.tar.xz" | tar -C "$W/pkg" -xf -
   # The package's native addon is found by node-gyp-build under $W/pkg/build/Release.
   if "$W/bin/node" -e 'require(process.argv[1])' "$W/pkg/dist" 2> "$W/node-err.txt"; then
     echo "" > "$W/node.ldpath"
@@ -146,7 +151,7 @@ EOF
       [ -e "$c" ] && p=$c && break
     done
   fi
-  [ -n "$p" ] || p=$(timeout 20 find / -xdev -name 'libcublas.so.13*' 2> /dev/null | head -1)
+  [ -n "$p" ] || p=$(timeout 20 find / -xdev -name 'libcublas.so.13*' -size +1M 2> /dev/null | head -1)
   [ -n "$p" ] || { echo "NOTE: libcublas.so.13 not found"; exit 1; }
   echo "$p" > "$W/cublas"
   ls -la "$(dirname "$p")" | grep -i cublas
@@ -183,8 +188,14 @@ s_build() {
 use_plugin() {
   [ -f "$W/plugin" ] || { echo "NOTE: no plugin (build step failed)"; exit 1; }
   export RNNKIT_CUDA_PLUGIN=$(cat "$W/plugin")
-  if [ -f "$W/cublas" ]; then export RNNKIT_CUBLAS=$(cat "$W/cublas"); else unset RNNKIT_CUBLAS; fi
   export LD_LIBRARY_PATH=$(cat "$W/node.ldpath" 2> /dev/null)
+  if [ -f "$W/cublas" ]; then
+    export RNNKIT_CUBLAS=$(cat "$W/cublas")
+    # libcublas.so.13 needs libcublasLt.so.13 beside it: in case the wheel's RUNPATH lacks $ORIGIN.
+    LD_LIBRARY_PATH=$(dirname "$RNNKIT_CUBLAS")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+  else
+    unset RNNKIT_CUBLAS
+  fi
   NODE=$W/bin/node
   [ -x "$NODE" ] || NODE=$(command -v node || echo "$W/bin/node")
 }
@@ -230,7 +241,7 @@ s_sanitizer() {
   exit $rc
 }
 
-export -f s_env s_node s_cublas s_build use_plugin s_ops s_parity s_torch s_sanitizer
+export -f unxz_to_stdout s_env s_node s_cublas s_build use_plugin s_ops s_parity s_torch s_sanitizer
 
 step env 60 s_env
 step node 90 s_node

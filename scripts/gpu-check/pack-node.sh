@@ -62,7 +62,7 @@ tar -C "$stage/pkg" -cf - . | xz -6 -T1 > "$dir/pkg.tar.xz"
 if [ "$prebuilt" = 1 ]; then
   if command -v nvcc > /dev/null || [ -x /usr/local/cuda/bin/nvcc ]; then
     if [ -f CMakeLists.txt ] && [ -x scripts/build-cuda.sh ]; then
-      echo "building the fallback plugin ($archs) and check program (about 2.5 min on 2 cores) ..."
+      echo "building the fallback plugin ($archs) and check program (about 1 min on 2 cores) ..."
       BUILD_DIR="$stage/build" JOBS=${JOBS:-2} scripts/build-cuda.sh --archs "$archs" > "$stage/build.log" 2>&1 ||
         { tail -20 "$stage/build.log" >&2; echo "pack-node.sh: fallback build failed" >&2; exit 1; }
       mkdir -p "$dir/prebuilt"

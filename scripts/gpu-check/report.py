@@ -31,6 +31,11 @@ def read_json(path):
         return {"error": f"unreadable JSON {path}: {e}"}
 
 
+def num(v, spec=".2e"):
+    """A number for the summary; JSON null (JavaScript's Infinity / NaN) as 'inf/nan'."""
+    return format(v, spec) if isinstance(v, (int, float)) else "inf/nan"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--work", required=True)
@@ -97,7 +102,7 @@ def main():
                      + (f"; worst non-exact {worst['op']} {worst['maxError']:.2e}" if worst else ""))
     if parity and "cases" in parity:
         lines.append(f"parity: {len(parity['cases'])} cases, {len(parity.get('failed') or [])} failed, max rel error "
-                     f"{parity.get('maxRelError', float('nan')):.2e} ({parity.get('worstCase')}), tolerance {parity.get('tolerance')}")
+                     f"{num(parity.get('maxRelError'))} ({parity.get('worstCase')}), tolerance {parity.get('tolerance')}")
         for f in (parity.get("failed") or [])[:10]:
             lines.append(f"   FAIL {f}")
     elif parity:
@@ -106,14 +111,14 @@ def main():
         if torch.get("error"):
             lines.append(f"torch: {torch['error']}")
         lines.append(f"torch {torch.get('torch')} cuDNN {torch.get('cudnn')} on {torch.get('device')}: "
-                     f"{sum(1 for c in torch.get('cases', []) if c.get('ok'))}/{len(torch.get('cases', []))} cases OK")
+                     f"{sum(1 for c in (torch.get('cases') or []) if c.get('ok'))}/{len(torch.get('cases', []))} cases OK")
         lines.append(f"  {'case':28s} {'rk-f64':>9s} {'cudnn-f64':>9s} {'rk-cudnn':>9s} | {'fwd ms rk':>9s} {'cudnn':>7s} {'tf32':>7s} | {'f+b ms rk':>9s} {'cudnn':>7s} {'tf32':>7s}")
         for c in torch.get("cases", []):
             def g(d, *ks):
                 for k in ks:
                     d = (d or {}).get(k)
                 return d
-            row = f"  {c['name']:28s} {c.get('maxRnnkitVsF64', float('nan')):9.2e} {c.get('maxTorchVsF64', float('nan')):9.2e} {c.get('maxRnnkitVsTorch', float('nan')):9.2e}"
+            row = f"  {c['name']:28s} {num(c.get('maxRnnkitVsF64')):>9s} {num(c.get('maxTorchVsF64')):>9s} {num(c.get('maxRnnkitVsTorch')):>9s}"
             if c.get("torchTiming"):
                 fmt = lambda v: f"{v:7.3f}" if isinstance(v, (int, float)) else "      -"
                 row += (f" | {fmt(g(c, 'rnnkitTiming', 'forward', 'medianMs')):>9s} {fmt(g(c, 'torchTiming', 'fp32', 'forward', 'medianMs'))}"
