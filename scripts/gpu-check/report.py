@@ -100,7 +100,7 @@ def main():
         fails = [l["op"] for l in ops["lines"] if not l["ok"]]
         lines.append(f"ops: {len(ops['lines'])} entries, {'ALL OK' if ops['allOk'] else 'FAILED: ' + ', '.join(fails)}"
                      + (f"; worst non-exact {worst['op']} {worst['maxError']:.2e}" if worst else ""))
-    if parity and "cases" in parity:
+    if parity and parity.get("cases"):
         lines.append(f"parity: {len(parity['cases'])} cases, {len(parity.get('failed') or [])} failed, max rel error "
                      f"{num(parity.get('maxRelError'))} ({parity.get('worstCase')}), tolerance {parity.get('tolerance')}")
         for f in (parity.get("failed") or [])[:10]:
