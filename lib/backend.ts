@@ -43,6 +43,12 @@ export function setBackend(name: BackendName): void {
   current = name;
 }
 
+/** @internal Throws a TypeError (`RNNKIT_INVALID_ARGUMENT`) unless `value` names a backend. */
+export function expectBackendName(value: unknown, where: string): BackendName {
+  if (value !== 'cpu' && value !== 'cuda') throw typeError(`${where} must be 'cpu' or 'cuda', got ${describe(value)}`);
+  return value;
+}
+
 /** The backend new tensors go to. */
 export function getBackend(): BackendName {
   return current;

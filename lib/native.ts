@@ -24,6 +24,8 @@ export interface NativeReserve {
 /** Weights prepared for many passes: canonical tensors and packed GEMM operands. */
 export interface NativeRnnWeights {
   readonly bytes: number;
+  /** Whether the device keeps packed copies (then in-place weight updates need a new prepare). */
+  readonly packed: boolean;
   dispose(): void;
 }
 
@@ -160,6 +162,10 @@ export interface NativeAddon {
   concatLast(parts: NativeTensor[]): NativeTensor;
   splitLast(x: NativeTensor, widths: number[]): NativeTensor[];
   reverseSequences(x: NativeTensor, lengths: Int32Array | null): NativeTensor;
+  gatherRows(x: NativeTensor, indices: Int32Array): NativeTensor;
+  concatRows(parts: NativeTensor[]): NativeTensor;
+  toDevice(x: NativeTensor, backend: string): NativeTensor;
+  deviceOption(backend: string, name: string): string;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

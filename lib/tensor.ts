@@ -1,4 +1,4 @@
-import { getBackend } from './backend';
+import { BackendName, expectBackendName, getBackend } from './backend';
 import { describe, rangeError, rnnkitError, typeError } from './errors';
 import { native, NativeTensor } from './native';
 
@@ -47,6 +47,18 @@ export class Tensor {
   dataSync(): Float32Array {
     this.assertUsable('tensor');
     return this.handle.read();
+  }
+
+  /**
+   * A copy of this tensor on `device` ('cpu' or 'cuda'). Always a new tensor, even on the
+   * same device (as tfjs's ops, which never alias their input): the caller disposes each
+   * tensor on its own. Between devices the values pass through host memory once.
+   * @throws TypeError for an unknown device name (`RNNKIT_INVALID_ARGUMENT`); Error
+   *   `RNNKIT_UNSUPPORTED` with the reason when that backend is unavailable
+   */
+  to(device: BackendName): Tensor {
+    this.assertUsable('tensor.to');
+    return new Tensor(native.toDevice(this.handle, expectBackendName(device, 'tensor.to: device')));
   }
 
   /** Frees the native memory now. Idempotent; the tensor cannot be used afterwards. */
@@ -107,9 +119,11 @@ function flatten(values: TensorLike, shape: number[], depth: number, out: number
  * Creates a tensor on the current backend, copying `values`.
  * @param values a Float32Array or number array (with `shape`), or nested arrays (shape inferred)
  * @param shape the dimensions; required to give a flat array more than one dimension
+ * @param options `device`: where to create it instead of the current backend
  * @throws TypeError for values of the wrong kind, RangeError when sizes disagree
  */
-export function tensor(values: TensorLike, shape?: readonly number[]): Tensor {
+export function tensor(values: TensorLike, shape?: readonly number[], options: { device?: BackendName } = {}): Tensor {
+  const device = options?.device === undefined ? getBackend() : expectBackendName(options.device, 'tensor: options.device');
   let flat: Float32Array;
   const inferred = inferShape(values, 'values');
   if (values instanceof Float32Array) {
@@ -130,7 +144,7 @@ export function tensor(values: TensorLike, shape?: readonly number[]): Tensor {
     }
     dims = [...shape];
   }
-  return new Tensor(new native.NativeTensor(flat, dims, getBackend()));
+  return new Tensor(new native.NativeTensor(flat, dims, device));
 }
 
 /** @internal Wraps a tensor the native side created. */

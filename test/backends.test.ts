@@ -32,8 +32,8 @@ interface ChildResult {
   backends: rk.BackendInfo[];
   loadMs: number;
   setBackendError: Failure | null;
-  cpu?: { output: number[]; dInput: number[]; dWeights: number[][]; norm: number };
-  cuda?: { output: number[]; dInput: number[]; dWeights: number[][]; norm: number; devices: string[] };
+  cpu?: { output: number[]; dInput: number[]; dWeights: number[][]; norm: number; predicted: number[] };
+  cuda?: { output: number[]; dInput: number[]; dWeights: number[][]; norm: number; predicted: number[]; devices: string[] };
   mixForward?: Failure | null;
   mixClip?: Failure | null;
 }
@@ -134,7 +134,7 @@ describe.skipIf(!hasCompiler)(`backends with built plugins${hasCompiler ? '' : `
   it('reports an ABI version it does not support, with both numbers', () => {
     expectUnavailable(
       runChild(fake, 'abi-99'),
-      `the CUDA device plugin ${fake} has device ABI version 99; this rnnkit supports versions 1 to 2`,
+      `the CUDA device plugin ${fake} has device ABI version 99; this rnnkit supports versions 1 to 3`,
     );
   });
 
@@ -195,8 +195,13 @@ describe.skipIf(!hasCompiler)(`backends with built plugins${hasCompiler ? '' : `
     expect(status().reason).toBe(`the CUDA device plugin ${beside} does not export rk_get_device_ops`);
   });
 
-  for (const mode of ['', 'v1-plain']) {
-    it(`runs an LSTM on a working plugin as on the CPU${mode ? ` (${mode}: version 1 table, no packed GEMM, per-tensor norms)` : ''}`, () => {
+  const modes: Record<string, string> = {
+    '': '',
+    'v1-plain': ' (v1-plain: version 1 table, no packed GEMM, per-tensor norms)',
+    'v2-plain': ' (v2-plain: version 2 table, rows and gradient layouts by the core fallbacks)',
+  };
+  for (const [mode, title] of Object.entries(modes)) {
+    it(`runs an LSTM on a working plugin as on the CPU${title}`, () => {
       const r = runChild(fake, mode, 'run');
       // Lazy: requiring rnnkit does not load the plugin; the first rk.backends() does.
       expect(r.mappedBeforeUse).toBe(false);
@@ -213,6 +218,8 @@ describe.skipIf(!hasCompiler)(`backends with built plugins${hasCompiler ? '' : `
       expect(maxAbsDiff(dev!.output, cpu!.output)).toBeLessThan(1e-6);
       expect(maxAbsDiff(dev!.dInput, cpu!.dInput)).toBeLessThan(1e-6);
       dev!.dWeights.forEach((g, i) => expect(maxAbsDiff(g, cpu!.dWeights[i]!)).toBeLessThan(1e-5));
+      expect(dev!.predicted).toHaveLength(3 * 2);
+      expect(maxAbsDiff(dev!.predicted, cpu!.predicted)).toBeLessThan(1e-6);
       // The global norm, against the gradients' values summed here in double.
       const expected = Math.sqrt(dev!.dWeights.flat().reduce((s, v) => s + v * v, 0));
       expect(dev!.norm).toBeCloseTo(expected, 4);

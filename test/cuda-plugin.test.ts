@@ -46,10 +46,11 @@ describe.skipIf(!cmake)('CUDA device plugin (emulated on the CPU)', () => {
     for (const m of out.matchAll(/^(\S.*?)\s+(OK|FAIL)\s+cases=(\d+)\s+(?:exact, )?\S+=(\S+)/gm))
       lines.set(m[1]!, { ok: m[2] === 'OK', cases: Number(m[3]), err: Number(m[4]) });
     const entries = [
-      'alloc/copy/release', 'memory_stats', 'fill', 'gemm', 'pack_b + gemm_packed_b', 'permute_steps',
+      'alloc/copy/release', 'memory_stats', 'fill', 'gemm', 'recurrent_*, pack_b (optional: none; per-step loop, plain gemm)', 'permute_steps',
       'reverse_valid_steps', 'cell_forward', 'cell_backward', 'sum_rows', 'sum_squares', 'axpby', 'multiply', 'clamp',
       'copy_2d', 'bias_activation', 'activation_backward', 'loss (gradient)', 'loss (value)', 'optimizer_step',
-      'count_correct', 'embedding_forward', 'embedding_backward', 'dropout (mask and output)',
+      'count_correct', 'embedding_forward', 'embedding_backward', 'dropout (mask and output)', 'gather_rows',
+      'transpose_2d',
     ];
     for (const e of entries) {
       const line = lines.get(e);
@@ -59,7 +60,7 @@ describe.skipIf(!cmake)('CUDA device plugin (emulated on the CPU)', () => {
       expect(line!.err, e).toBeLessThanOrEqual(1e-5);
     }
     for (const exact of ['permute_steps', 'reverse_valid_steps', 'copy_2d', 'embedding_forward', 'embedding_backward',
-      'dropout (mask and output)', 'count_correct', 'alloc/copy/release'])
+      'dropout (mask and output)', 'count_correct', 'alloc/copy/release', 'gather_rows', 'transpose_2d'])
       expect(lines.get(exact)!.err, exact).toBe(0);
     expect(lines.get('cell_forward')!.cases).toBeGreaterThan(1000);
 

@@ -1,4 +1,5 @@
 import { disposedError, expectObject, optionalChoice, rangeError, rejectUnknownOptions, typeError } from '../errors';
+import type { BackendName } from '../backend';
 import { native } from '../native';
 import { toLengths } from '../sequences';
 import { expectShape, expectTensor, fromNative, Tensor } from '../tensor';
@@ -276,6 +277,12 @@ export class Bidirectional {
         return [half, half];
       }
     }
+  }
+
+  /** Moves both directions' weights and carried states to `backend`; returns this layer. */
+  to(backend: BackendName): this {
+    for (const l of this.layers) l.to(backend);
+    return this;
   }
 
   /** Clears carried states of stateful directions. */

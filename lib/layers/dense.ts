@@ -1,6 +1,7 @@
 import { describe, disposedError, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
 import { initializerDraw, InitializerSpec, validateInitializer } from '../initializers';
 import { initNow } from './weight-init';
+import { BackendName, expectBackendName, getBackend } from '../backend';
 import { native } from '../native';
 import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
 import type { WeightValues } from './recurrent';
@@ -147,7 +148,7 @@ export class Dense {
   getWeights(): Tensor[] {
     this.assertLive('getWeights');
     if (!this.built) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.getWeights: the layer is not built`);
-    return this.weights.map((w) => tensor(w.dataSync(), w.shape));
+    return this.weights.map((w) => w.to(w.device as BackendName));
   }
 
   /** Replaces the weights (`getWeights()` order and shapes); builds the layer if needed. */
@@ -178,7 +179,7 @@ export class Dense {
       }
       const t = expectTensor(w, name);
       expectShape(t, shapes[i]!, name);
-      return tensor(t.dataSync(), t.shape);
+      return t.to(getBackend());
     });
     for (const w of this.weights) w.dispose();
     this.weights = next;
@@ -233,6 +234,20 @@ export class Dense {
   /** @internal Backward with the gradients in {@link trainableWeights} order. */
   backwardTrainable(fwd: DenseForward, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
     return this.backward(fwd, { dOutput });
+  }
+
+  /**
+   * Moves the weights to `backend` ('cpu' or 'cuda'); later passes run there. An unbuilt
+   * layer is built where the backend is current at its build. Returns this layer.
+   * @throws TypeError for an unknown name; Error `RNNKIT_UNSUPPORTED` when unavailable
+   */
+  to(backend: BackendName): this {
+    this.assertLive('to');
+    const device = expectBackendName(backend, `${this.name}.to: backend`);
+    const next = this.weights.map((w) => w.to(device));
+    for (const w of this.weights) w.dispose();
+    this.weights = next;
+    return this;
   }
 
   /** Frees the weights. Idempotent; any later use throws RNNKIT_DISPOSED. */

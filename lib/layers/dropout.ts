@@ -1,4 +1,5 @@
 import { disposedError, expectObject, optionalBoolean, optionalInteger, rangeError, rejectUnknownOptions, typeError } from '../errors';
+import { BackendName, expectBackendName } from '../backend';
 import { native } from '../native';
 import { expectTensor, fromNative, Tensor } from '../tensor';
 
@@ -100,6 +101,11 @@ export class Dropout {
   }
   /** @internal */
   weightsUpdated(): void {}
+  /** Nothing to move: a dropout layer holds no weights. Returns this layer. */
+  to(backend: BackendName): this {
+    expectBackendName(backend, `${this.name}.to: backend`);
+    return this;
+  }
   /** @internal */
   async backwardTrainable(fwd: DropoutForward, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
     this.assertLive('backward');

@@ -1,6 +1,7 @@
 import { describe, disposedError, expectObject, optionalBoolean, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
 import { initializerDraw, InitializerSpec, validateInitializer } from '../initializers';
 import { initNow } from './weight-init';
+import { BackendName, expectBackendName, getBackend } from '../backend';
 import { native } from '../native';
 import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
 import type { WeightValues } from './recurrent';
@@ -119,7 +120,7 @@ export class Embedding {
   getWeights(): Tensor[] {
     this.assertLive('getWeights');
     if (!this.table) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.getWeights: the layer is not built`);
-    return [tensor(this.table.dataSync(), this.table.shape)];
+    return [this.table.to(this.table.device as BackendName)];
   }
 
   setWeights(weights: readonly WeightValues[]): void {
@@ -128,17 +129,17 @@ export class Embedding {
     const shape = [this.config.inputDim, this.config.outputDim];
     if (!Array.isArray(weights) || weights.length !== 1) throw rangeError(`${where}: expected 1 weight (embeddings [${shape.join(',')}])`);
     const w = weights[0];
-    let values: Float32Array;
+    let next: Tensor;
     if (w instanceof Float32Array) {
       if (w.length !== shape[0]! * shape[1]!) throw rangeError(`${where}: embeddings must have ${shape[0]! * shape[1]!} values, got ${w.length}`);
-      values = w;
+      next = tensor(w, shape);
     } else {
       const t = expectTensor(w, `${where}: weights[0]`);
       expectShape(t, shape, `${where}: weights[0] (embeddings)`);
-      values = t.dataSync();
+      next = t.to(getBackend());
     }
     this.table?.dispose();
-    this.table = tensor(values, shape);
+    this.table = next;
   }
 
   countParams(): number {
@@ -172,7 +173,23 @@ export class Embedding {
     this.assertLive('backward');
     if (!(fwd instanceof EmbeddingForward) || fwd.layer !== this) throw typeError(`${this.name}.backward: fwd must come from this layer`);
     const dTable = fromNative(native.embeddingBackward(fwd.ids.handle, dOutput.handle, [this.config.inputDim, this.config.outputDim]));
-    return { dInput: tensor(new Float32Array(fwd.ids.size), fwd.ids.shape), dWeights: [dTable] };
+    return { dInput: tensor(new Float32Array(fwd.ids.size), fwd.ids.shape, { device: fwd.ids.device as BackendName }), dWeights: [dTable] };
+  }
+
+  /**
+   * Moves the weights to `backend` ('cpu' or 'cuda'); later passes run there. An unbuilt
+   * layer is built where the backend is current at its build. Returns this layer.
+   * @throws TypeError for an unknown name; Error `RNNKIT_UNSUPPORTED` when unavailable
+   */
+  to(backend: BackendName): this {
+    this.assertLive('to');
+    const device = expectBackendName(backend, `${this.name}.to: backend`);
+    if (this.table) {
+      const next = this.table.to(device);
+      this.table.dispose();
+      this.table = next;
+    }
+    return this;
   }
 
   /** Frees the table. Idempotent; any later use throws RNNKIT_DISPOSED. */

@@ -1,6 +1,7 @@
 import { describe, disposedError, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
 import { initializerDraw, InitializerSpec, validateInitializer } from '../initializers';
 import { MaskPlan, maskPlan, packInput, packOutputGradient, toMask, unpackInputGradient, unpackOutput } from '../mask';
+import { BackendName, expectBackendName } from '../backend';
 import { native, NativeInitArray, NativeReserve, NativeRnnDesc, NativeRnnWeights, NativeTensor } from '../native';
 import { toLengths } from '../sequences';
 import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
@@ -597,10 +598,14 @@ export class RecurrentLayer implements SequenceLayer {
     return this.singleKerasBias() ? [w, r, biasR] : [w, r, biasW, biasR];
   }
 
-  /** @internal Re-packs the weights after an optimizer changed them in place. */
+  /**
+   * @internal Re-packs the weights after an optimizer changed them in place. A device that
+   * keeps no packed copy (CUDA) reads the canonical tensors directly: nothing to redo.
+   */
   weightsUpdated(): void {
     this.assertLive('weightsUpdated');
     this.settleWeights();
+    if (this.prepared && !this.prepared.packed) return;
     const prepared = native.rnnPrepare(this.desc(), this.params.map((p) => p.handle));
     this.prepared?.dispose();
     this.prepared = prepared;
@@ -671,6 +676,28 @@ export class RecurrentLayer implements SequenceLayer {
     const keras = native.canonicalToFormat(this.desc(), 'keras', canonical, true).map(fromNative);
     for (const t of canonical) t.dispose();
     return keras;
+  }
+
+  /**
+   * Moves the weights (and a stateful layer's carried states) to `backend`, in their
+   * canonical layout; later passes run there and take inputs on that device. An unbuilt
+   * layer is built where the backend is current at its build. Returns this layer.
+   * @throws TypeError for an unknown name; Error `RNNKIT_UNSUPPORTED` when unavailable
+   */
+  to(backend: BackendName): this {
+    this.assertLive('to');
+    const device = expectBackendName(backend, `${this.name}.to: backend`);
+    this.settleWeights();
+    if (this.params.length) {
+      const next = this.params.map((p) => p.to(device));
+      this.install(next, native.rnnPrepare(this.desc(), next.map((p) => p.handle)));
+    }
+    if (this.carried) {
+      const moved = this.carried.map((s) => s.to(device));
+      for (const s of this.carried) s.dispose();
+      this.carried = moved;
+    }
+    return this;
   }
 
   /** Frees the weights and carried states. Idempotent; any later use throws RNNKIT_DISPOSED. */

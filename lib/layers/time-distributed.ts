@@ -1,4 +1,5 @@
 import { expectObject, rangeError, rejectUnknownOptions, typeError } from '../errors';
+import type { BackendName } from '../backend';
 import { Tensor } from '../tensor';
 import { Dense, DenseForward } from './dense';
 import type { WeightValues } from './recurrent';
@@ -68,6 +69,12 @@ export class TimeDistributed {
   /** @internal */
   backwardTrainable(fwd: DenseForward, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
     return this.layer.backwardTrainable(fwd, dOutput);
+  }
+
+  /** Moves the wrapped layer's weights to `backend`; returns this layer. */
+  to(backend: BackendName): this {
+    this.layer.to(backend);
+    return this;
   }
 
   dispose(): void {

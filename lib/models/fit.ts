@@ -13,7 +13,7 @@ import { RecurrentLayer } from '../layers/recurrent';
 import { TimeDistributed } from '../layers/time-distributed';
 import { native } from '../native';
 import { toLengths } from '../sequences';
-import { expectTensor, Tensor, tensor } from '../tensor';
+import { expectTensor, fromNative, Tensor } from '../tensor';
 import { computeLoss, LOSS_NAMES, LossName } from '../training/losses';
 import { Optimizer } from '../training/optimizers';
 
@@ -170,15 +170,12 @@ export async function trainOnBatch(
   }
 }
 
-/** Host copies of whole samples, for slicing batches. */
-function rowsOf(t: Tensor): { values: Float32Array; size: number } {
-  return { values: t.dataSync(), size: t.shape.slice(1).reduce((a, b) => a * b, 1) };
-}
-
-function take(src: { values: Float32Array; size: number }, shape: number[], idx: readonly number[]): Tensor {
-  const out = new Float32Array(idx.length * src.size);
-  idx.forEach((s, i) => out.set(src.values.subarray(s * src.size, (s + 1) * src.size), i * src.size));
-  return tensor(out, [idx.length, ...shape.slice(1)]);
+/**
+ * The samples of `t` at `idx`, gathered on t's device: batches (shuffled or not) never
+ * pass through the host; only the indices travel.
+ */
+function take(t: Tensor, idx: readonly number[]): Tensor {
+  return fromNative(native.gatherRows(t.handle, Int32Array.from(idx)));
 }
 
 /** A seeded Fisher-Yates shuffle (mulberry32). */
@@ -202,10 +199,8 @@ function shuffled(indices: number[], seed: number): number[] {
 async function evaluateIndices(
   layers: readonly TrainableLayer[],
   compiled: Required<CompileArgs>,
-  xs: { values: Float32Array; size: number },
-  ys: { values: Float32Array; size: number },
-  xShape: number[],
-  yShape: number[],
+  xs: Tensor,
+  ys: Tensor,
   lengths: Int32Array | null,
   indices: number[],
   batchSize: number,
@@ -215,8 +210,8 @@ async function evaluateIndices(
   let counted = 0;
   for (let b = 0; b < indices.length; b += batchSize) {
     const idx = indices.slice(b, b + batchSize);
-    const x = take(xs, xShape, idx);
-    const y = take(ys, yShape, idx);
+    const x = take(xs, idx);
+    const y = take(ys, idx);
     const passes = await forwardAll(layers, x, lengths ? Int32Array.from(idx, (i) => lengths[i]!) : null, false);
     const output = passes[passes.length - 1]!.output;
     const { value, gradient } = await computeLoss(compiled.loss, y, output, { fromLogits: compiled.fromLogits });
@@ -265,7 +260,7 @@ export async function evaluate(
   const N = xt.shape[0]!;
   const lengths = opts.lengths === undefined ? null : toLengths(opts.lengths, N, xt.shape[1] ?? 0, 'evaluate: lengths');
   const all = Array.from({ length: N }, (_, i) => i);
-  return (await evaluateIndices(layers, compiled, rowsOf(xt), rowsOf(yt), xt.shape, yt.shape, lengths, all, batchSize)).loss;
+  return (await evaluateIndices(layers, compiled, xt, yt, lengths, all, batchSize)).loss;
 }
 
 /** Trains the stack; see {@link FitOptions}. */
@@ -298,7 +293,6 @@ export async function fit(
   const trainIdx = Array.from({ length: N - nVal }, (_, i) => i);
   const valIdx = Array.from({ length: nVal }, (_, i) => N - nVal + i);
   if (trainIdx.length === 0) throw rangeError('fit: validationSplit leaves no training samples');
-  const xs = rowsOf(xt), ys = rowsOf(yt);
   const withAcc = compiled.metrics.includes('accuracy');
   const history: History = {
     epoch: [],
@@ -320,8 +314,8 @@ export async function fit(
     let counted = 0;
     for (let b = 0; b < batches; b++) {
       const idx = order.slice(b * batchSize, (b + 1) * batchSize);
-      const xb = take(xs, xt.shape, idx);
-      const yb = take(ys, yt.shape, idx);
+      const xb = take(xt, idx);
+      const yb = take(yt, idx);
       const lb = lengths ? Int32Array.from(idx, (i) => lengths[i]!) : null;
       const { loss, ...accuracy } = await trainOnBatch(layers, compiled, xb, yb, lb);
       xb.dispose();
@@ -340,7 +334,7 @@ export async function fit(
     const logs: Logs = { loss: sum / order.length };
     if (withAcc) logs.acc = correct / counted;
     if (nVal) {
-      const v = await evaluateIndices(layers, compiled, xs, ys, xt.shape, yt.shape, lengths, valIdx, batchSize);
+      const v = await evaluateIndices(layers, compiled, xt, yt, lengths, valIdx, batchSize);
       logs.val_loss = v.loss;
       if (withAcc) logs.val_acc = v.acc;
     }

@@ -36,6 +36,8 @@ export interface DenseLike {
   getWeights(): Tensor[];
   setWeights(weights: readonly WeightValues[]): void;
   countParams(): number;
+  /** Moves its weights to a backend (rk's own dense layers have it). */
+  to?(backend: 'cpu' | 'cuda'): unknown;
   /** Whether it was disposed (rk's own layers say; a model then refuses to run it). */
   readonly isDisposed?: boolean;
   forward(x: Tensor, options?: { training?: boolean }): Promise<{ readonly output: Tensor; dispose(): void }>;

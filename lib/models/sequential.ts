@@ -2,7 +2,9 @@ import { describe, disposedError, expectObject, rangeError, rejectUnknownOptions
 import { Bidirectional } from '../layers/bidirectional';
 import { RecurrentLayer, WeightValues } from '../layers/recurrent';
 import { toLengths } from '../sequences';
-import { expectTensor, Tensor, tensor } from '../tensor';
+import { expectTensor, fromNative, Tensor, tensor } from '../tensor';
+import { BackendName, expectBackendName } from '../backend';
+import { native } from '../native';
 import { saveModel } from '../io/tfjs-format';
 import { Dense } from '../layers/dense';
 import { Dropout } from '../layers/dropout';
@@ -276,29 +278,23 @@ export class Sequential {
     // A zero-element input is one batch, however large N is: slicing it would only loop.
     if (N <= batchSize || input.size === 0) return this.run(input, lengths);
 
-    const host = input.dataSync();
-    const per = host.length / N;
-    const parts: Float32Array[] = [];
-    let outShape: number[] = [];
-    for (let s = 0; s < N; s += batchSize) {
-      const e = Math.min(N, s + batchSize);
-      const xb = tensor(host.subarray(s * per, e * per), [e - s, ...shape.slice(1)]);
-      try {
-        const yb = await this.run(xb, lengths ? lengths.subarray(s, e) : null);
-        parts.push(yb.dataSync());
-        outShape = yb.shape.slice(1);
-        yb.dispose();
-      } finally {
-        xb.dispose();
+    // Batches are sliced and their outputs joined on the input's device: nothing but the
+    // row indices crosses to or from the host.
+    const parts: Tensor[] = [];
+    try {
+      for (let s = 0; s < N; s += batchSize) {
+        const e = Math.min(N, s + batchSize);
+        const xb = fromNative(native.gatherRows(input.handle, Int32Array.from({ length: e - s }, (_, i) => s + i)));
+        try {
+          parts.push(await this.run(xb, lengths ? lengths.subarray(s, e) : null));
+        } finally {
+          xb.dispose();
+        }
       }
+      return fromNative(native.concatRows(parts.map((p) => p.handle)));
+    } finally {
+      for (const p of parts) p.dispose();
     }
-    const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
-    let offset = 0;
-    for (const p of parts) {
-      out.set(p, offset);
-      offset += p.length;
-    }
-    return tensor(out, [N, ...outShape]);
   }
 
   /** One batch through every layer; intermediate tensors are freed. */
@@ -399,6 +395,23 @@ export class Sequential {
   /** Clears the carried states of stateful layers. */
   resetStates(): void {
     for (const l of this.stack) if (l instanceof RecurrentLayer || l instanceof Bidirectional) l.resetStates();
+  }
+
+  /**
+   * Moves every layer's weights (and carried states) to `backend` ('cpu' or 'cuda'), as
+   * PyTorch's `model.to(device)`; later predict/fit/evaluate run there and take inputs on
+   * that device. A compiled optimizer's state (momenta, moments) starts afresh for the moved
+   * weights. Returns this model.
+   * @throws TypeError for an unknown name; Error `RNNKIT_UNSUPPORTED` when unavailable
+   */
+  to(backend: BackendName): this {
+    this.assertLive('to');
+    const device = expectBackendName(backend, `${this.name}.to: backend`);
+    for (const layer of this.stack) {
+      if (!layer.to) throw rnnkitError('RNNKIT_UNSUPPORTED', `${this.name}.to: layer ${layerName(layer)} cannot move its weights (it has no to())`);
+      layer.to(device);
+    }
+    return this;
   }
 
   /** Frees every layer's weights. Idempotent; any later use throws RNNKIT_DISPOSED. */

@@ -1,5 +1,6 @@
 import { clip } from '../clip';
 import { expectObject, optionalBoolean, rangeError, rejectUnknownOptions, typeError } from '../errors';
+import type { BackendName } from '../backend';
 import { native } from '../native';
 import { expectTensor, Tensor, tensor } from '../tensor';
 
@@ -124,7 +125,7 @@ export class Optimizer {
     let s = this.slots.get(weight);
     if (!s) {
       const count = this.config.kind === 'sgd' ? (this.config.momentum > 0 ? 1 : 0) : 2;
-      s = Array.from({ length: count }, () => tensor(new Float32Array(weight.size), weight.shape));
+      s = Array.from({ length: count }, () => tensor(new Float32Array(weight.size), weight.shape, { device: weight.device as BackendName }));
       this.slots.set(weight, s);
     }
     return s;

@@ -14,9 +14,9 @@
 //   work that uses it is still queued stays valid until that work is done; the device
 //   reuses its memory only for work enqueued after the release.
 //
-// Versions: a table says which layout it has in `abi_version`. Version 2 only appends
-// entries at the end of rk_device_ops; a version 1 table ends at RK_DEVICE_OPS_V1_SIZE and
-// the core treats every version 2 entry as null. Optional entries (null allowed) say so and
+// Versions: a table says which layout it has in `abi_version`. Each version only appends
+// entries at the end of rk_device_ops; a version 1 table ends at RK_DEVICE_OPS_V1_SIZE, a
+// version 2 table at RK_DEVICE_OPS_V2_SIZE, and the core treats every later entry as null. Optional entries (null allowed) say so and
 // name the core's fallback; every other entry is mandatory and the loader rejects a table
 // where one is null.
 #ifndef RNNKIT_CORE_DEVICE_ABI_H
@@ -29,7 +29,7 @@
 extern "C" {
 #endif
 
-#define RK_DEVICE_ABI_VERSION 2
+#define RK_DEVICE_ABI_VERSION 3
 // The oldest table layout the core still loads.
 #define RK_DEVICE_ABI_MIN_VERSION 1
 
@@ -288,10 +288,24 @@ typedef struct rk_device_ops {
   // driver"), or for a usable device something a user should know ("emulated on the
   // CPU"). Null: the device is usable and has nothing to say.
   int32_t (*probe)(const char** note);
+
+  // ---- Version 3: appended entries, all optional (data stays on the device) ----
+
+  // dst row i = src row host_indices[i] (i < count), rows of row_width floats: batch slicing
+  // and shuffled batches without a trip through the host. The indices are host memory
+  // (indices, not data) and may be reused once the call returns; the caller checks them.
+  // Null: the core copies row by row with `copy` (RK_DEVICE_TO_DEVICE).
+  int (*gather_rows)(const float* src, int64_t row_width, const int64_t* host_indices, int64_t count, float* dst);
+  // dst[c·dst_pitch + r] = src[r·src_pitch + c] for r < rows, c < cols: Keras-layout
+  // weights and gradients made from canonical gate blocks on the device.
+  // Null: the core calls copy_2d once per source row (one column of dst).
+  int (*transpose_2d)(const float* src, int64_t rows, int64_t cols, int64_t src_pitch, float* dst, int64_t dst_pitch);
 } rk_device_ops;
 
 // The size of a version 1 table: the entries before sum_squares_many.
 #define RK_DEVICE_OPS_V1_SIZE offsetof(rk_device_ops, sum_squares_many)
+// The size of a version 2 table: the entries before gather_rows.
+#define RK_DEVICE_OPS_V2_SIZE offsetof(rk_device_ops, gather_rows)
 
 // The symbol a device plugin exports.
 typedef const rk_device_ops* (*rk_get_device_ops_fn)(void);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "tensor_ops.h"
+
 
 namespace rk {
 namespace {
@@ -208,6 +210,63 @@ std::vector<std::vector<float>> from_canonical(const RnnDesc& desc, WeightFormat
         }
       }
       break;
+    }
+  }
+  return out;
+}
+
+namespace {
+
+// Copies canonical gate blocks of `block` floats to their place in `order` (gates_from_canonical).
+void gates_from_canonical_on_device(const Device& device, const float* src, int64_t block,
+                                    const std::vector<int>& order, float* dst) {
+  for (size_t g = 0; g < order.size(); ++g)
+    device.check(device.ops().copy(dst + order[g] * block, src + g * block, block * sizeof(float), RK_DEVICE_TO_DEVICE),
+                 "copy");
+}
+
+}  // namespace
+
+std::vector<Tensor> from_canonical_on_device(const RnnDesc& desc, WeightFormat format,
+                                             const std::vector<Tensor>& canonical, bool gradients) {
+  if (canonical.size() != 2 && canonical.size() != 4) throw RangeError("canonical must hold 2 or 4 tensors");
+  const Device& device = canonical[0].device();
+  for (const Tensor& t : canonical)
+    if (&t.device() != &device) throw TypeError("canonical: tensors are on different devices");
+  const int64_t D = desc.input_size, H = desc.hidden, G = desc.gates(), GH = G * H;
+  const bool use_bias = canonical.size() == 4;
+  const int64_t sizes[] = {GH * D, GH * H, GH, GH};
+  for (size_t i = 0; i < canonical.size(); ++i)
+    if (canonical[i].size() != sizes[i]) throw RangeError("canonical tensors do not match the layer's sizes");
+  const auto order = gate_order(desc.cell, format);
+  const auto shapes = format_arrays(desc, use_bias, format);
+  std::vector<Tensor> out;
+  for (const FormatArray& a : shapes) out.push_back(make_tensor(device, a.shape));
+  if (format == WeightFormat::Keras) {
+    for (int64_t g = 0; g < G; ++g) {
+      device_transpose_2d(device, canonical[0].data() + g * H * D, H, D, D, out[0].data() + order[g] * H, GH);
+      device_transpose_2d(device, canonical[1].data() + g * H * H, H, H, H, out[1].data() + order[g] * H, GH);
+    }
+  } else {
+    gates_from_canonical_on_device(device, canonical[0].data(), H * D, order, out[0].data());
+    gates_from_canonical_on_device(device, canonical[1].data(), H * H, order, out[1].data());
+  }
+  if (!use_bias || GH == 0) return out;
+  const float* bias_w = canonical[2].data();
+  const float* bias_r = canonical[3].data();
+  if (format == WeightFormat::PyTorch) {
+    gates_from_canonical_on_device(device, bias_w, H, order, out[2].data());
+    gates_from_canonical_on_device(device, bias_r, H, order, out[3].data());
+  } else if (format == WeightFormat::Onnx || keras_split_bias(desc)) {
+    gates_from_canonical_on_device(device, bias_w, H, order, out[2].data());
+    gates_from_canonical_on_device(device, bias_r, H, order, out[2].data() + GH);
+  } else {
+    // One Keras bias: the sum of the two (weights) or bias_r's gradient alone.
+    gates_from_canonical_on_device(device, bias_r, H, order, out[2].data());
+    if (!gradients) {
+      Tensor bw = make_tensor(device, {GH});
+      gates_from_canonical_on_device(device, bias_w, H, order, bw.data());
+      device.check(device.ops().axpby(1.0f, bw.data(), 1.0f, out[2].data(), out[2].data(), GH), "axpby");
     }
   }
   return out;

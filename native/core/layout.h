@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "rnn.h"
+#include "tensor.h"
 
 namespace rk {
 
@@ -40,6 +41,12 @@ HostWeights to_canonical(const RnnDesc& desc, bool use_bias, WeightFormat format
                          const std::vector<std::vector<float>>& arrays);
 std::vector<std::vector<float>> from_canonical(const RnnDesc& desc, WeightFormat format,
                                                const HostWeights& weights);
+
+// from_canonical on the device of `canonical` ([w, r] or [w, r, bias_w, bias_r]), in the
+// shapes of format_arrays(). With `gradients`, a single Keras bias takes bias_r's gradient
+// alone (the two canonical biases are one variable there), not the sum.
+std::vector<Tensor> from_canonical_on_device(const RnnDesc& desc, WeightFormat format,
+                                             const std::vector<Tensor>& canonical, bool gradients);
 
 }  // namespace rk
 

@@ -79,6 +79,9 @@ class RnnWeights {
   const PreparedB& recurrent() const;
   const PreparedB& candidate() const;
   size_t bytes() const;
+  // Whether any operand has a packed copy (the forward ones tell: backward packs the same
+  // way): without one, weights changed in place need no new RnnWeights.
+  bool has_packed() const { return input_t_.is_packed() || recurrent_t_.is_packed() || fused(); }
 
  private:
   void pack_backward() const;

@@ -188,4 +188,87 @@ Tensor reverse_sequences(const Tensor& x, const std::vector<int32_t>& lengths_in
   return out;
 }
 
+void device_gather_rows(const Device& device, const float* src, int64_t row_width, const std::vector<int64_t>& indices,
+                        float* dst) {
+  const int64_t count = static_cast<int64_t>(indices.size());
+  if (count == 0 || row_width == 0) return;
+  const rk_device_ops& o = device.ops();
+  if (o.gather_rows) {
+    device.check(o.gather_rows(src, row_width, indices.data(), count, dst), "gather_rows");
+    return;
+  }
+  // Runs of consecutive indices (a plain slice) are one copy each.
+  for (int64_t i = 0; i < count;) {
+    int64_t j = i + 1;
+    while (j < count && indices[j] == indices[j - 1] + 1) ++j;
+    device.check(o.copy(dst + i * row_width, src + indices[i] * row_width,
+                        static_cast<size_t>((j - i) * row_width) * sizeof(float), RK_DEVICE_TO_DEVICE),
+                 "copy");
+    i = j;
+  }
+}
+
+void device_transpose_2d(const Device& device, const float* src, int64_t rows, int64_t cols, int64_t src_pitch,
+                         float* dst, int64_t dst_pitch) {
+  if (rows <= 0 || cols <= 0) return;
+  const rk_device_ops& o = device.ops();
+  if (o.transpose_2d) {
+    device.check(o.transpose_2d(src, rows, cols, src_pitch, dst, dst_pitch), "transpose_2d");
+    return;
+  }
+  // Source row r becomes destination column r: `cols` rows of width 1, pitched.
+  for (int64_t r = 0; r < rows; ++r)
+    device.check(o.copy_2d(src + r * src_pitch, 1, dst + r, dst_pitch, cols, 1), "copy_2d");
+}
+
+Tensor gather_rows(const Tensor& x, const std::vector<int64_t>& indices) {
+  if (x.shape.empty()) throw RangeError("gather rows: x must have a first axis");
+  const int64_t n = x.shape[0];
+  for (size_t i = 0; i < indices.size(); ++i)
+    if (indices[i] < 0 || indices[i] >= n)
+      throw RangeError("gather rows: indices[" + std::to_string(i) + "] = " + std::to_string(indices[i]) +
+                       " is outside [0, " + std::to_string(n) + ")");
+  Shape shape = x.shape;
+  shape[0] = static_cast<int64_t>(indices.size());
+  Tensor out = make_tensor(x.device(), shape);
+  const int64_t width = n == 0 ? 0 : x.size() / n;
+  if (out.size() > 0) device_gather_rows(x.device(), x.data(), width, indices, out.data());
+  return out;
+}
+
+Tensor concat_rows(const std::vector<Tensor>& parts) {
+  if (parts.empty()) throw RangeError("concat rows: no tensors");
+  const Tensor& first = parts.front();
+  if (first.shape.empty()) throw RangeError("concat rows: tensors must have a first axis");
+  Shape shape = first.shape;
+  shape[0] = 0;
+  for (const Tensor& p : parts) {
+    if (&p.device() != &first.device()) throw TypeError("concat rows: tensors are on different devices");
+    if (p.shape.size() != first.shape.size() || !std::equal(p.shape.begin() + 1, p.shape.end(), first.shape.begin() + 1))
+      throw RangeError("concat rows: shapes " + shape_string(first.shape) + " and " + shape_string(p.shape) +
+                       " differ past the first axis");
+    shape[0] += p.shape[0];
+  }
+  Tensor out = make_tensor(first.device(), shape);
+  int64_t offset = 0;
+  for (const Tensor& p : parts) {
+    if (p.size() > 0)
+      first.device().check(first.device().ops().copy(out.data() + offset, p.data(), p.size() * sizeof(float),
+                                                      RK_DEVICE_TO_DEVICE),
+                           "copy");
+    offset += p.size();
+  }
+  return out;
+}
+
+Tensor copy_to_device(const Tensor& x, const Device& device) {
+  if (&x.device() == &device) return copy_of(x);
+  Tensor out = make_tensor(device, x.shape);
+  if (x.size() == 0) return out;
+  std::vector<float> host(static_cast<size_t>(x.size()));
+  x.device().check(x.device().ops().copy(host.data(), x.data(), host.size() * sizeof(float), RK_DEVICE_TO_HOST), "copy");
+  device.check(device.ops().copy(out.data(), host.data(), host.size() * sizeof(float), RK_HOST_TO_DEVICE), "copy");
+  return out;
+}
+
 }  // namespace rk

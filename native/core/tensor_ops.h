@@ -29,6 +29,24 @@ std::vector<Tensor> split_last(const Tensor& x, const std::vector<int64_t>& widt
 // [N,T,W]: sequence n's first lengths[n] steps reversed, the rest unchanged.
 Tensor reverse_sequences(const Tensor& x, const std::vector<int32_t>& lengths);
 
+// Moving data on one device (ABI v3 gather_rows / transpose_2d, or the core's fallbacks
+// through copy and copy_2d when a device lacks them): nothing crosses to the host.
+// dst row i = src row indices[i], rows of row_width floats; the caller checked the indices.
+void device_gather_rows(const Device& device, const float* src, int64_t row_width, const std::vector<int64_t>& indices,
+                        float* dst);
+// dst[c·dst_pitch + r] = src[r·src_pitch + c] for r < rows, c < cols.
+void device_transpose_2d(const Device& device, const float* src, int64_t rows, int64_t cols, int64_t src_pitch,
+                         float* dst, int64_t dst_pitch);
+
+// The samples (first-axis rows) of x at `indices`, in that order; RangeError for an index
+// outside [0, N).
+Tensor gather_rows(const Tensor& x, const std::vector<int64_t>& indices);
+// Concatenates along the first axis; every other axis and the device must match.
+Tensor concat_rows(const std::vector<Tensor>& parts);
+// A copy of x on `device` (the same device: a copy there too). Between devices the values
+// pass through host memory: that is what a move is.
+Tensor copy_to_device(const Tensor& x, const Device& device);
+
 }  // namespace rk
 
 #endif

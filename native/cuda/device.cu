@@ -2,6 +2,8 @@
 // the one entry point of the plugin. Each op lives in the file named for what it computes.
 #include <dlfcn.h>
 
+#include <atomic>
+#include <cstring>
 #include <mutex>
 #include <new>
 #include <string>
@@ -201,12 +203,17 @@ int memory_stats(uint64_t* bytes, uint64_t* allocations, uint64_t* cached) {
   return 0;
 }
 
+// Device-to-host copies made so far (the read-only option "host_copies"): the tests count
+// them to prove that predict, fit, backward and optimizer steps keep data on the device.
+std::atomic<uint64_t> host_copies{0};
+
 // Host-to-device and device-to-host copies return complete: the host buffer may be reused
 // or read as soon as the call returns (ABI v1 has no completion events). Device-to-device
 // copies are queued on the stream.
 int copy(void* dst, const void* src, size_t bytes, int32_t kind) {
   RK_REQUIRE_READY();
   if (bytes == 0) return 0;
+  if (kind == RK_DEVICE_TO_HOST) host_copies.fetch_add(1, std::memory_order_relaxed);
   const cudaMemcpyKind k = kind == RK_HOST_TO_DEVICE   ? cudaMemcpyHostToDevice
                            : kind == RK_DEVICE_TO_HOST ? cudaMemcpyDeviceToHost
                                                        : cudaMemcpyDeviceToDevice;
@@ -218,6 +225,21 @@ int copy(void* dst, const void* src, size_t bytes, int32_t kind) {
 int synchronize() {
   RK_REQUIRE_READY();
   RK_CUDA_TRY(cudaStreamSynchronize(stream()), "synchronize");
+  return 0;
+}
+
+// No settings yet; one read-only counter.
+int get_option(const char* name, char* value, size_t capacity) {
+  if (std::strcmp(name, "host_copies") != 0) {
+    last_error_message = std::string("the cuda device has no option '") + name + "'";
+    return RK_STATUS_INVALID_ARGUMENT;
+  }
+  const std::string text = std::to_string(host_copies.load(std::memory_order_relaxed));
+  if (text.size() + 1 > capacity) {
+    last_error_message = "get_option: the value does not fit";
+    return RK_STATUS_INVALID_ARGUMENT;
+  }
+  std::memcpy(value, text.c_str(), text.size() + 1);
   return 0;
 }
 
@@ -273,7 +295,10 @@ const rk_device_ops kOps = [] {
   o.embedding_forward = embedding_forward;
   o.embedding_backward = embedding_backward;
   o.dropout = dropout;
+  o.get_option = get_option;
   o.probe = probe;
+  o.gather_rows = gather_rows;
+  o.transpose_2d = transpose_2d;
   return o;
 }();
 

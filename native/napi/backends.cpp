@@ -99,7 +99,10 @@ struct Plugin {
       return;
     }
     // Read no further than the table's own version has entries.
-    std::memcpy(&ops, table, table->abi_version == 1 ? RK_DEVICE_OPS_V1_SIZE : sizeof ops);
+    const size_t size = table->abi_version == 1   ? RK_DEVICE_OPS_V1_SIZE
+                        : table->abi_version == 2 ? RK_DEVICE_OPS_V2_SIZE
+                                                  : sizeof ops;
+    std::memcpy(&ops, table, size);
     std::vector<std::string> missing;
     if (!ops.name) missing.push_back("name");
 #define RK_CHECK_ENTRY(entry) \

@@ -3,6 +3,7 @@
 
 #include "../core/tensor_ops.h"
 #include "addon.h"
+#include "backends.h"
 #include "convert.h"
 #include "tensor_handle.h"
 
@@ -106,6 +107,42 @@ Napi::Value reverse_sequences(const Napi::CallbackInfo& info) {
   });
 }
 
+// gatherRows(x, indices: Int32Array) -> the samples of x at indices, on x's device.
+Napi::Value gather_rows(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    Tensor x = TensorHandle::unwrap(info[0], "x");
+    if (!info[1].IsTypedArray() || info[1].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      throw rk::TypeError("indices must be an Int32Array");
+    Napi::Int32Array a = info[1].As<Napi::Int32Array>();
+    const std::vector<int64_t> indices(a.Data(), a.Data() + a.ElementLength());
+    return TensorHandle::wrap(info.Env(), rk::gather_rows(x, indices));
+  });
+}
+
+Napi::Value concat_rows(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    return TensorHandle::wrap(info.Env(), rk::concat_rows(to_tensors(info[0], "tensors")));
+  });
+}
+
+// toDevice(x, backend) -> a copy of x on that backend.
+Napi::Value to_device(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    Tensor x = TensorHandle::unwrap(info[0], "x");
+    if (!info[1].IsString()) throw rk::TypeError("device must be a string");
+    return TensorHandle::wrap(info.Env(), rk::copy_to_device(x, device_for(info[1].As<Napi::String>().Utf8Value())));
+  });
+}
+
+// deviceOption(backend, name) -> the device's option as text (e.g. cuda's "host_copies").
+Napi::Value device_option(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    if (!info[0].IsString() || !info[1].IsString()) throw rk::TypeError("deviceOption(backend, name) takes two strings");
+    const Device& device = device_for(info[0].As<Napi::String>().Utf8Value());
+    return Napi::String::New(info.Env(), device.get_option(info[1].As<Napi::String>().Utf8Value()));
+  });
+}
+
 }  // namespace
 
 void register_tensor_ops(Addon&, Napi::Env env, Napi::Object exports) {
@@ -119,6 +156,10 @@ void register_tensor_ops(Addon&, Napi::Env env, Napi::Object exports) {
   exports.Set("concatLast", Napi::Function::New(env, concat_last, "concatLast"));
   exports.Set("splitLast", Napi::Function::New(env, split_last, "splitLast"));
   exports.Set("reverseSequences", Napi::Function::New(env, reverse_sequences, "reverseSequences"));
+  exports.Set("gatherRows", Napi::Function::New(env, gather_rows, "gatherRows"));
+  exports.Set("concatRows", Napi::Function::New(env, concat_rows, "concatRows"));
+  exports.Set("toDevice", Napi::Function::New(env, to_device, "toDevice"));
+  exports.Set("deviceOption", Napi::Function::New(env, device_option, "deviceOption"));
 }
 
 }  // namespace rk::napi

@@ -65,7 +65,8 @@ class WeightsHandle : public Napi::ObjectWrap<WeightsHandle> {
  public:
   static Napi::Function define(Napi::Env env) {
     return DefineClass(env, "NativeRnnWeights",
-                       {InstanceAccessor<&WeightsHandle::bytes>("bytes"), InstanceMethod<&WeightsHandle::dispose>("dispose")});
+                       {InstanceAccessor<&WeightsHandle::bytes>("bytes"), InstanceAccessor<&WeightsHandle::packed>("packed"),
+                        InstanceMethod<&WeightsHandle::dispose>("dispose")});
   }
   static Napi::Object wrap(Napi::Env env, std::shared_ptr<const RnnWeights> weights) {
     auto ext = Napi::External<std::shared_ptr<const RnnWeights>>::New(env, &weights);
@@ -89,6 +90,11 @@ class WeightsHandle : public Napi::ObjectWrap<WeightsHandle> {
  private:
   Napi::Value bytes(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), weights_ ? static_cast<double>(weights_->bytes()) : 0.0);
+  }
+  // Whether the device keeps packed copies of the weights: only then must an in-place
+  // weight update (an optimizer step) prepare them again.
+  Napi::Value packed(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), weights_ && weights_->has_packed());
   }
   // Reserves of earlier passes keep their own share until they are disposed.
   void dispose(const Napi::CallbackInfo&) { release(); }
@@ -262,17 +268,10 @@ Napi::Value weights_from_canonical(const Napi::CallbackInfo& info) {
   });
 }
 
-std::vector<float> read_host(const Tensor& t) {
-  std::vector<float> out(t.size());
-  if (!out.empty())
-    t.device().check(t.device().ops().copy(out.data(), t.data(), out.size() * sizeof(float), RK_DEVICE_TO_HOST),
-                     "copy");
-  return out;
-}
-
-// canonicalToFormat(desc, format, [w, r, biasW?, biasR?], gradients) -> the format's tensors.
-// For gradients, a single Keras bias receives the recurrent-side bias gradient (the two
-// canonical biases are one variable there), not their sum.
+// canonicalToFormat(desc, format, [w, r, biasW?, biasR?], gradients) -> the format's tensors,
+// made on the tensors' device (nothing crosses to the host). For gradients, a single Keras
+// bias receives the recurrent-side bias gradient (the two canonical biases are one variable
+// there), not their sum.
 Napi::Value canonical_to_format(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return translate_errors(env, [&]() -> Napi::Value {
@@ -283,24 +282,9 @@ Napi::Value canonical_to_format(const Napi::CallbackInfo& info) {
     if (in.Length() != 2 && in.Length() != 4) throw rk::RangeError("canonical must hold 2 or 4 tensors");
     std::vector<Tensor> tensors;
     for (uint32_t i = 0; i < in.Length(); ++i) tensors.push_back(TensorHandle::unwrap(in.Get(i), "canonical[" + std::to_string(i) + "]"));
-    const bool use_bias = tensors.size() == 4;
-    HostWeights w{read_host(tensors[0]), read_host(tensors[1]), {}, {}};
-    if (use_bias) {
-      w.bias_w = read_host(tensors[2]);
-      w.bias_r = read_host(tensors[3]);
-    }
-    const auto shapes = format_arrays(desc, use_bias, format);
-    const bool single_bias = use_bias && shapes.size() == 3 && shapes[2].shape.size() == 1 && format == WeightFormat::Keras;
-    if (info[3].ToBoolean() && single_bias) std::fill(w.bias_w.begin(), w.bias_w.end(), 0.0f);
-    const auto arrays = from_canonical(desc, format, w);
-    const Device& device = tensors[0].device();
+    auto arrays = from_canonical_on_device(desc, format, tensors, info[3].ToBoolean());
     Napi::Array out = Napi::Array::New(env, arrays.size());
-    for (size_t i = 0; i < arrays.size(); ++i) {
-      Tensor t = make_tensor(device, shapes[i].shape);
-      device.check(device.ops().copy(t.data(), arrays[i].data(), arrays[i].size() * sizeof(float), RK_HOST_TO_DEVICE),
-                   "copy");
-      out.Set(i, TensorHandle::wrap(env, std::move(t)));
-    }
+    for (size_t i = 0; i < arrays.size(); ++i) out.Set(i, TensorHandle::wrap(env, std::move(arrays[i])));
     return out;
   });
 }

@@ -38,7 +38,11 @@ async function main() {
     const fwd = await layer.forward(x, { lengths: [5, 2, 0], training: true });
     const g = await layer.backward(fwd, { dOutput: rk.tensor(dy, [N, T, H]) });
     const clipped = rk.clip.byGlobalNorm(g.dWeights, 0.5);
+    // Batches sliced on the device (gather_rows, or the core's row copies): 3 samples by 2.
+    const model = rk.sequential([rk.layers.simpleRNN({ units: 2, seed: 3 })]);
+    const predicted = Array.from((await model.predict(x, { batchSize: 2 })).dataSync());
     return {
+      predicted,
       layer,
       x,
       devices: [x.device, fwd.output.device, g.dInput.device, ...g.dWeights.map((t) => t.device)],
@@ -51,8 +55,8 @@ async function main() {
   };
   const cpu = await run('cpu');
   const cuda = await run('cuda', cpu.weights);
-  out.cpu = { output: cpu.output, dInput: cpu.dInput, dWeights: cpu.dWeights, norm: cpu.norm };
-  out.cuda = { output: cuda.output, dInput: cuda.dInput, dWeights: cuda.dWeights, norm: cuda.norm, devices: cuda.devices };
+  out.cpu = { output: cpu.output, dInput: cpu.dInput, dWeights: cpu.dWeights, norm: cpu.norm, predicted: cpu.predicted };
+  out.cuda = { output: cuda.output, dInput: cuda.dInput, dWeights: cuda.dWeights, norm: cuda.norm, predicted: cuda.predicted, devices: cuda.devices };
   out.mappedAfterUse = mapped();
   // Mixing devices in one call: the cuda layer given the cpu tensor, and a global norm over both.
   out.mixForward = await cuda.layer.forward(cpu.x).then(

@@ -430,6 +430,31 @@ void check_pointwise() {
   }
 }
 
+// ABI v3: gathering rows (repeats, any order, a single row) and pitched transposes.
+void check_rows() {
+  const int64_t gathers[][2] = {{1, 1}, {7, 5}, {40, 33}};  // source rows, row width
+  for (auto& g : gathers) {
+    const Floats src = random(g[0] * g[1]);
+    std::vector<int64_t> idx;
+    for (int64_t i = 0; i < g[0] + 3; ++i) idx.push_back(static_cast<int64_t>(rng() % g[0]));
+    const int64_t n = static_cast<int64_t>(idx.size());
+    both("gather_rows", true, shape({g[0], g[1]}), [&](Dev& d) {
+      float* dst = d.up(random(n * g[1]));
+      d.must(d.o->gather_rows(d.up(src), g[1], idx.data(), n, dst), "gather_rows");
+      return Outs{d.down(dst, n * g[1])};
+    });
+  }
+  const int64_t blocks[][4] = {{1, 1, 1, 1}, {5, 7, 9, 12}, {33, 17, 20, 40}};  // rows, cols, src pitch, dst pitch
+  for (auto& b : blocks) {
+    const Floats src = random(b[0] * b[2]), dst0 = random(b[1] * b[3]);
+    both("transpose_2d", true, shape({b[0], b[1]}), [&](Dev& d) {
+      float* dst = d.up(dst0);
+      d.must(d.o->transpose_2d(d.up(src), b[0], b[1], b[2], dst, b[3]), "transpose_2d");
+      return Outs{d.down(dst, b[1] * b[3])};
+    });
+  }
+}
+
 void check_dense() {
   const int64_t shapes[][2] = {{1, 1}, {5, 7}, {33, 10}};
   for (int act = 0; act <= RK_ACT_SOFTMAX; ++act)
@@ -734,6 +759,7 @@ int main(int argc, char** argv) {
   check_cells();
   check_reductions();
   check_pointwise();
+  check_rows();
   check_dense();
   check_losses();
   check_count_correct();
