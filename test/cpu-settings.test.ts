@@ -19,8 +19,11 @@ describe('CPU settings', () => {
     const list = rk.backends();
     expect(list.find((b) => b.name === 'cpu')).toEqual({ name: 'cpu', available: true });
     const cuda = list.find((b) => b.name === 'cuda');
-    expect(cuda?.available).toBe(false);
-    expect(cuda?.reason).toMatch(/CUDA/);
+    expect(cuda).toBeDefined();
+    // Where a GPU and its driver are present the plugin runs; everywhere else (no plugin
+    // built, or the real plugin without a driver) the reason says which.
+    if (cuda!.available) return;
+    expect(cuda!.reason).toMatch(/CUDA device plugin was not found|no NVIDIA driver|CUDA/);
     expect(() => rk.setBackend('cuda')).toThrow(/unavailable/);
     expect(rk.getBackend()).toBe('cpu');
   });
