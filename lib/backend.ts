@@ -31,6 +31,39 @@ export function backends(): BackendInfo[] {
   return native.backends();
 }
 
+function backendName(value: unknown, where: string): BackendName {
+  if (value !== 'cpu' && value !== 'cuda') throw typeError(`${where}: backend must be 'cpu' or 'cuda', got ${describe(value)}`);
+  return value;
+}
+
+function optionText(value: unknown, where: string): string {
+  if (typeof value !== 'string' || value.length === 0) throw typeError(`${where} must be a non-empty string, got ${describe(value)}`);
+  return value;
+}
+
+/**
+ * Sets a device setting by name. `cpu`: `threads` (as {@link setNumThreads}), `isa` (as
+ * `setIsa`). `cuda`: `math`, `'fp32'` (the default: full FP32 GEMMs, the CPU's numbers) or
+ * `'tf32'` (TF32 tensor cores: faster GEMMs, about 1e-3 relative; `RNNKIT_CUDA_MATH=tf32`
+ * sets it at start-up).
+ * @throws TypeError (`RNNKIT_INVALID_ARGUMENT`) for an unknown option or a bad value; Error
+ *   (`RNNKIT_UNSUPPORTED`) when the backend is unavailable
+ */
+export function setDeviceOption(backend: BackendName, name: string, value: string): void {
+  const b = backendName(backend, 'setDeviceOption');
+  native.setDeviceOption(b, optionText(name, 'setDeviceOption: name'), optionText(value, 'setDeviceOption: value'));
+}
+
+/**
+ * Reads a device setting as text: those of {@link setDeviceOption}, and read-only ones
+ * (`cpu`: `hardware_threads`, `supported_isas`; `cuda`: `host_copies`, the number of
+ * device-to-host copies so far).
+ * @throws as {@link setDeviceOption}
+ */
+export function getDeviceOption(backend: BackendName, name: string): string {
+  return native.deviceOption(backendName(backend, 'getDeviceOption'), optionText(name, 'getDeviceOption: name'));
+}
+
 /**
  * Selects the backend new tensors and layers use.
  * @throws TypeError for an unknown name (`RNNKIT_INVALID_ARGUMENT`); Error with code

@@ -11,7 +11,7 @@ import { timeDistributed } from './layers/time-distributed';
 import { adam, rmsprop, sgd } from './training/optimizers';
 import { gru, lstm, simpleRNN } from './layers/recurrent';
 
-export { backends, getBackend, getMemoryLimit, memory, setBackend, setMemoryLimit } from './backend';
+export { backends, getBackend, getDeviceOption, getMemoryLimit, memory, setBackend, setDeviceOption, setMemoryLimit } from './backend';
 export { ERROR_CODES, isRnnkitError } from './errors';
 export type { ErrorCode, RnnkitError } from './errors';
 export type { BackendInfo, BackendName, MemoryInfo } from './backend';

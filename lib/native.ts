@@ -166,6 +166,7 @@ export interface NativeAddon {
   concatRows(parts: NativeTensor[]): NativeTensor;
   toDevice(x: NativeTensor, backend: string): NativeTensor;
   deviceOption(backend: string, name: string): string;
+  setDeviceOption(backend: string, name: string, value: string): void;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -57,6 +57,28 @@ describe.skipIf(!existsSync(plugin))('data stays on the device (emulated CUDA)',
     expect(() => native.deviceOption('cuda', 'no_such_option')).toThrow(TypeError);
   });
 
+  it('setDeviceOption / getDeviceOption: cuda math is fp32 by default, tf32 on request; bad names and values are coded errors', async () => {
+    expect(rk.getDeviceOption('cuda', 'math')).toBe('fp32');
+    rk.setDeviceOption('cuda', 'math', 'tf32');
+    expect(rk.getDeviceOption('cuda', 'math')).toBe('tf32');
+    rk.setDeviceOption('cuda', 'math', 'fp32');
+    expect(rk.getDeviceOption('cuda', 'math')).toBe('fp32');
+    const bad = (() => {
+      try {
+        rk.setDeviceOption('cuda', 'math', 'fp16');
+      } catch (e) {
+        return e as Error & { code?: string };
+      }
+      return null;
+    })();
+    expect(bad).toBeInstanceOf(TypeError);
+    expect(bad?.code).toBe('RNNKIT_INVALID_ARGUMENT');
+    expect(bad?.message).toMatch(/'fp32' or 'tf32'/);
+    expect(() => rk.setDeviceOption('cuda', 'host_copies', '0')).toThrow(/no settable option/);
+    expect(() => rk.getDeviceOption('gpu' as never, 'math')).toThrow(TypeError);
+    expect(rk.getDeviceOption('cpu', 'threads')).toBe(String(rk.getNumThreads()));
+  });
+
   it('predict slices batches and joins outputs on the device: no host copies', async () => {
     rk.setBackend('cuda');
     const model = makeModel();

@@ -143,6 +143,17 @@ Napi::Value device_option(const Napi::CallbackInfo& info) {
   });
 }
 
+// setDeviceOption(backend, name, value): e.g. cuda's "math" ("fp32" | "tf32").
+Napi::Value set_device_option(const Napi::CallbackInfo& info) {
+  return translate_errors(info.Env(), [&]() -> Napi::Value {
+    if (!info[0].IsString() || !info[1].IsString() || !info[2].IsString())
+      throw rk::TypeError("setDeviceOption(backend, name, value) takes three strings");
+    const Device& device = device_for(info[0].As<Napi::String>().Utf8Value());
+    device.set_option(info[1].As<Napi::String>().Utf8Value(), info[2].As<Napi::String>().Utf8Value());
+    return info.Env().Undefined();
+  });
+}
+
 }  // namespace
 
 void register_tensor_ops(Addon&, Napi::Env env, Napi::Object exports) {
@@ -160,6 +171,7 @@ void register_tensor_ops(Addon&, Napi::Env env, Napi::Object exports) {
   exports.Set("concatRows", Napi::Function::New(env, concat_rows, "concatRows"));
   exports.Set("toDevice", Napi::Function::New(env, to_device, "toDevice"));
   exports.Set("deviceOption", Napi::Function::New(env, device_option, "deviceOption"));
+  exports.Set("setDeviceOption", Napi::Function::New(env, set_device_option, "setDeviceOption"));
 }
 
 }  // namespace rk::napi

@@ -608,7 +608,9 @@ void check_embedding_dropout() {
 
 // ---- the plugin's reasons, each in a child process (a plugin initialises once) ----------
 
-typedef const char* (*text_fn)(void);
+// What the plugin's probe says: why it cannot run (reason), or what runs (info); null when
+// the probe says the other.
+using text_fn = std::function<const char*()>;
 
 // Runs body in a child process with the environment it sets; its exit status is the result.
 bool in_child(const std::function<bool()>& body) {
@@ -630,11 +632,19 @@ bool open_plugin(const std::string& path, text_fn* reason, text_fn* info, const 
     std::printf("    dlopen(%s): %s\n", path.c_str(), dlerror());
     return false;
   }
-  *reason = reinterpret_cast<text_fn>(dlsym(lib, "rk_cuda_unavailable_reason"));
-  *info = reinterpret_cast<text_fn>(dlsym(lib, "rk_cuda_device_info"));
   auto entry = reinterpret_cast<rk_get_device_ops_fn>(dlsym(lib, RK_DEVICE_ENTRY));
   *ops = entry ? entry() : nullptr;
-  return *reason && *info && *ops && (*ops)->abi_version == RK_DEVICE_ABI_VERSION;
+  if (!*ops || !(*ops)->probe) return false;
+  const rk_device_ops* o = *ops;
+  *reason = [o] {
+    const char* note = nullptr;
+    return o->probe(&note) ? nullptr : note;
+  };
+  *info = [o] {
+    const char* note = nullptr;
+    return o->probe(&note) ? note : nullptr;
+  };
+  return o->abi_version == RK_DEVICE_ABI_VERSION;
 }
 
 void loader_line(const char* name, bool ok, const std::string& text) {
