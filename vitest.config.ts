@@ -53,7 +53,8 @@ const cudaProjects = existsSync(emulatedCuda)
         extends: true,
         test: {
           name: 'cuda-emulated',
-          include: numericSuites,
+          // The numeric suites, plus models, training loops and model files on the device.
+          include: [...numericSuites, 'test/models.test.ts', 'test/models-extra.test.ts', 'test/fit.test.ts', 'test/tfjs-format.test.ts'],
           env: { RNNKIT_CUDA_PLUGIN: emulatedCuda },
           setupFiles: ['test/helpers/cuda-emulated.ts'],
         },
