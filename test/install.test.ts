@@ -27,9 +27,18 @@ describe('install', () => {
       }
       fs.symlinkSync(path.join(root, 'node_modules'), path.join(pkg, 'node_modules'));
       run('npx', ['prebuildify', '--napi', '--strip'], pkg);
+      // The CUDA plugin, where nvcc built it, ships beside the prebuilt addon.
+      const realPlugin = path.join(root, 'build-cuda', 'rnnkit_cuda.so');
+      const shipsPlugin = fs.existsSync(realPlugin);
+      if (shipsPlugin) {
+        fs.mkdirSync(path.join(pkg, 'build-cuda'));
+        fs.copyFileSync(realPlugin, path.join(pkg, 'build-cuda', 'rnnkit_cuda.so'));
+        run('bash', ['scripts/prebuild-cuda-plugin.sh'], pkg);
+      }
       const tarball = run('npm', ['pack', '--ignore-scripts', '--silent'], pkg).trim().split('\n').pop()!;
       const listing = run('tar', ['-tzf', path.join(pkg, tarball)], pkg);
       expect(listing).toMatch(/package\/prebuilds\/linux-x64\/[^/]*\.node/);
+      if (shipsPlugin) expect(listing).toMatch(/package\/prebuilds\/linux-x64\/rnnkit_cuda\.so/);
       expect(listing).toMatch(/package\/dist\/index\.js/);
       expect(listing).not.toMatch(/package\/test\//);
 
@@ -44,10 +53,15 @@ describe('install', () => {
           const layer = rk.layers.lstm({ units: 3, seed: 1 });
           const x = rk.tensor(Float32Array.from({ length: 24 }, (_, i) => Math.cos(i)), [2, 4, 3]);
           const fwd = await layer.forward(x);
-          console.log(JSON.stringify({ shape: fwd.output.shape, finite: fwd.output.dataSync().every(Number.isFinite) }));
+          const cuda = rk.backends().find((b) => b.name === 'cuda');
+          console.log(JSON.stringify({ shape: fwd.output.shape, finite: fwd.output.dataSync().every(Number.isFinite), cuda }));
         })();`;
       const out = JSON.parse(run('node', ['-e', script], app).trim());
-      expect(out).toEqual({ shape: [2, 3], finite: true });
+      expect({ shape: out.shape, finite: out.finite }).toEqual({ shape: [2, 3], finite: true });
+      // The registry finds the shipped plugin beside the addon, and it says why it cannot run
+      // here (no GPU); without one, it says where it looked.
+      if (shipsPlugin && !out.cuda.available) expect(out.cuda.reason).toMatch(/NVIDIA driver|CUDA device/);
+      if (!shipsPlugin) expect(out.cuda.reason).toMatch(/not found/);
     } finally {
       fs.rmSync(work, { recursive: true, force: true });
     }

@@ -327,6 +327,7 @@ const rk_device_ops kOps = [] {
   o.cell_backward = cell_backward;
   o.sum_rows = sum_rows;
   o.sum_squares = sum_squares;
+  o.sum_squares_many = sum_squares_many;
   o.axpby = axpby;
   o.multiply = multiply;
   o.clamp = clamp;

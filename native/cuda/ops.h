@@ -21,6 +21,7 @@ int cell_backward(const rk_cell_backward_args* args);
 
 int sum_rows(const float* x, int64_t rows, int64_t cols, float* out, int32_t accumulate);
 int sum_squares(const float* x, size_t count, double* host_result);
+int sum_squares_many(const float* const* xs, const size_t* counts, int32_t n, double* host_result);
 
 int fill(float* dst, float value, size_t count);
 int axpby(float alpha, const float* x, float beta, const float* y, float* out, size_t count);

@@ -36,28 +36,61 @@ int sum_rows(const float* x, int64_t rows, int64_t cols, float* out, int32_t acc
   return launch("sum_rows", sum_rows_kernel, elements(cols), x, rows, cols, out, accumulate);
 }
 
-int sum_squares(const float* x, size_t count, double* host_result) {
-  RK_REQUIRE_READY();
-  *host_result = 0.0;
-  if (count == 0) return 0;
-  Scratch partials(context().allocator, kPartials * sizeof(double));
-  if (!partials) return fail("sum_squares: " + partials.error());
+namespace {
+
+// Queues the fixed grid of double partial sums of x² into partials[kPartials].
+int queue_partials(const float* x, size_t count, double* partials) {
 #ifdef __CUDACC__
-  sum_squares_partials_kernel<<<kPartialBlocks, kThreads, 0, stream()>>>(x, count, partials.as<double>());
+  sum_squares_partials_kernel<<<kPartialBlocks, kThreads, 0, stream()>>>(x, count, partials);
   RK_CUDA_TRY(cudaGetLastError(), "sum_squares");
 #else
-  rk_emulation::launch(sum_squares_partials_kernel, dim3(kPartialBlocks), dim3(kThreads), stream(), x, count,
-                       partials.as<double>());
+  rk_emulation::launch(sum_squares_partials_kernel, dim3(kPartialBlocks), dim3(kThreads), stream(), x, count, partials);
 #endif
-  std::vector<double> host(kPartials);
-  RK_CUDA_TRY(cudaMemcpyAsync(host.data(), partials.as<double>(), kPartials * sizeof(double), cudaMemcpyDeviceToHost,
-                              stream()),
+  return 0;
+}
+
+// The partials of `tensors` tensors back on the host, summed in a fixed order (tensor by
+// tensor, partial by partial): one copy and one synchronisation whatever their number.
+int sum_partials(const double* partials, size_t tensors, double* host_result) {
+  std::vector<double> host(tensors * kPartials);
+  RK_CUDA_TRY(cudaMemcpyAsync(host.data(), partials, host.size() * sizeof(double), cudaMemcpyDeviceToHost, stream()),
               "sum_squares (copy)");
   RK_CUDA_TRY(cudaStreamSynchronize(stream()), "sum_squares (synchronize)");
   double sum = 0.0;
   for (double p : host) sum += p;
   *host_result = sum;
   return 0;
+}
+
+}  // namespace
+
+int sum_squares(const float* x, size_t count, double* host_result) {
+  RK_REQUIRE_READY();
+  *host_result = 0.0;
+  if (count == 0) return 0;
+  Scratch partials(context().allocator, kPartials * sizeof(double));
+  if (!partials) return fail("sum_squares: " + partials.error());
+  if (int st = queue_partials(x, count, partials.as<double>())) return st;
+  return sum_partials(partials.as<double>(), 1, host_result);
+}
+
+// The global norm of a clip: every tensor's partials queued, then one copy and one sync.
+int sum_squares_many(const float* const* xs, const size_t* counts, int32_t n, double* host_result) {
+  RK_REQUIRE_READY();
+  *host_result = 0.0;
+  if (n <= 0) return 0;
+  Scratch partials(context().allocator, static_cast<size_t>(n) * kPartials * sizeof(double));
+  if (!partials) return fail("sum_squares_many: " + partials.error());
+  double* p = partials.as<double>();
+  for (int32_t i = 0; i < n; ++i) {
+    double* slice = p + static_cast<size_t>(i) * kPartials;
+    if (counts[i] == 0) {
+      RK_CUDA_TRY(cudaMemsetAsync(slice, 0, kPartials * sizeof(double), stream()), "sum_squares_many (clear)");
+      continue;
+    }
+    if (int st = queue_partials(xs[i], counts[i], slice)) return st;
+  }
+  return sum_partials(p, static_cast<size_t>(n), host_result);
 }
 
 }  // namespace rk::cuda

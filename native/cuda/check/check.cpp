@@ -397,6 +397,22 @@ void check_reductions() {
     emu->end_case();
     record("sum_squares (repeatable)", true, again == r[1] ? 0.0 : 1.0, again == r[1], "bits differ between runs");
   }
+  // Many tensors at once (a global norm), an empty one among them.
+  {
+    const std::vector<size_t> counts = {1000, 0, 300007, 7};
+    std::vector<Floats> xs;
+    for (size_t c : counts) xs.push_back(random(c, -3, 3));
+    double r[2];
+    Dev* devs[2] = {cpu.get(), emu.get()};
+    for (int i = 0; i < 2; ++i) {
+      std::vector<const float*> ptrs;
+      for (const Floats& x : xs) ptrs.push_back(devs[i]->up(x));
+      devs[i]->must(devs[i]->o->sum_squares_many(ptrs.data(), counts.data(), static_cast<int32_t>(counts.size()), &r[i]),
+                    "sum_squares_many");
+      devs[i]->end_case();
+    }
+    compare_double("sum_squares_many", r[1], r[0], shape({4}));
+  }
 }
 
 void check_pointwise() {
