@@ -30,22 +30,7 @@ const outFile = arg('--out', null);
 const tol = Number(arg('--tol', process.env.GPU_CHECK_TOL || '1e-5'));
 const rk = require(path.join(pkg, 'dist'));
 
-// mulberry32 (as bench/data.js): floats in [0, 1).
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function uniform(next, n, lo = -1, hi = 1) {
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = lo + (hi - lo) * next();
-  return v;
-}
+const { mulberry32, uniform } = require('./random');
 
 function relError(got, ref) {
   if (got.length !== ref.length) return Infinity;

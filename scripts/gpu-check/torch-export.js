@@ -28,21 +28,7 @@ const small = process.argv.includes('--small');
 const repeats = Number(arg('--repeats', small ? '3' : '20'));
 const rk = require(path.join(pkg, 'dist'));
 
-function mulberry32(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-function uniform(next, n, lo = -1, hi = 1) {
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = lo + (hi - lo) * next();
-  return v;
-}
+const { mulberry32, uniform } = require('./random');
 
 // [N, T, D, H]. The timed shapes are the issue's; the others check options against cuDNN.
 const BIG = small ? [4, 10, 8, 16] : [32, 100, 128, 256];
