@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "../core/errors.h"
+#include "../core/optimizer_math.h"
 #include "thread_pool.h"
 
 namespace rk::cpu {
@@ -109,48 +110,18 @@ double loss(int32_t kind, bool from_logits, const float* pred, const float* targ
 }
 
 void optimizer_step(const rk_optimizer_step_args& a) {
+  const float lr_t = a.kind == RK_OPT_ADAM ? adam_step_size(a) : 0.0f;
   ThreadPool::instance().run([&](int index, int count) {
     const Range r = split_range(a.count, 16, index, count);
     switch (a.kind) {
       case RK_OPT_SGD:
-        // Keras: v = momentum·v - lr·g; p += v (nesterov: p += momentum·v - lr·g).
-        for (int64_t i = r.begin; i < r.end; ++i) {
-          if (a.momentum == 0.0f) {
-            a.param[i] -= a.learning_rate * a.grad[i];
-            continue;
-          }
-          const float v = a.momentum * a.slot0[i] - a.learning_rate * a.grad[i];
-          a.slot0[i] = v;
-          a.param[i] += a.nesterov ? a.momentum * v - a.learning_rate * a.grad[i] : v;
-        }
+        for (int64_t i = r.begin; i < r.end; ++i) sgd_update(a, i);
         break;
-      case RK_OPT_ADAM: {
-        // Keras: lr_t = lr·√(1-β2^t)/(1-β1^t); p -= lr_t·m / (√v + ε).
-        const double t = static_cast<double>(a.iteration);
-        const float lr_t = static_cast<float>(a.learning_rate * std::sqrt(1.0 - std::pow(a.beta2, t)) /
-                                              (1.0 - std::pow(a.beta1, t)));
-        for (int64_t i = r.begin; i < r.end; ++i) {
-          const float g = a.grad[i];
-          const float m = a.slot0[i] = a.beta1 * a.slot0[i] + (1.0f - a.beta1) * g;
-          const float v = a.slot1[i] = a.beta2 * a.slot1[i] + (1.0f - a.beta2) * g * g;
-          a.param[i] -= lr_t * m / (std::sqrt(v) + a.epsilon);
-        }
+      case RK_OPT_ADAM:
+        for (int64_t i = r.begin; i < r.end; ++i) adam_update(a, lr_t, i);
         break;
-      }
       default:
-        // Keras RMSprop: ms = ρ·ms + (1-ρ)·g²; step = lr·g / (√ms + ε); with momentum:
-        // mom = momentum·mom + step; p -= mom.
-        for (int64_t i = r.begin; i < r.end; ++i) {
-          const float g = a.grad[i];
-          const float ms = a.slot0[i] = a.rho * a.slot0[i] + (1.0f - a.rho) * g * g;
-          const float step = a.learning_rate * g / (std::sqrt(ms) + a.epsilon);
-          if (a.momentum > 0.0f) {
-            a.slot1[i] = a.momentum * a.slot1[i] + step;
-            a.param[i] -= a.slot1[i];
-          } else {
-            a.param[i] -= step;
-          }
-        }
+        for (int64_t i = r.begin; i < r.end; ++i) rmsprop_update(a, i);
         break;
     }
   });
