@@ -10,6 +10,75 @@
 import { describe, rangeError, typeError } from './errors';
 import { expectTensor, Tensor, tensor } from './tensor';
 
+/**
+ * Which steps of a batch of sequences `[N, T]` are valid (Keras's per-step mask), kept on
+ * the host. When every sequence's valid steps are a prefix (right padding), `lengths`
+ * gives them and recurrent layers take their fast per-sequence-length path.
+ */
+export class StepMask {
+  private constructor(
+    /** Sequences. */
+    readonly N: number,
+    /** Steps. */
+    readonly T: number,
+    /** `N·T` entries, 1 where a step is valid. */
+    readonly valid: Uint8Array,
+    /** Each sequence's valid prefix, when the mask is right-padded; else null. */
+    readonly lengths: Int32Array | null,
+  ) {}
+
+  /** The mask of right-padded sequences with these lengths (each in [0, T]). */
+  static fromLengths(lengths: Int32Array, T: number): StepMask {
+    const N = lengths.length;
+    const valid = new Uint8Array(N * T);
+    for (let n = 0; n < N; n++) valid.fill(1, n * T, n * T + Math.min(T, Math.max(0, lengths[n]!)));
+    return new StepMask(N, T, valid, Int32Array.from(lengths));
+  }
+
+  /** A mask from `N·T` 0/1 entries (row-major). */
+  static fromValid(valid: Uint8Array, N: number, T: number): StepMask {
+    if (valid.length !== N * T) throw rangeError(`mask must have N·T = ${N * T} entries, got ${valid.length}`);
+    return new StepMask(N, T, Uint8Array.from(valid), prefixLengths(valid, N, T));
+  }
+
+  /** Whether every sequence's valid steps come first. */
+  get rightPadded(): boolean {
+    return this.lengths !== null;
+  }
+
+  /** Whether every step is valid (the mask changes nothing). */
+  get allValid(): boolean {
+    return this.lengths !== null && this.lengths.every((l) => l === this.T);
+  }
+
+  /** The rows at `indices`, in that order (a batch of the samples). */
+  gather(indices: ArrayLike<number>): StepMask {
+    const out = new Uint8Array(indices.length * this.T);
+    for (let i = 0; i < indices.length; i++) out.set(this.valid.subarray(indices[i]! * this.T, (indices[i]! + 1) * this.T), i * this.T);
+    return new StepMask(indices.length, this.T, out, prefixLengths(out, indices.length, this.T));
+  }
+
+  /** Steps valid in both masks (Keras combines masks with a logical and). */
+  and(other: StepMask): StepMask {
+    if (other.N !== this.N || other.T !== this.T) throw rangeError(`masks [${this.N},${this.T}] and [${other.N},${other.T}] differ in shape`);
+    const out = new Uint8Array(this.valid.length);
+    for (let i = 0; i < out.length; i++) out[i] = this.valid[i]! & other.valid[i]!;
+    return new StepMask(this.N, this.T, out, prefixLengths(out, this.N, this.T));
+  }
+}
+
+/** Each row's run of leading 1s, or null when some row has a 1 after a 0. */
+function prefixLengths(valid: Uint8Array, N: number, T: number): Int32Array | null {
+  const lengths = new Int32Array(N);
+  for (let n = 0; n < N; n++) {
+    let t = 0;
+    while (t < T && valid[n * T + t]) t++;
+    lengths[n] = t;
+    for (let u = t + 1; u < T; u++) if (valid[n * T + u]) return null;
+  }
+  return lengths;
+}
+
 /** Where each sequence's unmasked steps are. */
 export interface MaskPlan {
   readonly N: number;

@@ -16,10 +16,10 @@ import { Activation, gru, lstm, RecurrentLayer, simpleRNN } from '../layers/recu
 import { DenseLike, isDense, kerasClassName, layerName, ModelLayer, setBidirectionalName, setTimeDistributedName, weightCount } from '../models/layer-kinds';
 import { Sequential } from '../models/sequential';
 import { Tensor, tensor } from '../tensor';
+import { baseConfig, camel, declaredShape, get, isObj, JsonObject, JsonValue, kerasActivation, kerasInitializer, Obj, optBool, quote, rkActivation, shapeOf, snake } from './keras-config';
 import { checkNesting, fileRangeError, fileTypeError, LoadBudget, modelFileError, openInside, openRegularFile, printable, readExactly, type OpenFile } from './untrusted-files';
 
-/** A JSON value. */
-export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type { JsonValue } from './keras-config';
 
 /** One entry of a weights manifest group. */
 export interface WeightSpec {
@@ -45,62 +45,8 @@ const LITTLE_ENDIAN = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
 // ---------------------------------------------------------------------------------------
 // names
 
-/** rnnkit activation name → Keras / tfjs name. */
-function kerasActivation(a: string): string {
-  return a === 'hardSigmoid' ? 'hard_sigmoid' : a;
-}
-
-/** Keras / tfjs activation name → rnnkit name (unknown names pass through for the layer to reject). */
-function rkActivation(a: unknown, where: string): string | undefined {
-  if (a === undefined || a === null) return undefined;
-  if (typeof a !== 'string') throw typeError(`${where}: activation must be a string, got ${describe(a)}`);
-  const map: Record<string, string> = { hard_sigmoid: 'hardSigmoid', hardsigmoid: 'hardSigmoid', hardSigmoid: 'hardSigmoid' };
-  return map[a] ?? a;
-}
-
-const INITIALIZER_CLASSES: Record<string, [string, { [k: string]: JsonValue }]> = {
-  glorotuniform: ['GlorotUniform', { seed: null }],
-  glorotnormal: ['GlorotNormal', { seed: null }],
-  heuniform: ['HeUniform', { seed: null }],
-  henormal: ['HeNormal', { seed: null }],
-  lecununiform: ['LecunUniform', { seed: null }],
-  lecunnormal: ['LecunNormal', { seed: null }],
-  orthogonal: ['Orthogonal', { gain: 1, seed: null }],
-  identity: ['Identity', { gain: 1 }],
-  zeros: ['Zeros', {}],
-  ones: ['Ones', {}],
-  constant: ['Constant', { value: 0 }],
-  randomnormal: ['RandomNormal', { mean: 0, stddev: 0.05, seed: null }],
-  randomuniform: ['RandomUniform', { minval: -0.05, maxval: 0.05, seed: null }],
-  truncatednormal: ['TruncatedNormal', { mean: 0, stddev: 0.05, seed: null }],
-  variancescaling: ['VarianceScaling', { scale: 1, mode: 'fan_in', distribution: 'truncated_normal', seed: null }],
-};
-
-const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-const camel = (s: string) => s.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
-
-/** An rnnkit initializer as Keras serializes it (`{ class_name, config }`). */
-function kerasInitializer(spec: InitializerSpec | undefined, fallback: string): JsonValue {
-  const s = spec ?? fallback;
-  const name = typeof s === 'string' ? s : s.className;
-  const entry = INITIALIZER_CLASSES[name.replace(/_/g, '').toLowerCase()];
-  const config: { [k: string]: JsonValue } = { ...(entry?.[1] ?? {}) };
-  if (typeof s !== 'string' && s.config) {
-    for (const [k, v] of Object.entries(s.config)) {
-      if (v === undefined) continue;
-      config[k] = (k === 'mode' || k === 'distribution') && typeof v === 'string' ? snake(v) : v;
-    }
-  }
-  return { class_name: entry?.[0] ?? name, config };
-}
-
 // ---------------------------------------------------------------------------------------
 // writing
-
-/** The keys every Keras layer config starts with. */
-function baseConfig(name: string, batchInputShape: (number | null)[] | null): Record<string, JsonValue> {
-  return { name, trainable: true, ...(batchInputShape ? { batch_input_shape: batchInputShape } : {}), dtype: 'float32' };
-}
 
 function recurrentConfig(l: RecurrentLayer, batchInputShape: (number | null)[] | null): { [k: string]: JsonValue } {
   const c = l.config;
@@ -281,51 +227,6 @@ export async function saveModel(model: Sequential, dir: string): Promise<void> {
 
 // ---------------------------------------------------------------------------------------
 // reading
-
-type Obj = { [key: string]: unknown };
-
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** A config value under its snake_case (Keras) or camelCase (tfjs in memory) key. */
-function get(cfg: Obj, key: string): unknown {
-  if (cfg[key] !== undefined) return cfg[key];
-  return cfg[camel(key)];
-}
-
-function optBool(cfg: Obj, key: string, where: string): boolean | undefined {
-  const v = get(cfg, key);
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'boolean') throw fileTypeError(`${where}: ${key} must be a boolean, got ${describe(v)}`);
-  return v;
-}
-
-/** A value as JSON for a message, at most a short prefix of it. */
-function quote(v: unknown): string {
-  let text: string | undefined;
-  try {
-    text = JSON.stringify(v);
-  } catch {
-    text = undefined;
-  }
-  return text === undefined ? describe(v) : clipText(text, 60);
-}
-
-function shapeOf(v: unknown, where: string): (number | null)[] {
-  if (!Array.isArray(v) || v.length < 2 || !v.every((d) => d === null || (typeof d === 'number' && Number.isInteger(d) && d >= 1))) {
-    throw fileTypeError(`${where} must be an array of positive integers or null, got ${quote(v)}`);
-  }
-  return v as (number | null)[];
-}
-
-function declaredShape(cfg: Obj, where: string): (number | null)[] | null {
-  const s = get(cfg, 'batch_input_shape') ?? get(cfg, 'batch_shape');
-  if (s !== undefined && s !== null) return shapeOf(s, `${where}: batch_input_shape`);
-  const i = get(cfg, 'input_shape');
-  if (i !== undefined && i !== null) return [null, ...shapeOf([null, ...(i as unknown[])], `${where}: input_shape`).slice(1)];
-  return null;
-}
 
 const RECURRENT_CLASSES = ['LSTM', 'GRU', 'SimpleRNN'] as const;
 

@@ -300,6 +300,17 @@ typedef struct rk_device_ops {
   // weights and gradients made from canonical gate blocks on the device.
   // Null: the core calls copy_2d once per source row (one column of dst).
   int (*transpose_2d)(const float* src, int64_t rows, int64_t cols, int64_t src_pitch, float* dst, int64_t dst_pitch);
+
+  // ---- Version 4: appended entries, all optional (layers beyond the recurrent ones) ----
+  // A device without an entry runs the layers that need it nowhere: the core says so
+  // (RNNKIT_UNSUPPORTED) instead of copying through the host.
+
+  // Convolution and pooling over time (native/core/conv1d.*, pooling.*).
+
+  // Normalization (native/core/normalization.*).
+
+  // Shapes, merges and masks (native/core/tensor_ops.*).
+
 } rk_device_ops;
 
 // The size of a version 1 table: the entries before sum_squares_many.
