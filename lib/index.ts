@@ -53,9 +53,23 @@ export type { DenseActivation, DenseConfig, DenseLayerArgs } from './layers/dens
 /** Layer factories, named as in tfjs-layers. */
 export const layers = { simpleRNN, lstm, gru, bidirectional, dense, embedding, dropout, timeDistributed };
 export { Sequential, sequential } from './models/sequential';
-export type { DenseLayerConfig, DenseLike, ModelLayer, PredictOptions, SymbolicShape } from './models/sequential';
+export type { ModelLayer } from './models/sequential';
+export type { PredictOptions, SymbolicShape } from './models/model-base';
+export { ModelBase } from './models/model-base';
+export { LayersModel, model } from './models/layers-model';
+export type { ModelArgs } from './models/layers-model';
+export { input, InputLayer } from './layers/input-layer';
+export type { InputArgs } from './layers/input-layer';
+export { SymbolicTensor, Node } from './layers/symbolic';
+export { LayerBase } from './layers/base';
+export { isLayer } from './layers/layer';
+export type { Layer, LayerGradients, LayerPass, RunContext, Shape } from './layers/layer';
+export { registerLayer, registeredLayers } from './layers/registry';
+export type { FromConfigContext, LayerFromConfig } from './layers/registry';
+export { StepMask } from './mask';
 export { loadModel, modelFromJson, modelToArtifacts } from './io/tfjs-format';
-export type { JsonValue, LoadModelOptions, ModelJson, WeightSpec } from './io/tfjs-format';
+export type { JsonValue, LoadedModel, LoadModelOptions, ModelJson, WeightSpec } from './io/tfjs-format';
+export type { JsonObject } from './io/keras-config';
 
 export { computeLoss } from './training/losses';
 export type { LossName, LossResult } from './training/losses';
@@ -64,4 +78,4 @@ export type { AdamOptions, ClipOptions, RMSpropOptions, SGDOptions } from './tra
 
 /** Optimizers with Keras's update rules and gradient clipping, updating weights in place. */
 export const optimizers = { sgd, adam, rmsprop };
-export type { CompileArgs, FitCallbacks, FitOptions, History, Logs } from './models/fit';
+export type { CompileArgs, FitCallbacks, FitOptions, History, Logs, MaskOptions } from './models/fit';

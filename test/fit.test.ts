@@ -4,8 +4,21 @@
  */
 import { describe, expect, it } from 'vitest';
 import * as rk from '../lib';
-import { evaluate, fit } from '../lib/models/fit';
 import { Rng } from './helpers/random';
+
+// The training loop through a model of `layers`, compiled with `compiled` for each call.
+const models = new WeakMap<object, rk.Sequential>();
+function modelOf(layers: rk.ModelLayer[], compiled: rk.CompileArgs): rk.Sequential {
+  let m = models.get(layers);
+  if (!m) {
+    m = rk.sequential(layers);
+    models.set(layers, m);
+  }
+  m.compile(compiled);
+  return m;
+}
+const fit = (layers: rk.ModelLayer[], compiled: rk.CompileArgs, x: rk.Tensor, y: rk.Tensor, options?: rk.FitOptions) => modelOf(layers, compiled).fit(x, y, options);
+const evaluate = (layers: rk.ModelLayer[], compiled: rk.CompileArgs, x: rk.Tensor, y: rk.Tensor) => modelOf(layers, compiled).evaluate(x, y);
 
 describe('fit', () => {
   it('an LSTM learns the sum of a sequence (mse far below the target variance)', async () => {

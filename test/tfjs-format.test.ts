@@ -323,11 +323,13 @@ describe('other spellings of the format', () => {
     model.dispose();
   }
 
-  it('weight names that do not match the layer names: weights are taken in order', async () => {
-    await check('names by order', (json) => {
-      let k = 0;
-      for (const g of json.weightsManifest) for (const w of g.weights) w.name = `w${k++}`;
-    });
+  it('weight names that match no layer are an error naming them, never taken in order', async () => {
+    await expect(
+      check('names by order', (json) => {
+        let k = 0;
+        for (const g of json.weightsManifest) for (const w of g.weights) w.name = `w${k++}`;
+      }),
+    ).rejects.toThrow(/cannot be matched to the layers by name.*'w0', 'w1'/);
   });
 
   it('Keras 3 style: InputLayer batch_shape, dtype policies, module / registered_name keys', async () => {
@@ -527,7 +529,7 @@ describe('malformed files', () => {
     write(dir, { ...json, format: 'graph-model' });
     await expect(rk.loadModel(dir)).rejects.toThrow(/format must be 'layers-model'/);
     write(dir, { ...json, modelTopology: { ...json.modelTopology, class_name: 'Functional' } });
-    await expect(rk.loadModel(dir)).rejects.toThrow(/only Sequential models/);
+    await expect(rk.loadModel(dir)).rejects.toThrow(/input_layers must be a non-empty list/);
     const j3 = structuredClone(json);
     delete j3.modelTopology.config.layers[0].config.units;
     write(dir, j3);

@@ -1,363 +1,33 @@
 /**
- * Reading and writing models in the tfjs-layers format: `model.json` (`modelTopology`
- * with Keras layer configs, and a `weightsManifest`) plus little-endian float32 `.bin`
- * shards, as written by `tf.LayersModel.save` and `tensorflowjs_converter` from Keras.
+ * Reading models in the tfjs-layers format: `model.json` (`modelTopology` with Keras
+ * layer configs, and a `weightsManifest`) plus little-endian float32 `.bin` shards, as
+ * written by `tf.LayersModel.save`, `tensorflowjs_converter` from Keras, and `model.save`.
  */
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { clipText, describe, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
-import { InitializerSpec } from '../initializers';
-import { Bidirectional, bidirectional } from '../layers/bidirectional';
-import { dense, Dense } from '../layers/dense';
-import { Dropout, dropout } from '../layers/dropout';
-import { Embedding, embedding } from '../layers/embedding';
-import { TimeDistributed, timeDistributed } from '../layers/time-distributed';
-import { Activation, gru, lstm, RecurrentLayer, simpleRNN } from '../layers/recurrent';
-import { DenseLike, isDense, kerasClassName, layerName, ModelLayer, setBidirectionalName, setTimeDistributedName, weightCount } from '../models/layer-kinds';
-import { Sequential } from '../models/sequential';
-import { Tensor, tensor } from '../tensor';
-import { baseConfig, camel, declaredShape, get, isObj, JsonObject, JsonValue, kerasActivation, kerasInitializer, Obj, optBool, quote, rkActivation, shapeOf, snake } from './keras-config';
+import { describe, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
+import type { LayersModel } from '../models/layers-model';
+import type { Sequential } from '../models/sequential';
+import { tensor } from '../tensor';
+import { isObj } from './keras-config';
+import { buildModel, StoredWeight } from './model-from-config';
+import type { WeightSpec } from './model-writer';
 import { checkNesting, fileRangeError, fileTypeError, LoadBudget, modelFileError, openInside, openRegularFile, printable, readExactly, type OpenFile } from './untrusted-files';
 
 export type { JsonValue } from './keras-config';
+export type { ModelJson, WeightSpec } from './model-writer';
+export { modelToArtifacts } from './model-writer';
 
-/** One entry of a weights manifest group. */
-export interface WeightSpec {
-  /** E.g. `lstm_1/kernel`. */
-  name: string;
-  shape: number[];
-  /** Only 'float32' is read or written. */
-  dtype: 'float32';
-}
+/** A model read from a file: Sequential, or functional for a `Model`/`Functional` topology. */
+export type LoadedModel = Sequential | LayersModel;
 
-/** The contents of a tfjs-layers `model.json`. */
-export interface ModelJson {
-  format: 'layers-model';
-  generatedBy: string;
-  convertedBy: string | null;
-  modelTopology: { [key: string]: JsonValue };
-  weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
-}
-
-const VERSION = '0.1.0';
 const LITTLE_ENDIAN = new Uint8Array(new Float32Array([1]).buffer)[3] === 0x3f;
 
 // ---------------------------------------------------------------------------------------
 // names
 
 // ---------------------------------------------------------------------------------------
-// writing
-
-function recurrentConfig(l: RecurrentLayer, batchInputShape: (number | null)[] | null): { [k: string]: JsonValue } {
-  const c = l.config;
-  const cfg: { [k: string]: JsonValue } = {
-    ...baseConfig(c.name, batchInputShape),
-    units: c.units,
-    activation: kerasActivation(c.activation),
-    ...(c.cell !== 'simpleRNN' ? { recurrent_activation: kerasActivation(c.recurrentActivation) } : {}),
-    use_bias: c.useBias,
-    kernel_initializer: kerasInitializer(c.kernelInitializer, 'glorotUniform'),
-    recurrent_initializer: kerasInitializer(c.recurrentInitializer, 'orthogonal'),
-    bias_initializer: kerasInitializer(c.biasInitializer, 'zeros'),
-    ...(c.cell === 'lstm' ? { unit_forget_bias: c.unitForgetBias } : {}),
-    kernel_regularizer: null,
-    recurrent_regularizer: null,
-    bias_regularizer: null,
-    activity_regularizer: null,
-    kernel_constraint: null,
-    recurrent_constraint: null,
-    bias_constraint: null,
-    dropout: 0,
-    recurrent_dropout: 0,
-    ...(c.cell !== 'simpleRNN' ? { implementation: null } : {}),
-    ...(c.cell === 'gru' ? { reset_after: c.resetAfter } : {}),
-    return_sequences: c.returnSequences,
-    return_state: c.returnState,
-    go_backwards: c.goBackwards,
-    stateful: c.stateful,
-    unroll: false,
-  };
-  // Not a Keras option: written only when it differs from the default, so that a reload
-  // in rnnkit keeps it (tfjs ignores the key).
-  if (c.maskedOutput !== 'zeros') cfg.rnnkit_masked_output = c.maskedOutput;
-  return cfg;
-}
-
-
-function layerConfig(l: ModelLayer, batchInputShape: (number | null)[] | null): JsonValue {
-  const class_name = kerasClassName(l);
-  if (l instanceof RecurrentLayer) return { class_name, config: recurrentConfig(l, batchInputShape) };
-  if (l instanceof Bidirectional) {
-    return {
-      class_name,
-      config: {
-        ...baseConfig(layerName(l), batchInputShape),
-        merge_mode: l.mergeMode,
-        layer: { class_name: kerasClassName(l.forwardLayer), config: recurrentConfig(l.forwardLayer, null) },
-      },
-    };
-  }
-  if (l instanceof Embedding) {
-    const c = l.config;
-    const T = batchInputShape ? batchInputShape[1] ?? null : (c.batchInputShape?.[1] ?? null);
-    return {
-      class_name,
-      config: {
-        ...baseConfig(c.name, batchInputShape),
-        input_dim: c.inputDim,
-        output_dim: c.outputDim,
-        embeddings_initializer: kerasInitializer(c.embeddingsInitializer, 'randomUniform'),
-        embeddings_regularizer: null,
-        activity_regularizer: null,
-        embeddings_constraint: null,
-        mask_zero: c.maskZero,
-        input_length: T,
-      },
-    };
-  }
-  if (l instanceof Dropout) {
-    return { class_name, config: { ...baseConfig(l.name, batchInputShape), rate: l.config.rate, noise_shape: null, seed: l.config.seed } };
-  }
-  if (l instanceof TimeDistributed) {
-    return {
-      class_name,
-      config: { ...baseConfig(layerName(l), batchInputShape), layer: { class_name: 'Dense', config: denseConfig(l.layer, null) } },
-    };
-  }
-  return { class_name, config: denseConfig(l, batchInputShape) };
-}
-
-function denseConfig(l: DenseLike, batchInputShape: (number | null)[] | null): { [k: string]: JsonValue } {
-  const c = l.config;
-  return {
-      ...baseConfig(c.name, batchInputShape),
-      units: c.units,
-      activation: kerasActivation(c.activation),
-      use_bias: c.useBias,
-      kernel_initializer: kerasInitializer(c.kernelInitializer, 'glorotUniform'),
-      bias_initializer: kerasInitializer(c.biasInitializer, 'zeros'),
-      kernel_regularizer: null,
-      bias_regularizer: null,
-      activity_regularizer: null,
-      kernel_constraint: null,
-      bias_constraint: null,
-  };
-}
-
-/** Weight names as tfjs-layers gives them: `<layer>/kernel`, `<bidirectional>/forward_<layer>/kernel`. */
-function weightNames(l: ModelLayer): string[] {
-  const rec = (prefix: string, r: RecurrentLayer) =>
-    ['kernel', 'recurrent_kernel', ...(r.config.useBias ? ['bias'] : [])].map((w) => `${prefix}/${w}`);
-  if (l instanceof RecurrentLayer) return rec(l.name, l);
-  if (l instanceof Bidirectional) {
-    const inner = l.forwardLayer.name;
-    return [...rec(`${layerName(l)}/forward_${inner}`, l.forwardLayer), ...rec(`${layerName(l)}/backward_${inner}`, l.backwardLayer)];
-  }
-  if (l instanceof Embedding) return [`${l.name}/embeddings`];
-  if (l instanceof Dropout) return [];
-  return ['kernel', ...(l.config.useBias ? ['bias'] : [])].map((w) => `${layerName(l)}/${w}`);
-}
-
-/**
- * A built model as tfjs-layers artifacts: the `model.json` contents (with one shard,
- * `weights.bin`) and the weight bytes.
- * @throws Error when the model is not built
- */
-export function modelToArtifacts(model: Sequential): { modelJson: ModelJson; weightData: ArrayBuffer } {
-  const input = model.inputShape;
-  if (!input || !model.built) throw rnnkitError('RNNKIT_INVALID_STATE', `${model.name}.save: the model is not built; build it or run predict() first`);
-  const layers = model.layers;
-  const specs: WeightSpec[] = [];
-  const arrays: Float32Array[] = [];
-  for (const l of layers) {
-    const names = weightNames(l);
-    const ws = l.getWeights();
-    ws.forEach((w, k) => {
-      specs.push({ name: names[k] ?? `${layerName(l)}/weight_${k}`, shape: [...w.shape], dtype: 'float32' });
-      arrays.push(w.dataSync());
-      w.dispose();
-    });
-  }
-  const bytes = arrays.reduce((a, x) => a + x.byteLength, 0);
-  const all = new Float32Array(bytes / 4);
-  let offset = 0;
-  for (const a of arrays) {
-    all.set(a, offset);
-    offset += a.length;
-  }
-  const modelJson: ModelJson = {
-    format: 'layers-model',
-    generatedBy: `rnnkit v${VERSION}`,
-    convertedBy: null,
-    modelTopology: {
-      class_name: 'Sequential',
-      config: { name: model.name, layers: layers.map((l, i) => layerConfig(l, i === 0 ? [null, ...input.slice(1)] : null)) },
-      keras_version: `rnnkit ${VERSION}`,
-      backend: 'rnnkit',
-    },
-    weightsManifest: [{ paths: ['weights.bin'], weights: specs }],
-  };
-  return { modelJson, weightData: littleEndian(all) };
-}
-
-/** The bytes of a Float32Array in little-endian order (the tfjs format's). */
-function littleEndian(a: Float32Array): ArrayBuffer {
-  const buf = new ArrayBuffer(a.byteLength);
-  const view = new DataView(buf);
-  if (LITTLE_ENDIAN) {
-    new Float32Array(buf).set(a);
-  } else {
-    for (let i = 0; i < a.length; i++) view.setFloat32(4 * i, a[i]!, true);
-  }
-  return buf;
-}
-
-/**
- * Writes `model` to `dir` (created if needed) as `model.json` and `weights.bin`.
- * @throws Error when the model is not built or the files cannot be written
- */
-export async function saveModel(model: Sequential, dir: string): Promise<void> {
-  if (typeof dir !== 'string' || dir.length === 0) throw typeError(`${model.name}.save: dir must be a non-empty string, got ${describe(dir)}`);
-  await model.weightsReady(); // large layers initialize on a worker: wait without blocking
-  const { modelJson, weightData } = modelToArtifacts(model);
-  await fs.mkdir(dir, { recursive: true });
-  await fs.writeFile(path.join(dir, 'weights.bin'), new Uint8Array(weightData));
-  await fs.writeFile(path.join(dir, 'model.json'), JSON.stringify(modelJson));
-}
-
-// ---------------------------------------------------------------------------------------
 // reading
-
-const RECURRENT_CLASSES = ['LSTM', 'GRU', 'SimpleRNN'] as const;
-
-function recurrentFromConfig(className: string, cfg: Obj, where: string): RecurrentLayer {
-  const dtype = get(cfg, 'dtype');
-  if (typeof dtype === 'string' && dtype !== 'float32') throw fileTypeError(`${where}: dtype ${describe(dtype)} is not supported (float32 only)`);
-  if (get(cfg, 'time_major') === true) throw fileTypeError(`${where}: time_major: true is not supported`);
-  const name = get(cfg, 'name');
-  const activation = rkActivation(get(cfg, 'activation'), where);
-  const recurrentActivation = rkActivation(get(cfg, 'recurrent_activation'), where);
-  const masked = get(cfg, 'rnnkit_masked_output');
-  const common = {
-    units: get(cfg, 'units') as number,
-    ...(typeof name === 'string' ? { name } : {}),
-    ...(activation !== undefined ? { activation: activation as Activation } : {}),
-    ...(optBool(cfg, 'use_bias', where) !== undefined ? { useBias: optBool(cfg, 'use_bias', where) } : {}),
-    ...(optBool(cfg, 'return_sequences', where) !== undefined ? { returnSequences: optBool(cfg, 'return_sequences', where) } : {}),
-    ...(optBool(cfg, 'return_state', where) !== undefined ? { returnState: optBool(cfg, 'return_state', where) } : {}),
-    ...(optBool(cfg, 'go_backwards', where) !== undefined ? { goBackwards: optBool(cfg, 'go_backwards', where) } : {}),
-    ...(optBool(cfg, 'stateful', where) !== undefined ? { stateful: optBool(cfg, 'stateful', where) } : {}),
-    ...(masked === 'carry' || masked === 'zeros' ? { maskedOutput: masked as 'carry' | 'zeros' } : {}),
-    seed: 0,
-  };
-  if (className === 'SimpleRNN') return simpleRNN(common);
-  const gates = { ...common, ...(recurrentActivation !== undefined ? { recurrentActivation: recurrentActivation as Activation } : {}) };
-  if (className === 'LSTM') {
-    const ufb = optBool(cfg, 'unit_forget_bias', where);
-    return lstm({ ...gates, ...(ufb !== undefined ? { unitForgetBias: ufb } : {}) });
-  }
-  const ra = optBool(cfg, 'reset_after', where);
-  return gru({ ...gates, ...(ra !== undefined ? { resetAfter: ra } : {}) });
-}
-
-function denseFromConfig(cfg: Obj, name: string, where: string): Dense {
-  const activation = rkActivation(get(cfg, 'activation'), where);
-  const useBias = optBool(cfg, 'use_bias', where);
-  return dense({
-    units: get(cfg, 'units') as number,
-    name,
-    seed: 0,
-    ...(activation !== undefined ? { activation: activation as 'linear' } : {}),
-    ...(useBias !== undefined ? { useBias } : {}),
-  });
-}
-
-interface ParsedLayer {
-  layer: ModelLayer;
-  name: string;
-  className: string;
-}
-
-function layerFromConfig(entry: unknown, index: number, inputShape: { value: (number | null)[] | null }): ParsedLayer | null {
-  let where = `model.json: modelTopology layer ${index}`;
-  if (!isObj(entry)) throw fileTypeError(`${where} must be an object with class_name and config`);
-  const className = entry.class_name ?? entry.className;
-  if (typeof className !== 'string') throw fileTypeError(`${where}: class_name is missing`);
-  const cfg = entry.config;
-  if (!isObj(cfg)) throw fileTypeError(`${where} (${printable(className, 40)}): config is missing`);
-  const name = typeof cfg.name === 'string' ? cfg.name : `${className.toLowerCase()}_${index}`;
-  where = `model.json: layer ${index} '${printable(name, 60)}' (${printable(className, 40)})`;
-  const declared = declaredShape(cfg, where);
-  if (declared && index === 0) inputShape.value = declared;
-  if (className === 'InputLayer') {
-    if (!declared) throw fileTypeError(`${where}: batch_input_shape is missing`);
-    inputShape.value = declared;
-    return null;
-  }
-  try {
-    if ((RECURRENT_CLASSES as readonly string[]).includes(className)) {
-      return { layer: recurrentFromConfig(className, cfg, where), name, className };
-    }
-    if (className === 'Bidirectional') {
-      const inner = get(cfg, 'layer');
-      if (!isObj(inner)) throw fileTypeError(`${where}: config.layer is missing`);
-      const innerClass = inner.class_name ?? inner.className;
-      if (typeof innerClass !== 'string' || !(RECURRENT_CLASSES as readonly string[]).includes(innerClass)) {
-        throw fileTypeError(`${where}: the wrapped layer must be LSTM, GRU or SimpleRNN, got ${describe(innerClass)}`);
-      }
-      if (!isObj(inner.config)) throw fileTypeError(`${where}: config.layer.config is missing`);
-      const mode = get(cfg, 'merge_mode');
-      if (mode === null) throw fileTypeError(`${where}: merge_mode null (a list of outputs) is not supported`);
-      if (mode !== undefined && !['concat', 'sum', 'mul', 'ave'].includes(mode as string)) {
-        throw fileTypeError(`${where}: merge_mode must be 'concat', 'sum', 'mul' or 'ave', got ${describe(mode)}`);
-      }
-      const wrapped = recurrentFromConfig(innerClass, inner.config, `${where} > ${innerClass}`);
-      const b = bidirectional({ layer: wrapped, ...(mode !== undefined ? { mergeMode: mode as 'concat' } : {}) });
-      setBidirectionalName(b, name);
-      return { layer: b, name, className };
-    }
-    if (className === 'Dense') return { layer: denseFromConfig(cfg, name, where), name, className };
-    if (className === 'Embedding') {
-      const length = get(cfg, 'input_length');
-      if (length !== undefined && length !== null && !(typeof length === 'number' && Number.isInteger(length) && length >= 1)) {
-        throw fileTypeError(`${where}: input_length must be a positive integer or null, got ${describe(length)}`);
-      }
-      if (declared && declared.length !== 2) throw fileTypeError(`${where}: batch_input_shape must be [batch, timesteps], got ${quote(declared)}`);
-      const T = declared ? declared[1]! : typeof length === 'number' ? length : null;
-      if (index === 0 && !declared && T !== null) inputShape.value = [null, T];
-      const maskZero = optBool(cfg, 'mask_zero', where);
-      const layer = embedding({
-        inputDim: get(cfg, 'input_dim') as number,
-        outputDim: get(cfg, 'output_dim') as number,
-        name,
-        seed: 0,
-        ...(maskZero !== undefined ? { maskZero } : {}),
-      });
-      return { layer, name, className };
-    }
-    if (className === 'Dropout') {
-      const noise = get(cfg, 'noise_shape');
-      if (noise !== undefined && noise !== null) throw fileTypeError(`${where}: noise_shape is not supported`);
-      const seed = get(cfg, 'seed');
-      const layer = dropout({ rate: get(cfg, 'rate') as number, name, ...(typeof seed === 'number' ? { seed } : {}) });
-      return { layer, name, className };
-    }
-    if (className === 'TimeDistributed') {
-      const inner = get(cfg, 'layer');
-      if (!isObj(inner)) throw fileTypeError(`${where}: config.layer is missing`);
-      const innerClass = inner.class_name ?? inner.className;
-      if (innerClass !== 'Dense') throw fileTypeError(`${where}: the wrapped layer must be Dense, got ${describe(innerClass)}`);
-      if (!isObj(inner.config)) throw fileTypeError(`${where}: config.layer.config is missing`);
-      const innerName = typeof inner.config.name === 'string' ? inner.config.name : `${name}_dense`;
-      const layer = timeDistributed({ layer: denseFromConfig(inner.config, innerName, `${where} > Dense`) });
-      setTimeDistributedName(layer, name);
-      return { layer, name, className };
-    }
-  } catch (e) {
-    throw e instanceof Error && e.message.startsWith(where) ? modelFileError(e) : modelFileError(e, where);
-  }
-  throw fileTypeError(`${where}: unsupported layer type '${printable(className, 40)}' (supported: LSTM, GRU, SimpleRNN, Bidirectional, Dense, Embedding, Dropout, TimeDistributed, InputLayer)`);
-}
 
 interface ManifestWeight {
   spec: WeightSpec;
@@ -425,118 +95,7 @@ function checkGroupBytes(gi: number, g: ManifestGroup, found: number): void {
   );
 }
 
-/**
- * Groups the manifest's weights by layer: by name prefix (`<layer>/...`) when that
- * accounts for every weight, else in order.
- */
-function assignWeights(layers: ParsedLayer[], weights: ManifestWeight[]): ManifestWeight[][] {
-  const counts = layers.map((p) => weightCount(p.layer));
-  const total = counts.reduce((a, b) => a + b, 0);
-  if (weights.length !== total) {
-    throw fileRangeError(
-      `model.json: weightsManifest lists ${weights.length} weights, but the layers need ${total} (${printable(layers.map((p, i) => `${p.name}: ${counts[i]}`).join(', '), 300)})`,
-    );
-  }
-  // By name when each weight's name starts with exactly one layer's `<name>/`. Linear in
-  // the weights (a hostile file may list hundreds of thousands of layers): each weight
-  // looks up its prefixes up to its first few slashes.
-  const layersNamed = new Map<string, number[]>();
-  layers.forEach((p, i) => {
-    const list = layersNamed.get(p.name);
-    if (list) list.push(i);
-    else layersNamed.set(p.name, [i]);
-  });
-  const byName: ManifestWeight[][] = layers.map(() => []);
-  let byNameOk = true;
-  for (const w of weights) {
-    let owners = 0;
-    for (let k = w.spec.name.indexOf('/'), n = 0; k >= 0 && n < 8; k = w.spec.name.indexOf('/', k + 1), n++) {
-      for (const i of layersNamed.get(w.spec.name.slice(0, k)) ?? []) {
-        byName[i]!.push(w);
-        owners++;
-      }
-    }
-    if (owners !== 1) {
-      byNameOk = false;
-      break;
-    }
-  }
-  if (byNameOk && byName.every((ws, i) => ws.length === counts[i])) return byName;
-  let k = 0;
-  return counts.map((c) => weights.slice((k += c) - c, k));
-}
-
-/**
- * Builds a model from tfjs-layers artifacts: the `modelTopology`, the weight specs in
- * manifest order with their group index, and each group's bytes.
- */
-function modelFromParts(json: Obj, groupData: ArrayBuffer[], weights: ManifestWeight[]): Sequential {
-  let topology = json.modelTopology;
-  if (!isObj(topology)) throw fileTypeError('model.json: modelTopology is missing');
-  if (isObj(topology.model_config)) topology = topology.model_config;
-  const top = topology as Obj;
-  const cls = top.class_name ?? top.className;
-  if (cls !== 'Sequential') {
-    throw fileTypeError(`model.json: modelTopology.class_name must be 'Sequential' (only Sequential models are supported), got ${describe(cls)}`);
-  }
-  const config = top.config;
-  const list = Array.isArray(config) ? config : isObj(config) ? config.layers : undefined;
-  if (!Array.isArray(list)) throw fileTypeError('model.json: modelTopology.config.layers must be an array');
-  // Building a Sequential model costs O(layers²) (each add re-derives the shapes): a small
-  // file listing 400,000 layers would block the event loop for hours.
-  if (list.length > MAX_LAYERS) throw fileRangeError(`model.json: modelTopology.config.layers lists ${list.length} layers, more than ${MAX_LAYERS}`);
-  const inputShape: { value: (number | null)[] | null } = { value: null };
-  const parsed: ParsedLayer[] = [];
-  try {
-    list.forEach((entry, i) => {
-      const p = layerFromConfig(entry, i, inputShape);
-      if (p) parsed.push(p);
-    });
-    if (parsed.length === 0) throw fileTypeError('model.json: the model has no layers');
-    const assigned = assignWeights(parsed, weights);
-    parsed.forEach((p, i) => {
-      const tensors: Tensor[] = [];
-      try {
-        for (const w of assigned[i]!) tensors.push(readWeight(w, groupData));
-        if ((isDense(p.layer) || p.layer instanceof TimeDistributed) && !p.layer.built && tensors[0]) {
-          // Checked before build, which initializes [D, units]: a units of 1e9 in a small
-          // file must not allocate gigabytes before setWeights refuses the kernel.
-          const units = (p.layer instanceof TimeDistributed ? p.layer.layer : p.layer).config.units;
-          const shape = tensors[0].shape;
-          if (shape.length !== 2 || shape[1] !== units) {
-            throw fileRangeError(`weights[0] (kernel) must have shape [${shape[0] ?? '?'},${units}] (units ${units}), got [${printable(shape.join(','), 60)}]`);
-          }
-          p.layer.build([null, shape[0] ?? 0]);
-        }
-        p.layer.setWeights(tensors);
-      } catch (e) {
-        const names = printable(assigned[i]!.map((w) => `'${w.spec.name}'`).join(', '), 300);
-        throw modelFileError(e, `model.json: layer '${printable(p.name, 60)}' (${printable(p.className, 40)}), weights ${names}`);
-      } finally {
-        for (const t of tensors) t.dispose();
-      }
-    });
-    const name = isObj(config) && typeof config.name === 'string' ? config.name : undefined;
-    const model = new Sequential([], name);
-    for (const p of parsed) model.add(p.layer);
-    if (!model.inputShape) model.build(inputShape.value ?? fallbackInput(parsed.map((p) => p.layer)));
-    return model;
-  } catch (e) {
-    for (const p of parsed) p.layer.dispose();
-    throw e;
-  }
-}
-
-/** The input shape of a model whose file declares none, from its first layer with weights. */
-function fallbackInput(layers: ModelLayer[]): (number | null)[] {
-  const first = layers.find((l) => !(l instanceof Dropout)) ?? layers[0]!;
-  if (first instanceof Embedding) return [null, null];
-  if (first instanceof Dropout) throw fileTypeError('model.json: the model declares no input shape and has only Dropout layers');
-  const D = first instanceof Bidirectional ? first.forwardLayer.inputFeatures : first.inputFeatures;
-  return isDense(first) ? [null, D] : [null, null, D];
-}
-
-function readWeight(w: ManifestWeight, groupData: ArrayBuffer[]): Tensor {
+function readWeight(w: ManifestWeight, groupData: ArrayBuffer[]) {
   const data = groupData[w.group]!;
   const size = sizeOf(w.spec.shape);
   // Group sizes are checked before: this view is in bounds and 4-byte aligned.
@@ -547,8 +106,6 @@ function readWeight(w: ManifestWeight, groupData: ArrayBuffer[]): Tensor {
   return tensor(values, w.spec.shape);
 }
 
-/** The most layers a model file may list (real models have tens). */
-const MAX_LAYERS = 4096;
 /** The most levels of nesting a model.json may have (rnnkit's and Keras's need about 8). */
 const MAX_JSON_DEPTH = 64;
 /** The most bytes model.json itself may hold. */
@@ -564,7 +121,7 @@ const DEFAULT_TIMEOUT_MS = 60_000;
  *   field that is wrong (a value nested deeper than 64 levels included); TypeError with
  *   code `RNNKIT_INVALID_ARGUMENT` when `groupData` is not an array of ArrayBuffers
  */
-export function modelFromJson(modelJson: unknown, groupData: readonly ArrayBuffer[]): Sequential {
+export function modelFromJson(modelJson: unknown, groupData: readonly ArrayBuffer[]): LoadedModel {
   if (!Array.isArray(groupData) || !groupData.every((d) => d instanceof ArrayBuffer)) {
     throw typeError('modelFromJson: groupData must be an array of ArrayBuffers, one per manifest group');
   }
@@ -579,7 +136,8 @@ export function modelFromJson(modelJson: unknown, groupData: readonly ArrayBuffe
       throw fileTypeError(`modelFromJson: groupData must hold one ArrayBuffer per manifest group (${groups.length}), got ${groupData.length}`);
     }
     groups.forEach((g, gi) => checkGroupBytes(gi, g, groupData[gi]!.byteLength));
-    return modelFromParts(modelJson, [...groupData], weights);
+    const stored: StoredWeight[] = weights.map((w) => ({ name: w.spec.name, shape: w.spec.shape, read: () => readWeight(w, [...groupData]) }));
+    return buildModel(modelJson.modelTopology, stored, 'model.json');
   } catch (e) {
     // Layer constructors and tensors raise argument errors: here a file supplied the arguments.
     throw modelFileError(e);
@@ -622,7 +180,7 @@ export interface LoadModelOptions {
  *   every other error (TypeError, RangeError or Error) has code `RNNKIT_MODEL_FILE` and
  *   names the file, manifest entry, layer or weight
  */
-export async function loadModel(pathOrDir: string, options: LoadModelOptions = {}): Promise<Sequential> {
+export async function loadModel(pathOrDir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   if (typeof pathOrDir !== 'string' || pathOrDir.length === 0) {
     throw typeError(`loadModel: pathOrDir must be a non-empty string, got ${describe(pathOrDir)}`);
   }
@@ -662,7 +220,7 @@ function limitOption(value: unknown, name: string, fallback: number, max: number
   return value;
 }
 
-async function readModel(pathOrDir: string, maxBytes: number, budget: LoadBudget): Promise<Sequential> {
+async function readModel(pathOrDir: string, maxBytes: number, budget: LoadBudget): Promise<LoadedModel> {
   const st = await fs.stat(pathOrDir).catch((e: NodeJS.ErrnoException) => {
     throw rnnkitError('RNNKIT_MODEL_FILE', `loadModel: cannot read '${printable(pathOrDir, 200)}': ${e.code ?? e.message}`);
   });

@@ -12,9 +12,20 @@ import {
   importDirections,
   RecurrentForward,
   RecurrentLayer,
+  maskOptions,
+  recurrentConfig,
+  recurrentFromConfig,
+  recurrentOutputShapes,
+  recurrentPass,
   WeightFormat,
   WeightValues,
 } from './recurrent';
+import { get, isObj, JsonObject } from '../io/keras-config';
+import { fileTypeError } from '../io/untrusted-files';
+import { defaultLayerName, layerNameOption } from './base';
+import { Layer, LayerPass, RunContext, Shape, shapeList } from './layer';
+import { registerLayer } from './registry';
+import { applyLayer, SymbolicTensor } from './symbolic';
 
 /** How a bidirectional layer combines its two directions' outputs. */
 export type MergeMode = 'concat' | 'sum' | 'mul' | 'ave';
@@ -25,6 +36,8 @@ export interface BidirectionalLayerArgs {
   layer: RecurrentLayer;
   /** Default 'concat' (forward first). */
   mergeMode?: MergeMode;
+  /** Layer name; default `bidirectional_<n>`. */
+  name?: string;
 }
 
 /** The result of a bidirectional forward pass. */
@@ -52,17 +65,20 @@ export class BidirectionalForward implements ForwardResult {
  * backward layer's sequence output is re-aligned so position t holds the step that
  * consumed x[t] (with lengths, each sequence's valid steps only).
  */
-export class Bidirectional {
+export class Bidirectional implements Layer {
   /** The forward-direction layer (the one given). */
   readonly forwardLayer: RecurrentLayer;
   /** The backward-direction copy, with `goBackwards` flipped. */
   readonly backwardLayer: RecurrentLayer;
   readonly mergeMode: MergeMode;
+  /** The layer's name. */
+  readonly name: string;
 
   /** @internal Use {@link bidirectional}. */
   constructor(args: unknown) {
     const o = expectObject(args, 'layers.bidirectional: options');
-    rejectUnknownOptions(o, ['layer', 'mergeMode'], 'layers.bidirectional');
+    rejectUnknownOptions(o, ['layer', 'mergeMode', 'name'], 'layers.bidirectional');
+    this.name = o.name === undefined ? defaultLayerName('bidirectional') : layerNameOption(o.name, 'bidirectional', 'layers.bidirectional');
     if (!(o.layer instanceof RecurrentLayer)) {
       throw typeError('layers.bidirectional: layer must be a recurrent layer (simpleRNN, lstm or gru)');
     }
@@ -104,9 +120,10 @@ export class Bidirectional {
   }
 
   /** Builds both directions for `[N | null, T | null, D]`. */
-  build(inputShape: readonly (number | null)[]): void {
+  build(inputShape: Shape | readonly Shape[]): void {
     this.assertLive('build');
-    for (const l of this.layers) l.build(inputShape);
+    const shape = shapeList(inputShape)[0]!;
+    for (const l of this.layers) l.build(shape);
   }
 
   /** @internal Resolves once both directions' weights exist (see RecurrentLayer.build). */
@@ -249,12 +266,13 @@ export class Bidirectional {
   }
 
   /** @internal Backward with the gradients in {@link trainableWeights} order. */
-  async backwardTrainable(fwd: BidirectionalForward, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
+  async backwardTrainable(fwd: BidirectionalForward, dOutput: Tensor, dStates: (Tensor | null)[] = []): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
     this.assertLive('backward');
+    const k = this.forwardLayer.stateCount;
     const [dFw, dBwAligned] = this.splitGradient(dOutput, fwd, this.forwardLayer.units);
     const dBw = this.realigns() ? fromNative(native.reverseSequences(dBwAligned.handle, fwd.lengths)) : dBwAligned;
-    const gf = await this.forwardLayer.backwardTrainable(fwd.forwardPass, dFw);
-    const gb = await this.backwardLayer.backwardTrainable(fwd.backwardPass, dBw);
+    const gf = await this.forwardLayer.backwardTrainable(fwd.forwardPass, dFw, dStates.length ? dStates.slice(0, k) : undefined);
+    const gb = await this.backwardLayer.backwardTrainable(fwd.backwardPass, dBw, dStates.length ? dStates.slice(k) : undefined);
     const dInput = fromNative(native.add(gf.dInput.handle, gb.dInput.handle));
     for (const t of new Set([dFw, dBwAligned, dBw, gf.dInput, gb.dInput])) if (t !== dOutput) t.dispose();
     return { dInput, dWeights: [...gf.dWeights, ...gb.dWeights] };
@@ -279,6 +297,69 @@ export class Bidirectional {
     }
   }
 
+  // ---- the Layer contract ----
+
+  /** 'Bidirectional'. */
+  readonly className = 'Bidirectional';
+  /** One input. */
+  readonly inputArity = 1;
+  /** The wrapped layer's declared batch input shape, or null. */
+  get declaredInputShape(): Shape | null {
+    return this.forwardLayer.config.batchInputShape;
+  }
+
+  /** Calls the layer on a symbolic tensor (functional models). */
+  apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor | SymbolicTensor[] {
+    this.assertLive('apply');
+    return applyLayer(this, inputs);
+  }
+
+  /** `[output]`, or with `returnState` the output then both directions' states. */
+  computeOutputShape(inputShapes: readonly Shape[]): Shape[] {
+    const f = this.forwardLayer;
+    const units = f.units * (this.mergeMode === 'concat' ? 2 : 1);
+    const shapes = recurrentOutputShapes({ name: this.name, built: f.built, inputFeatures: f.inputFeatures }, f.config, inputShapes, units, f.stateCount);
+    return f.config.returnState ? [shapes[0]!, ...shapes.slice(1), ...shapes.slice(1)] : shapes;
+  }
+
+  /** Runs both directions (see {@link forward}). */
+  async run(inputs: readonly Tensor[], context: RunContext): Promise<LayerPass> {
+    const mask = context.masks[0] ?? null;
+    const fwd = await this.forward(inputs[0]!, { training: context.training, ...maskOptions(mask) });
+    const c = this.forwardLayer.config;
+    return recurrentPass(this, fwd, mask, c.returnSequences, c.returnState, context.training, (f, d, dStates) =>
+      this.backwardTrainable(f as BidirectionalForward, d, dStates),
+    );
+  }
+
+  /** Both directions' weight arrays. */
+  weightCount(): number {
+    return 2 * this.forwardLayer.weightCount();
+  }
+  /** `forward_<layer>/kernel`, ..., `backward_<layer>/kernel`, ... (tfjs's names). */
+  weightNames(): string[] {
+    const inner = this.forwardLayer.name;
+    const names = this.forwardLayer.weightNames();
+    return [...names.map((n) => `forward_${inner}/${n}`), ...names.map((n) => `backward_${inner}/${n}`)];
+  }
+  /** Every weight is trainable. */
+  countTrainableParams(): number {
+    return this.countParams();
+  }
+  /** The Keras config: `merge_mode` and the wrapped `layer`. */
+  getConfig(): JsonObject {
+    const c = this.forwardLayer.config;
+    const inner = recurrentConfig({ ...c, batchInputShape: null });
+    return {
+      name: this.name,
+      trainable: true,
+      ...(c.batchInputShape ? { batch_input_shape: [...c.batchInputShape] } : {}),
+      dtype: 'float32',
+      merge_mode: this.mergeMode,
+      layer: { class_name: this.forwardLayer.className, config: inner },
+    };
+  }
+
   /** Moves both directions' weights and carried states to `backend`; returns this layer. */
   to(backend: BackendName): this {
     for (const l of this.layers) l.to(backend);
@@ -300,3 +381,26 @@ export class Bidirectional {
 export function bidirectional(args: BidirectionalLayerArgs): Bidirectional {
   return new Bidirectional(args);
 }
+
+registerLayer('Bidirectional', (cfg, context) => {
+  const where = context.where;
+  const inner = get(cfg, 'layer');
+  if (!isObj(inner)) throw fileTypeError(`${where}: config.layer is missing`);
+  const innerClass = inner.class_name ?? inner.className;
+  if (typeof innerClass !== 'string' || !['LSTM', 'GRU', 'SimpleRNN'].includes(innerClass)) {
+    throw fileTypeError(`${where}: the wrapped layer must be LSTM, GRU or SimpleRNN, got ${typeof innerClass === 'string' ? `'${innerClass.slice(0, 40)}'` : 'nothing'}`);
+  }
+  if (!isObj(inner.config)) throw fileTypeError(`${where}: config.layer.config is missing`);
+  const mode = get(cfg, 'merge_mode');
+  if (mode === null) throw fileTypeError(`${where}: merge_mode null (a list of outputs) is not supported`);
+  if (mode !== undefined && !['concat', 'sum', 'mul', 'ave'].includes(mode as string)) {
+    throw fileTypeError(`${where}: merge_mode must be 'concat', 'sum', 'mul' or 'ave', got ${JSON.stringify(mode)?.slice(0, 40)}`);
+  }
+  const back = get(cfg, 'backward_layer');
+  if (isObj(back) && (back.class_name ?? back.className) !== innerClass) {
+    throw fileTypeError(`${where}: backward_layer must be the same kind of layer as layer (${innerClass}), got ${String(back.class_name ?? back.className).slice(0, 40)}`);
+  }
+  const wrapped = recurrentFromConfig(innerClass, inner.config, `${where} > ${innerClass}`);
+  const name = get(cfg, 'name');
+  return bidirectional({ layer: wrapped, ...(mode !== undefined ? { mergeMode: mode as MergeMode } : {}), ...(typeof name === 'string' ? { name } : {}) });
+});

@@ -4,7 +4,12 @@ import { initNow } from './weight-init';
 import { BackendName, expectBackendName, getBackend } from '../backend';
 import { native } from '../native';
 import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
-import type { WeightValues } from './recurrent';
+import type { WeightValues } from './layer';
+import { baseConfig, get, JsonObject, kerasActivation, kerasInitializer, Obj, optBool, rkActivation } from '../io/keras-config';
+import { formatShape } from './base';
+import { Layer, LayerPass, RunContext, Shape, shapeList } from './layer';
+import { registerLayer } from './registry';
+import { applyLayer, SymbolicTensor } from './symbolic';
 
 /** Activations of dense layers; `softmax` normalises over the last axis. */
 export type DenseActivation = 'linear' | 'relu' | 'tanh' | 'sigmoid' | 'hardSigmoid' | 'softmax' | 'elu' | 'selu' | 'softsign' | 'softplus';
@@ -92,7 +97,7 @@ export class DenseForward {
  * A fully connected layer over the last axis, `y = act(x·kernel + bias)` (Keras `Dense`:
  * applied to every step of a `[N, T, D]` input). Runs on the native core.
  */
-export class Dense {
+export class Dense implements Layer {
   /** The resolved configuration. */
   readonly config: DenseConfig;
   private weights: Tensor[] = [];
@@ -128,8 +133,9 @@ export class Dense {
   }
 
   /** Creates the weights for inputs whose last axis is `inputShape[inputShape.length - 1]`. */
-  build(inputShape: readonly (number | null)[]): void {
+  build(inputShapeOrList: Shape | readonly Shape[]): void {
     this.assertLive('build');
+    const inputShape = Array.isArray(inputShapeOrList) ? shapeList(inputShapeOrList)[0] : undefined;
     const D = Array.isArray(inputShape) ? inputShape[inputShape.length - 1] : undefined;
     if (typeof D !== 'number' || !Number.isInteger(D) || D < 1) {
       throw rangeError(`${this.name}.build: the last axis of inputShape (features) must be a positive integer, got ${describe(D)}`);
@@ -236,6 +242,51 @@ export class Dense {
     return this.backward(fwd, { dOutput });
   }
 
+  // ---- the Layer contract ----
+
+  /** 'Dense'. */
+  readonly className: string = 'Dense';
+  /** One input. */
+  readonly inputArity = 1;
+  /** The batch input shape its `inputShape` option declared, or null. */
+  get declaredInputShape(): Shape | null {
+    return this.config.batchInputShape;
+  }
+
+  /** Calls the layer on a symbolic tensor (functional models). */
+  apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor | SymbolicTensor[] {
+    this.assertLive('apply');
+    return applyLayer(this, inputs);
+  }
+
+  /** `[..., D]` → `[..., units]`. */
+  computeOutputShape(inputShapes: readonly Shape[]): Shape[] {
+    return [denseOutputShape(this, inputShapes, 2)];
+  }
+
+  /** Runs the layer; a mask passes through (Keras's Dense supports masking). */
+  async run(inputs: readonly Tensor[], context: RunContext): Promise<LayerPass> {
+    const fwd = await this.forward(inputs[0]!, { training: context.training });
+    return densePass(this, fwd, context);
+  }
+
+  /** 2 (kernel, bias), or 1 without a bias. */
+  weightCount(): number {
+    return this.config.useBias ? 2 : 1;
+  }
+  /** `kernel`, `bias`. */
+  weightNames(): string[] {
+    return ['kernel', ...(this.config.useBias ? ['bias'] : [])];
+  }
+  /** Every weight is trainable. */
+  countTrainableParams(): number {
+    return this.countParams();
+  }
+  /** The Keras config. */
+  getConfig(): JsonObject {
+    return denseConfig(this.config);
+  }
+
   /**
    * Moves the weights to `backend` ('cpu' or 'cuda'); later passes run there. An unbuilt
    * layer is built where the backend is current at its build. Returns this layer.
@@ -262,3 +313,69 @@ export class Dense {
 export function dense(args: DenseLayerArgs): Dense {
   return new Dense(args);
 }
+
+/** @internal Output shape of a dense layer (also inside TimeDistributed, which needs `minRank` 3). */
+export function denseOutputShape(layer: Dense | { readonly name: string; readonly built: boolean; readonly inputFeatures: number; readonly units: number }, inputShapes: readonly Shape[], minRank: number): Shape {
+  const s = inputShapes[0];
+  if (inputShapes.length !== 1 || !s) throw typeError(`${layer.name}: takes one input, got ${inputShapes.length}`);
+  if (s.length < minRank) {
+    const what = minRank === 3 ? 'a TimeDistributed layer needs input of rank 3 [batch, timesteps, features]' : `a Dense layer needs input of rank >= ${minRank}`;
+    throw rangeError(`${layer.name}: ${what}, got ${formatShape(s)}`);
+  }
+  const D = s[s.length - 1];
+  if (typeof D !== 'number') throw rangeError(`${layer.name}: the last axis of its input (features) must be known, got ${formatShape(s)}`);
+  if (layer.built && layer.inputFeatures !== D) throw rangeError(`${layer.name}: the layer was built for ${layer.inputFeatures} features, but its input has ${D}`);
+  return [...s.slice(0, -1), layer.units];
+}
+
+/** @internal The Layer pass of a dense forward. */
+export function densePass(layer: Dense, fwd: DenseForward, context: RunContext): LayerPass {
+  let used = false;
+  return {
+    outputs: [fwd.output],
+    masks: [context.masks[0] ?? null],
+    async backward(dOutputs) {
+      if (!context.training) throw typeError(`${layer.name}: backward needs a pass run with training: true`);
+      if (used) throw typeError(`${layer.name}: backward was already called for this pass`);
+      used = true;
+      const g = await layer.backward(fwd, { dOutput: dOutputs[0] ?? fromNative(native.scale(fwd.output.handle, 0)) });
+      return { dInputs: [g.dInput], dWeights: g.dWeights };
+    },
+    dispose() {
+      fwd.dispose();
+    },
+  };
+}
+
+/** @internal The Keras config of a dense layer. */
+export function denseConfig(c: DenseConfig): JsonObject {
+  return {
+    ...baseConfig(c.name, c.batchInputShape ? [...c.batchInputShape] : null),
+    units: c.units,
+    activation: kerasActivation(c.activation),
+    use_bias: c.useBias,
+    kernel_initializer: kerasInitializer(c.kernelInitializer, 'glorotUniform'),
+    bias_initializer: kerasInitializer(c.biasInitializer, 'zeros'),
+    kernel_regularizer: null,
+    bias_regularizer: null,
+    activity_regularizer: null,
+    kernel_constraint: null,
+    bias_constraint: null,
+  };
+}
+
+/** @internal A dense layer from its Keras config. */
+export function denseFromConfig(cfg: Obj, fallbackName: string, where: string): Dense {
+  const activation = rkActivation(get(cfg, 'activation'), where);
+  const useBias = optBool(cfg, 'use_bias', where);
+  const name = get(cfg, 'name');
+  return dense({
+    units: get(cfg, 'units') as number,
+    name: typeof name === 'string' ? name : fallbackName,
+    seed: 0,
+    ...(activation !== undefined ? { activation: activation as DenseActivation } : {}),
+    ...(useBias !== undefined ? { useBias } : {}),
+  });
+}
+
+registerLayer('Dense', (cfg, context) => denseFromConfig(cfg, 'dense', context.where));

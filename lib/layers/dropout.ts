@@ -2,6 +2,11 @@ import { disposedError, expectObject, optionalBoolean, optionalInteger, rangeErr
 import { BackendName, expectBackendName } from '../backend';
 import { native } from '../native';
 import { expectTensor, fromNative, Tensor } from '../tensor';
+import { baseConfig, get, JsonObject } from '../io/keras-config';
+import { fileTypeError } from '../io/untrusted-files';
+import { Layer, LayerPass, RunContext, Shape } from './layer';
+import { registerLayer } from './registry';
+import { applyLayer, SymbolicTensor } from './symbolic';
 
 /** Options of {@link dropout}. */
 export interface DropoutLayerArgs {
@@ -34,7 +39,7 @@ export class DropoutForward {
  * probability `rate` and the rest scaled by 1/(1 - rate); otherwise the input passes
  * through (copied).
  */
-export class Dropout {
+export class Dropout implements Layer {
   readonly config: { readonly rate: number; readonly seed: number; readonly name: string };
   private passes = 0;
   private disposed = false;
@@ -113,6 +118,56 @@ export class Dropout {
     return { dInput: fromNative(d), dWeights: [] };
   }
 
+  // ---- the Layer contract ----
+
+  /** 'Dropout'. */
+  readonly className = 'Dropout';
+  /** One input. */
+  readonly inputArity = 1;
+  /** Dropout declares no input shape. */
+  readonly declaredInputShape: Shape | null = null;
+  /** Calls the layer on a symbolic tensor (functional models). */
+  apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor | SymbolicTensor[] {
+    this.assertLive('apply');
+    return applyLayer(this, inputs);
+  }
+  /** The input's shape. */
+  computeOutputShape(inputShapes: readonly Shape[]): Shape[] {
+    if (inputShapes.length !== 1) throw typeError(`${this.name}: takes one input, got ${inputShapes.length}`);
+    return [[...inputShapes[0]!]];
+  }
+  /** Drops while training; the mask passes through. */
+  async run(inputs: readonly Tensor[], context: RunContext): Promise<LayerPass> {
+    const fwd = await this.forward(inputs[0]!, { training: context.training });
+    let used = false;
+    return {
+      outputs: [fwd.output],
+      masks: [context.masks[0] ?? null],
+      backward: async (dOutputs) => {
+        if (used) throw typeError(`${this.name}: backward was already called for this pass`);
+        used = true;
+        const d = dOutputs[0] ?? fromNative(native.scale(fwd.output.handle, 0));
+        const g = await this.backwardTrainable(fwd, d);
+        if (d !== dOutputs[0]) d.dispose();
+        return { dInputs: [g.dInput], dWeights: [] };
+      },
+      dispose: () => fwd.dispose(),
+    };
+  }
+  weightCount(): number {
+    return 0;
+  }
+  weightNames(): string[] {
+    return [];
+  }
+  countTrainableParams(): number {
+    return 0;
+  }
+  /** The Keras config. */
+  getConfig(): JsonObject {
+    return { ...baseConfig(this.name, null), rate: this.config.rate, noise_shape: null, seed: this.config.seed };
+  }
+
   /** Idempotent; any later use throws RNNKIT_DISPOSED (as every layer). */
   dispose(): void {
     this.disposed = true;
@@ -123,3 +178,11 @@ export class Dropout {
 export function dropout(args: DropoutLayerArgs): Dropout {
   return new Dropout(args);
 }
+
+registerLayer('Dropout', (cfg, context) => {
+  const noise = get(cfg, 'noise_shape');
+  if (noise !== undefined && noise !== null) throw fileTypeError(`${context.where}: noise_shape is not supported`);
+  const seed = get(cfg, 'seed');
+  const name = get(cfg, 'name');
+  return dropout({ rate: get(cfg, 'rate') as number, ...(typeof name === 'string' ? { name } : {}), ...(typeof seed === 'number' ? { seed } : {}) });
+});

@@ -4,7 +4,14 @@ import { initNow } from './weight-init';
 import { BackendName, expectBackendName, getBackend } from '../backend';
 import { native } from '../native';
 import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
-import type { WeightValues } from './recurrent';
+import type { WeightValues } from './layer';
+import { baseConfig, declaredShape, get, JsonObject, kerasInitializer, optBool } from '../io/keras-config';
+import { fileTypeError } from '../io/untrusted-files';
+import { StepMask } from '../mask';
+import { formatShape } from './base';
+import { Layer, LayerPass, RunContext, Shape } from './layer';
+import { registerLayer } from './registry';
+import { applyLayer, SymbolicTensor } from './symbolic';
 
 /** Options of {@link embedding} (tfjs-layers names, Keras defaults). */
 export interface EmbeddingLayerArgs {
@@ -12,7 +19,11 @@ export interface EmbeddingLayerArgs {
   inputDim: number;
   /** Size of each embedding vector. */
   outputDim: number;
-  /** Treat id 0 as padding: a sequence's length is the position of its first 0 (right-padded input). Default false. */
+  /**
+   * Treat id 0 as padding, as Keras: every step whose id is 0 is masked wherever it is
+   * (front padding from Keras's `pad_sequences`, holes), and later recurrent layers skip it.
+   * Right-padded batches run as per-sequence lengths. Default false.
+   */
   maskZero?: boolean;
   /** Default randomUniform in [-0.05, 0.05] (Keras 'uniform'). */
   embeddingsInitializer?: InitializerSpec;
@@ -58,7 +69,7 @@ export class EmbeddingForward {
  * `maskZero`, id 0 is padding and right-padded sequences get per-sequence lengths that
  * later recurrent layers use.
  */
-export class Embedding {
+export class Embedding implements Layer {
   readonly config: EmbeddingConfig;
   private table: Tensor | null = null;
   private disposed = false;
@@ -108,7 +119,7 @@ export class Embedding {
   }
 
   /** Creates the table `[inputDim, outputDim]`; the input shape is `[N | null, T | null]`. */
-  build(_inputShape?: readonly (number | null)[]): void {
+  build(_inputShape?: Shape | readonly Shape[]): void {
     this.assertLive('build');
     if (this.table) return;
     const { inputDim, outputDim, seed } = this.config;
@@ -176,6 +187,82 @@ export class Embedding {
     return { dInput: tensor(new Float32Array(fwd.ids.size), fwd.ids.shape, { device: fwd.ids.device as BackendName }), dWeights: [dTable] };
   }
 
+  // ---- the Layer contract ----
+
+  /** 'Embedding'. */
+  readonly className = 'Embedding';
+  /** One input: ids `[N, T]`. */
+  readonly inputArity = 1;
+  /** The batch input shape its `inputShape`/`inputLength` option declared, or null. */
+  get declaredInputShape(): Shape | null {
+    return this.config.batchInputShape;
+  }
+  /** Calls the layer on a symbolic tensor of ids (functional models). */
+  apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor | SymbolicTensor[] {
+    this.assertLive('apply');
+    return applyLayer(this, inputs);
+  }
+  /** `[N, T]` → `[N, T, outputDim]`. */
+  computeOutputShape(inputShapes: readonly Shape[]): Shape[] {
+    const s = inputShapes[0];
+    if (inputShapes.length !== 1 || !s) throw typeError(`${this.name}: takes one input, got ${inputShapes.length}`);
+    if (s.length !== 2) throw rangeError(`${this.name}: an Embedding layer needs ids of rank 2 [batch, timesteps], got ${formatShape(s)}`);
+    return [[s[0]!, s[1]!, this.config.outputDim]];
+  }
+  /**
+   * Looks up the ids; with maskZero the output carries the mask of the non-zero ids
+   * (combined with an incoming mask).
+   */
+  async run(inputs: readonly Tensor[], context: RunContext): Promise<LayerPass> {
+    const ids = inputs[0]!;
+    if (ids.shape.length === 2) checkIds(ids, this.config.inputDim, `${this.name}: ids`);
+    const fwd = await this.forward(ids, { training: context.training });
+    const incoming = context.masks[0] ?? null;
+    const own = this.config.maskZero ? nonZeroMask(ids) : null;
+    const mask = own && incoming ? own.and(incoming) : (own ?? incoming);
+    let used = false;
+    return {
+      outputs: [fwd.output],
+      masks: [mask],
+      backward: async (dOutputs) => {
+        if (!context.training) throw typeError(`${this.name}: backward needs a pass run with training: true`);
+        if (used) throw typeError(`${this.name}: backward was already called for this pass`);
+        used = true;
+        const d = dOutputs[0];
+        if (!d) return { dInputs: [null], dWeights: [fromNative(native.scale(this.table!.handle, 0))] };
+        const g = await this.backwardTrainable(fwd, d);
+        g.dInput.dispose();
+        return { dInputs: [null], dWeights: g.dWeights };
+      },
+      dispose: () => fwd.dispose(),
+    };
+  }
+  weightCount(): number {
+    return 1;
+  }
+  /** `embeddings`. */
+  weightNames(): string[] {
+    return ['embeddings'];
+  }
+  countTrainableParams(): number {
+    return this.countParams();
+  }
+  /** The Keras config. */
+  getConfig(): JsonObject {
+    const c = this.config;
+    return {
+      ...baseConfig(c.name, c.batchInputShape ? [...c.batchInputShape] : null),
+      input_dim: c.inputDim,
+      output_dim: c.outputDim,
+      embeddings_initializer: kerasInitializer(c.embeddingsInitializer, 'randomUniform'),
+      embeddings_regularizer: null,
+      activity_regularizer: null,
+      embeddings_constraint: null,
+      mask_zero: c.maskZero,
+      input_length: c.batchInputShape?.[1] ?? null,
+    };
+  }
+
   /**
    * Moves the weights to `backend` ('cpu' or 'cuda'); later passes run there. An unbuilt
    * layer is built where the backend is current at its build. Returns this layer.
@@ -204,3 +291,42 @@ export class Embedding {
 export function embedding(args: EmbeddingLayerArgs): Embedding {
   return new Embedding(args);
 }
+
+/** @internal The mask of the non-zero ids `[N, T]` (Keras's mask_zero). */
+export function nonZeroMask(ids: Tensor): StepMask {
+  const [N, T] = ids.shape as [number, number];
+  const v = ids.dataSync();
+  const valid = new Uint8Array(v.length);
+  for (let i = 0; i < v.length; i++) valid[i] = v[i] !== 0 ? 1 : 0;
+  return StepMask.fromValid(valid, N, T);
+}
+
+/** @internal Checks that every id is an integer in `[0, inputDim)`. */
+export function checkIds(ids: Tensor, inputDim: number, name: string): void {
+  const v = ids.dataSync();
+  for (let k = 0; k < v.length; k++) {
+    const id = v[k]!;
+    if (!Number.isInteger(id) || id < 0 || id >= inputDim) {
+      throw rangeError(`${name} must be integers in [0, ${inputDim}), got ${id} at flat index ${k}`);
+    }
+  }
+}
+
+registerLayer('Embedding', (cfg, context) => {
+  const where = context.where;
+  const length = get(cfg, 'input_length');
+  if (length !== undefined && length !== null && !(typeof length === 'number' && Number.isInteger(length) && length >= 1)) {
+    throw fileTypeError(`${where}: input_length must be a positive integer or null`);
+  }
+  const declared = declaredShape(cfg, where);
+  if (declared && declared.length !== 2) throw fileTypeError(`${where}: batch_input_shape must be [batch, timesteps], got [${declared.join(', ')}]`);
+  const maskZero = optBool(cfg, 'mask_zero', where);
+  const name = get(cfg, 'name');
+  return embedding({
+    inputDim: get(cfg, 'input_dim') as number,
+    outputDim: get(cfg, 'output_dim') as number,
+    ...(typeof name === 'string' ? { name } : {}),
+    seed: 0,
+    ...(maskZero !== undefined ? { maskZero } : {}),
+  });
+});

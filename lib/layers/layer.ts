@@ -125,3 +125,12 @@ export function isLayer(value: unknown): value is Layer {
     typeof l.getConfig === 'function'
   );
 }
+
+/**
+ * `build`'s argument as a list of input shapes: layers take one shape (`[null, 10, 8]`,
+ * as Keras's `build(input_shape)`) or, from models and merge layers, a list of them.
+ */
+export function shapeList(arg: Shape | readonly Shape[]): Shape[] {
+  if (Array.isArray(arg) && arg.length > 0 && arg.every((s) => Array.isArray(s))) return [...(arg as readonly Shape[])];
+  return [arg as Shape];
+}

@@ -6,6 +6,13 @@ import { native, NativeInitArray, NativeReserve, NativeRnnDesc, NativeRnnWeights
 import { toLengths } from '../sequences';
 import { expectShape, expectTensor, fromNative, Tensor, tensor } from '../tensor';
 import { PendingInit, startInit } from './weight-init';
+import { baseConfig, JsonObject, kerasActivation, kerasInitializer, get, Obj, optBool, rkActivation, declaredShape } from '../io/keras-config';
+import { fileTypeError } from '../io/untrusted-files';
+import { StepMask } from '../mask';
+import { formatShape } from './base';
+import { Layer, LayerPass, RunContext, Shape, shapeList } from './layer';
+import { registerLayer } from './registry';
+import { applyLayer, SymbolicTensor } from './symbolic';
 
 /** Activations of recurrent layers. `hardSigmoid` is Keras 2 / tfjs's clip(0.2x+0.5, 0, 1). */
 export type Activation = 'tanh' | 'sigmoid' | 'hardSigmoid' | 'relu' | 'linear' | 'elu' | 'selu' | 'softsign' | 'softplus';
@@ -15,8 +22,9 @@ const ACTIVATIONS: readonly Activation[] = ['tanh', 'sigmoid', 'hardSigmoid', 'r
 /** Weight layouts that {@link RecurrentLayer.importWeights} and `exportWeights` speak. */
 export type WeightFormat = 'pytorch' | 'onnx';
 
-/** Weights given to `setWeights`: tensors or raw values in the same shapes. */
-export type WeightValues = Tensor | Float32Array;
+export type { WeightValues } from './layer';
+import type { WeightValues } from './layer';
+
 
 /** Options shared by every recurrent layer (tfjs-layers names, TF2 Keras defaults). */
 export interface RecurrentLayerArgs {
@@ -252,7 +260,7 @@ export class RecurrentForward implements ForwardResult {
  * A recurrent layer (SimpleRNN, LSTM or GRU) running on the native core. Weights are held
  * in the canonical cuDNN layout on the device and exchanged in Keras, PyTorch or ONNX layout.
  */
-export class RecurrentLayer implements SequenceLayer {
+export class RecurrentLayer implements SequenceLayer, Layer {
   /** The resolved configuration. */
   readonly config: RecurrentConfig;
   private inputSize = 0;
@@ -323,8 +331,9 @@ export class RecurrentLayer implements SequenceLayer {
    * `getWeights()`, `exportWeights()` and training's weight access block the JavaScript
    * thread until it is done; `setWeights()` and `dispose()` discard it without waiting.
    */
-  build(inputShape: readonly (number | null)[]): void {
+  build(inputShapeOrList: Shape | readonly Shape[]): void {
     this.assertLive('build');
+    const inputShape = Array.isArray(inputShapeOrList) ? shapeList(inputShapeOrList)[0]! : inputShapeOrList;
     if (!Array.isArray(inputShape) || inputShape.length !== 3) {
       throw typeError(`${this.name}.build: inputShape must be [batch | null, timesteps | null, features]`);
     }
@@ -612,8 +621,8 @@ export class RecurrentLayer implements SequenceLayer {
   }
 
   /** @internal BPTT returning the weight gradients in {@link trainableWeights} order and layout. */
-  async backwardTrainable(fwd: ForwardResult, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
-    const g = await this.backwardNative(fwd, { dOutput });
+  async backwardTrainable(fwd: ForwardResult, dOutput: Tensor, dStates?: (Tensor | null)[]): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {
+    const g = await this.backwardNative(fwd, { dOutput, ...(dStates?.length ? { dStates } : {}) });
     for (const t of [g.dh0, g.dc0]) t?.dispose();
     const dWeights = [fromNative(g.dw), fromNative(g.dr)];
     if (g.dbiasW && g.dbiasR) {
@@ -676,6 +685,59 @@ export class RecurrentLayer implements SequenceLayer {
     const keras = native.canonicalToFormat(this.desc(), 'keras', canonical, true).map(fromNative);
     for (const t of canonical) t.dispose();
     return keras;
+  }
+
+  // ---- the Layer contract ----
+
+  /** The Keras class name: 'LSTM', 'GRU' or 'SimpleRNN'. */
+  get className(): string {
+    return KERAS_CLASSES[this.config.cell];
+  }
+  /** One input. */
+  readonly inputArity = 1;
+  /** The batch input shape its `inputShape`/`batchInputShape` option declared, or null. */
+  get declaredInputShape(): Shape | null {
+    return this.config.batchInputShape;
+  }
+
+  /**
+   * Calls the layer on a symbolic tensor (functional models); with `returnState` it
+   * returns `[output, ...states]`.
+   */
+  apply(inputs: SymbolicTensor | readonly SymbolicTensor[]): SymbolicTensor | SymbolicTensor[] {
+    this.assertLive('apply');
+    return applyLayer(this, inputs);
+  }
+
+  /** `[output]`, or with `returnState` `[output, h]` / `[output, h, c]`. */
+  computeOutputShape(inputShapes: readonly Shape[]): Shape[] {
+    return recurrentOutputShapes(this, this.config, inputShapes, this.config.units, this.stateCount);
+  }
+
+  /** Runs the layer; a per-step mask with every sequence right-padded takes the lengths path. */
+  async run(inputs: readonly Tensor[], context: RunContext): Promise<LayerPass> {
+    const mask = context.masks[0] ?? null;
+    const fwd = await this.forward(inputs[0]!, { training: context.training, ...maskOptions(mask) });
+    return recurrentPass(this, fwd, mask, this.config.returnSequences, this.config.returnState, context.training, (f, dOutput, dStates) =>
+      this.backwardTrainable(f, dOutput, dStates),
+    );
+  }
+
+  /** 3 (kernel, recurrent kernel, bias), or 2 without a bias. */
+  weightCount(): number {
+    return this.config.useBias ? 3 : 2;
+  }
+  /** `kernel`, `recurrent_kernel`, `bias` (tfjs's names). */
+  weightNames(): string[] {
+    return ['kernel', 'recurrent_kernel', ...(this.config.useBias ? ['bias'] : [])];
+  }
+  /** Every weight is trainable. */
+  countTrainableParams(): number {
+    return this.countParams();
+  }
+  /** The Keras config (`LSTM`/`GRU`/`SimpleRNN`). */
+  getConfig(): JsonObject {
+    return recurrentConfig(this.config);
   }
 
   /**
@@ -804,3 +866,148 @@ export function lstm(args: LSTMLayerArgs): RecurrentLayer {
 export function gru(args: GRULayerArgs): RecurrentLayer {
   return new RecurrentLayer('gru', args);
 }
+
+const KERAS_CLASSES: Record<CellName, string> = { simpleRNN: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' };
+
+/** @internal Output shapes of a recurrent layer (or a bidirectional one of `units` outputs). */
+export function recurrentOutputShapes(
+  layer: { readonly name: string; readonly built: boolean; readonly inputFeatures: number },
+  c: RecurrentConfig,
+  inputShapes: readonly Shape[],
+  units: number,
+  states: number,
+): Shape[] {
+  const s = inputShapes[0];
+  if (inputShapes.length !== 1 || !s) throw typeError(`${layer.name}: takes one input, got ${inputShapes.length}`);
+  if (s.length !== 3) {
+    throw rangeError(`${layer.name}: a ${KERAS_CLASSES[c.cell]} layer needs input of rank 3 [batch, timesteps, features], got ${formatShape(s)}`);
+  }
+  const D = s[2];
+  if (typeof D !== 'number') throw rangeError(`${layer.name}: the features axis of its input must be known, got ${formatShape(s)}`);
+  if (layer.built && layer.inputFeatures !== D) throw rangeError(`${layer.name}: the layer was built for ${layer.inputFeatures} features, but its input has ${D}`);
+  const out: Shape = c.returnSequences ? [s[0]!, s[1]!, units] : [s[0]!, units];
+  if (!c.returnState) return [out];
+  return [out, ...Array.from({ length: states }, () => [s[0]!, c.units] as Shape)];
+}
+
+/** @internal A step mask as forward options: right-padded masks become lengths (the fast path). */
+export function maskOptions(mask: StepMask | null): { lengths?: Int32Array; mask?: Uint8Array } {
+  if (!mask || mask.allValid) return {};
+  return mask.lengths ? { lengths: mask.lengths } : { mask: mask.valid };
+}
+
+/** @internal The Layer pass of a recurrent forward (single or bidirectional). */
+export function recurrentPass(
+  layer: { readonly name: string },
+  fwd: ForwardResult,
+  mask: StepMask | null,
+  returnSequences: boolean,
+  returnState: boolean,
+  training: boolean,
+  backward: (fwd: ForwardResult, dOutput: Tensor, dStates: (Tensor | null)[]) => Promise<{ dInput: Tensor; dWeights: Tensor[] }>,
+): LayerPass {
+  const outputs = returnState ? [fwd.output, ...fwd.states] : [fwd.output];
+  if (!returnState) for (const s of fwd.states) s.dispose();
+  let used = false;
+  return {
+    outputs,
+    // Keras: the sequence output keeps the mask; a last-step output and the states have none.
+    masks: outputs.map((_, i) => (i === 0 && returnSequences ? mask : null)),
+    async backward(dOutputs) {
+      if (!training) throw typeError(`${layer.name}: backward needs a pass run with training: true`);
+      if (used) throw typeError(`${layer.name}: backward was already called for this pass`);
+      used = true;
+      const dOutput = dOutputs[0] ?? fromNative(native.scale(fwd.output.handle, 0));
+      try {
+        const g = await backward(fwd, dOutput, returnState ? [...dOutputs.slice(1)].map((d) => d ?? null) : []);
+        return { dInputs: [g.dInput], dWeights: g.dWeights };
+      } finally {
+        if (dOutput !== dOutputs[0]) dOutput.dispose();
+      }
+    },
+    dispose() {
+      fwd.dispose();
+    },
+  };
+}
+
+/** @internal The Keras config of a recurrent layer (also the wrapped layer of a Bidirectional). */
+export function recurrentConfig(c: RecurrentConfig): JsonObject {
+  const cfg: JsonObject = {
+    ...baseConfig(c.name, c.batchInputShape ? [...c.batchInputShape] : null),
+    units: c.units,
+    activation: kerasActivation(c.activation),
+    ...(c.cell !== 'simpleRNN' ? { recurrent_activation: kerasActivation(c.recurrentActivation) } : {}),
+    use_bias: c.useBias,
+    kernel_initializer: kerasInitializer(c.kernelInitializer, 'glorotUniform'),
+    recurrent_initializer: kerasInitializer(c.recurrentInitializer, 'orthogonal'),
+    bias_initializer: kerasInitializer(c.biasInitializer, 'zeros'),
+    ...(c.cell === 'lstm' ? { unit_forget_bias: c.unitForgetBias } : {}),
+    kernel_regularizer: null,
+    recurrent_regularizer: null,
+    bias_regularizer: null,
+    activity_regularizer: null,
+    kernel_constraint: null,
+    recurrent_constraint: null,
+    bias_constraint: null,
+    dropout: 0,
+    recurrent_dropout: 0,
+    ...(c.cell !== 'simpleRNN' ? { implementation: null } : {}),
+    ...(c.cell === 'gru' ? { reset_after: c.resetAfter } : {}),
+    return_sequences: c.returnSequences,
+    return_state: c.returnState,
+    go_backwards: c.goBackwards,
+    stateful: c.stateful,
+    unroll: false,
+  };
+  // Not a Keras option: written only when it differs from the default, so that a reload
+  // in rnnkit keeps it (tfjs ignores the key).
+  if (c.maskedOutput !== 'zeros') cfg.rnnkit_masked_output = c.maskedOutput;
+  return cfg;
+}
+
+/** @internal A recurrent layer from its Keras config (`LSTM`, `GRU`, `SimpleRNN`). */
+export function recurrentFromConfig(className: string, cfg: Obj, where: string): RecurrentLayer {
+  const dtype = get(cfg, 'dtype');
+  if (typeof dtype === 'string' && dtype !== 'float32') throw fileTypeError(`${where}: dtype ${describe(dtype)} is not supported (float32 only)`);
+  if (get(cfg, 'time_major') === true) throw fileTypeError(`${where}: time_major: true is not supported`);
+  for (const key of ['dropout', 'recurrent_dropout']) {
+    const rate = get(cfg, key);
+    // Dropout is a training-time option: a trained model's file may carry it; inference ignores it.
+    if (rate !== undefined && rate !== null && typeof rate !== 'number') throw fileTypeError(`${where}: ${key} must be a number`);
+  }
+  const name = get(cfg, 'name');
+  const activation = rkActivation(get(cfg, 'activation'), where);
+  const recurrentActivation = rkActivation(get(cfg, 'recurrent_activation'), where);
+  const masked = get(cfg, 'rnnkit_masked_output');
+  // The declared input shape is the model's business (the loader reads it): building here
+  // would only draw initial weights the file replaces.
+  declaredShape(cfg, where);
+  const flag = (key: string, option: string) => {
+    const v = optBool(cfg, key, where);
+    return v === undefined ? {} : { [option]: v };
+  };
+  const common = {
+    units: get(cfg, 'units') as number,
+    ...(typeof name === 'string' ? { name } : {}),
+    ...(activation !== undefined ? { activation: activation as Activation } : {}),
+    ...flag('use_bias', 'useBias'),
+    ...flag('return_sequences', 'returnSequences'),
+    ...flag('return_state', 'returnState'),
+    ...flag('go_backwards', 'goBackwards'),
+    ...flag('stateful', 'stateful'),
+    ...(masked === 'carry' || masked === 'zeros' ? { maskedOutput: masked as 'carry' | 'zeros' } : {}),
+    seed: 0,
+  };
+  if (className === 'SimpleRNN') return simpleRNN(common);
+  const gates = { ...common, ...(recurrentActivation !== undefined ? { recurrentActivation: recurrentActivation as Activation } : {}) };
+  if (className === 'LSTM') return lstm({ ...gates, ...flag('unit_forget_bias', 'unitForgetBias') });
+  return gru({ ...gates, ...flag('reset_after', 'resetAfter') });
+}
+
+for (const className of ['LSTM', 'GRU', 'SimpleRNN']) {
+  registerLayer(className, (cfg, context) => recurrentFromConfig(className, cfg, context.where));
+}
+// Keras 1/2 spellings of the same layers (CuDNNLSTM/CuDNNGRU are the cuDNN equations ours are).
+registerLayer('CuDNNLSTM', (cfg, context) => recurrentFromConfig('LSTM', { ...cfg, recurrent_activation: 'sigmoid' }, context.where));
+registerLayer('CuDNNGRU', (cfg, context) => recurrentFromConfig('GRU', { ...cfg, recurrent_activation: 'sigmoid', reset_after: true }, context.where));

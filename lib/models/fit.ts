@@ -1,29 +1,18 @@
 /**
- * The training loop of a layer stack: forward with `training: true`, the loss and its
- * gradient, backward through every layer, clipping and the optimizer step on the device,
- * then the layers re-derive what they cache from their weights.
+ * The training loop of a model's graph: forward with `training: true`, the loss of every
+ * output and its gradient, backward through the graph, clipping and the optimizer step on
+ * the device, then the layers re-derive what they cache from their weights.
  * @internal
  */
 import { describe, expectObject, optionalBoolean, optionalInteger, rangeError, rejectUnknownOptions, typeError } from '../errors';
-import { Bidirectional } from '../layers/bidirectional';
-import { Dense } from '../layers/dense';
-import { Dropout } from '../layers/dropout';
-import { Embedding, EmbeddingForward } from '../layers/embedding';
-import { RecurrentLayer } from '../layers/recurrent';
-import { TimeDistributed } from '../layers/time-distributed';
+import type { Layer } from '../layers/layer';
+import { StepMask, toMask } from '../mask';
 import { native } from '../native';
 import { toLengths } from '../sequences';
 import { expectTensor, fromNative, Tensor } from '../tensor';
 import { computeLoss, LOSS_NAMES, LossName } from '../training/losses';
 import { Optimizer } from '../training/optimizers';
-
-/** A layer the training loop can drive. */
-export type TrainableLayer = RecurrentLayer | Bidirectional | Dense | Embedding | Dropout | TimeDistributed;
-
-/** Whether a layer runs over time with per-sequence lengths. */
-function isRecurrent(l: TrainableLayer): l is RecurrentLayer | Bidirectional {
-  return l instanceof RecurrentLayer || l instanceof Bidirectional;
-}
+import type { Graph } from './graph';
 
 /** What `compile` fixes: the loss and the optimizer. */
 export interface CompileArgs {
@@ -65,8 +54,10 @@ export interface FitOptions {
   verbose?: 0 | 1;
   /** Seed of the shuffling; default 1. */
   seed?: number;
-  /** Valid steps per sample of a right-padded `[N, T, D]` input. */
+  /** Valid steps per sample of a right-padded first input `[N, T, ...]`. */
   lengths?: Int32Array | readonly number[];
+  /** Keras per-step mask `[N, T]` of 0/1 for the first input, any position (front padding, holes). */
+  mask?: Tensor | Uint8Array;
   callbacks?: FitCallbacks;
 }
 
@@ -98,35 +89,11 @@ export function checkCompileArgs(args: unknown): Required<CompileArgs> {
   };
 }
 
-type LayerForward = { output: Tensor; dispose(): void };
-
-/** Runs the stack forward; `lengths` reach recurrent layers while the sequence axis exists. */
-async function forwardAll(layers: readonly TrainableLayer[], x: Tensor, lengths: Int32Array | null, training: boolean) {
-  const passes: LayerForward[] = [];
-  let h = x;
-  let sequence = x.shape.length === 3 || layers[0] instanceof Embedding;
-  for (const layer of layers) {
-    const withLengths = sequence && lengths && isRecurrent(layer) ? { lengths } : {};
-    const fwd: LayerForward = await (layer.forward as (x: Tensor, o: object) => Promise<LayerForward>).call(layer, h, { training, ...withLengths });
-    if (fwd instanceof EmbeddingForward && fwd.lengths) lengths = fwd.lengths;
-    if (isRecurrent(layer)) {
-      const returnsSequences =
-        layer instanceof Bidirectional ? layer.forwardLayer.config.returnSequences : layer.config.returnSequences;
-      if (!returnsSequences) sequence = false;
-      if (!training) for (const s of (fwd as { states?: Tensor[] }).states ?? []) s.dispose();
-    }
-    passes.push(fwd);
-    h = fwd.output;
-  }
-  return passes;
-}
-
-function release(passes: LayerForward[], keepLast = false): void {
-  passes.forEach((p, i) => {
-    if (!(keepLast && i === passes.length - 1)) p.output.dispose();
-    for (const s of (p as { states?: Tensor[] }).states ?? []) s.dispose();
-    p.dispose();
-  });
+/** The samples a batch holds: one tensor per model input and output, and the input masks. */
+export interface Batch {
+  xs: Tensor[];
+  ys: Tensor[];
+  masks: (StepMask | null)[];
 }
 
 /** Correct predictions in a batch (Keras's accuracy for the loss), counted natively. */
@@ -134,39 +101,59 @@ function countCorrect(loss: LossName, fromLogits: boolean, pred: Tensor, target:
   return native.countCorrect(loss, fromLogits, pred.handle, target.handle);
 }
 
-/** One optimizer step on one batch; returns the batch's loss. */
-export async function trainOnBatch(
-  layers: readonly TrainableLayer[],
-  compiled: Required<CompileArgs>,
-  x: Tensor,
-  y: Tensor,
-  lengths: Int32Array | null,
-): Promise<{ loss: number; correct: number; total: number }> {
-  const passes = await forwardAll(layers, x, lengths, true);
+/** The loss of every output, summed (Keras's total loss), with each output's gradient. */
+async function lossesOf(compiled: Required<CompileArgs>, outputs: readonly Tensor[], ys: readonly Tensor[], where: string) {
+  if (outputs.length !== ys.length) throw rangeError(`${where}: the model has ${outputs.length} outputs, got ${ys.length} targets`);
+  let value = 0;
+  let correct = 0;
+  let total = 0;
+  const gradients: Tensor[] = [];
   try {
-    const output = passes[passes.length - 1]!.output;
-    const { value, gradient } = await computeLoss(compiled.loss, y, output, { fromLogits: compiled.fromLogits });
-    const accuracy = compiled.metrics.length ? countCorrect(compiled.loss, compiled.fromLogits, output, y) : { correct: 0, total: 0 };
+    for (let i = 0; i < outputs.length; i++) {
+      const r = await computeLoss(compiled.loss, ys[i]!, outputs[i]!, { fromLogits: compiled.fromLogits });
+      value += r.value;
+      gradients.push(r.gradient);
+      if (compiled.metrics.length) {
+        const a = countCorrect(compiled.loss, compiled.fromLogits, outputs[i]!, ys[i]!);
+        correct += a.correct;
+        total += a.total;
+      }
+    }
+  } catch (e) {
+    for (const g of gradients) g.dispose();
+    throw e;
+  }
+  return { value, gradients, correct, total };
+}
+
+/** One optimizer step on one batch; returns the batch's loss. */
+export async function trainOnBatch(graph: Graph, compiled: Required<CompileArgs>, batch: Batch): Promise<{ loss: number; correct: number; total: number }> {
+  const pass = await graph.run(batch.xs, batch.masks, true);
+  try {
+    const { value, gradients, correct, total } = await lossesOf(compiled, pass.outputs, batch.ys, 'fit');
+    let layerGrads: Map<Layer, Tensor[]>;
+    try {
+      layerGrads = await pass.backward(gradients);
+    } finally {
+      for (const g of gradients) g.dispose();
+    }
     const weights: Tensor[] = [];
     const grads: Tensor[] = [];
-    let d = gradient;
-    for (let i = layers.length - 1; i >= 0; i--) {
-      const layer = layers[i]!;
-      // Each layer's backward takes the pass its own forward returned.
-      const backward = layer.backwardTrainable as (fwd: LayerForward, d: Tensor) => Promise<{ dInput: Tensor; dWeights: Tensor[] }>;
-      const g = await backward.call(layer, passes[i]!, d);
-      d.dispose();
-      d = g.dInput;
-      weights.unshift(...layer.trainableWeights());
-      grads.unshift(...g.dWeights);
+    for (const layer of graph.innerLayers) {
+      const g = layerGrads.get(layer);
+      if (!g || g.length === 0) continue;
+      weights.push(...layer.trainableWeights());
+      grads.push(...g);
     }
-    d.dispose();
-    compiled.optimizer.applyGradients(weights, grads);
-    for (const t of grads) t.dispose();
-    for (const layer of layers) layer.weightsUpdated();
-    return { loss: value, ...accuracy };
+    try {
+      compiled.optimizer.applyGradients(weights, grads);
+    } finally {
+      for (const t of grads) t.dispose();
+    }
+    for (const layer of layerGrads.keys()) layer.weightsUpdated();
+    return { loss: value, correct, total };
   } finally {
-    release(passes);
+    pass.dispose(true);
   }
 }
 
@@ -196,84 +183,116 @@ function shuffled(indices: number[], seed: number): number[] {
 }
 
 /** Mean loss over `indices` (inference passes, in batches). */
-async function evaluateIndices(
-  layers: readonly TrainableLayer[],
-  compiled: Required<CompileArgs>,
-  xs: Tensor,
-  ys: Tensor,
-  lengths: Int32Array | null,
-  indices: number[],
-  batchSize: number,
-): Promise<{ loss: number; acc: number }> {
+async function evaluateIndices(graph: Graph, compiled: Required<CompileArgs>, data: Batch, indices: number[], batchSize: number): Promise<{ loss: number; acc: number }> {
   let total = 0;
   let correct = 0;
   let counted = 0;
   for (let b = 0; b < indices.length; b += batchSize) {
     const idx = indices.slice(b, b + batchSize);
-    const x = take(xs, idx);
-    const y = take(ys, idx);
-    const passes = await forwardAll(layers, x, lengths ? Int32Array.from(idx, (i) => lengths[i]!) : null, false);
-    const output = passes[passes.length - 1]!.output;
-    const { value, gradient } = await computeLoss(compiled.loss, y, output, { fromLogits: compiled.fromLogits });
-    if (compiled.metrics.length) {
-      const a = countCorrect(compiled.loss, compiled.fromLogits, output, y);
-      correct += a.correct;
-      counted += a.total;
+    const batch = takeBatch(data, idx);
+    try {
+      const pass = await graph.run(batch.xs, batch.masks, false);
+      try {
+        const r = await lossesOf(compiled, pass.outputs, batch.ys, 'evaluate');
+        for (const g of r.gradients) g.dispose();
+        correct += r.correct;
+        counted += r.total;
+        total += r.value * idx.length;
+      } finally {
+        pass.dispose(true);
+      }
+    } finally {
+      disposeBatch(batch);
     }
-    gradient.dispose();
-    release(passes);
-    x.dispose();
-    y.dispose();
-    total += value * idx.length;
   }
   return { loss: total / indices.length, acc: counted ? correct / counted : NaN };
 }
 
-function checkXY(x: unknown, y: unknown, where: string): [Tensor, Tensor] {
-  const xt = expectTensor(x, `${where}: x`);
-  const yt = expectTensor(y, `${where}: y`);
-  if (xt.shape[0] !== yt.shape[0]) {
-    throw rangeError(`${where}: x and y must hold the same number of samples, got ${xt.shape[0]} and ${yt.shape[0]}`);
-  }
-  if (!xt.shape[0]) throw rangeError(`${where}: x holds no samples`);
-  // Samples without values (e.g. 0 timesteps) cannot be trained on; indexing billions of
-  // them would only hang.
-  for (const [t, name] of [[xt, 'x'], [yt, 'y']] as const) {
-    if (t.size === 0) throw rangeError(`${where}: ${name} [${t.shape.join(',')}] holds no values: each of its ${t.shape[0]} samples is empty`);
-  }
-  return [xt, yt];
+/** The rows `idx` of every tensor of `data`, gathered on their device. */
+function takeBatch(data: Batch, idx: readonly number[]): Batch {
+  return { xs: data.xs.map((t) => take(t, idx)), ys: data.ys.map((t) => take(t, idx)), masks: data.masks.map((m) => m?.gather(idx) ?? null) };
 }
 
-/** Mean loss of the stack on (x, y). */
+function disposeBatch(b: Batch): void {
+  for (const t of [...b.xs, ...b.ys]) t.dispose();
+}
+
+/** `x` (or `y`) as a list: one tensor per model input (output). */
+export function tensorList(value: unknown, count: number, name: string, where: string): Tensor[] {
+  if (Array.isArray(value)) {
+    if (value.length !== count) throw typeError(`${where}: ${name} must hold ${count} tensor${count === 1 ? '' : 's'} (one per model ${name === 'x' ? 'input' : 'output'}), got ${value.length}`);
+    return value.map((t, i) => expectTensor(t, `${where}: ${name}[${i}]`));
+  }
+  if (count !== 1) throw typeError(`${where}: the model has ${count} ${name === 'x' ? 'inputs' : 'outputs'}: ${name} must be an array of ${count} tensors`);
+  return [expectTensor(value, `${where}: ${name}`)];
+}
+
+/** Options that describe which steps of the first input are valid. */
+export interface MaskOptions {
+  /** Valid steps per sample of a right-padded first input `[N, T, ...]`. */
+  lengths?: Int32Array | readonly number[];
+  /** Keras per-step mask `[N, T]` of 0/1 for the first input (a Tensor or a Uint8Array of N·T). */
+  mask?: Tensor | Uint8Array;
+}
+
+/** The step masks of the inputs: the first input's from `lengths`/`mask`, the others none. */
+export function inputMasks(xs: readonly Tensor[], opts: MaskOptions, where: string): (StepMask | null)[] {
+  const masks: (StepMask | null)[] = xs.map(() => null);
+  const x = xs[0]!;
+  if (opts.lengths === undefined && opts.mask === undefined) return masks;
+  if (x.shape.length < 2) throw typeError(`${where}: lengths and mask need a sequence input [batch, timesteps, ...], got [${x.shape.join(',')}]`);
+  const [N, T] = x.shape as [number, number];
+  let mask: StepMask | null = null;
+  if (opts.lengths !== undefined) mask = StepMask.fromLengths(toLengths(opts.lengths, N, T, `${where}: lengths`), T);
+  if (opts.mask !== undefined) {
+    const m = StepMask.fromValid(toMask(opts.mask, N, T, `${where}: mask`), N, T);
+    mask = mask ? mask.and(m) : m;
+  }
+  masks[0] = mask;
+  return masks;
+}
+
+function checkData(xs: readonly Tensor[], ys: readonly Tensor[], where: string): void {
+  const N = xs[0]!.shape[0];
+  for (const [list, name] of [[xs, 'x'], [ys, 'y']] as const) {
+    list.forEach((t, i) => {
+      const label = list.length > 1 ? `${name}[${i}]` : name;
+      if (t.shape[0] !== N) throw rangeError(`${where}: x and y must hold the same number of samples, got ${N} and ${t.shape[0]} (${label})`);
+      // Samples without values (e.g. 0 timesteps) cannot be trained on; indexing billions of
+      // them would only hang.
+      if (N && t.size === 0) throw rangeError(`${where}: ${label} [${t.shape.join(',')}] holds no values: each of its ${t.shape[0]} samples is empty`);
+    });
+  }
+  if (!N) throw rangeError(`${where}: x holds no samples`);
+}
+
+/** Mean loss of the model on (x, y). */
 export async function evaluate(
-  layers: readonly TrainableLayer[],
+  graph: Graph,
   compiled: Required<CompileArgs>,
-  x: Tensor,
-  y: Tensor,
-  options: { batchSize?: number; lengths?: Int32Array | readonly number[] } = {},
+  x: unknown,
+  y: unknown,
+  options: { batchSize?: number } & MaskOptions = {},
 ): Promise<number> {
-  const [xt, yt] = checkXY(x, y, 'evaluate');
+  const xs = tensorList(x, graph.inputs.length, 'x', 'evaluate');
+  const ys = tensorList(y, graph.outputs.length, 'y', 'evaluate');
+  checkData(xs, ys, 'evaluate');
   const opts = expectObject(options, 'evaluate: options');
-  rejectUnknownOptions(opts, ['batchSize', 'lengths'], 'evaluate');
+  rejectUnknownOptions(opts, ['batchSize', 'lengths', 'mask'], 'evaluate');
   const batchSize = optionalInteger(opts.batchSize, 'evaluate: batchSize', 32);
   if (batchSize < 1) throw rangeError(`evaluate: batchSize must be >= 1, got ${batchSize}`);
-  const N = xt.shape[0]!;
-  const lengths = opts.lengths === undefined ? null : toLengths(opts.lengths, N, xt.shape[1] ?? 0, 'evaluate: lengths');
-  const all = Array.from({ length: N }, (_, i) => i);
-  return (await evaluateIndices(layers, compiled, xt, yt, lengths, all, batchSize)).loss;
+  const masks = inputMasks(xs, opts as MaskOptions, 'evaluate');
+  const all = Array.from({ length: xs[0]!.shape[0]! }, (_, i) => i);
+  return (await evaluateIndices(graph, compiled, { xs, ys, masks }, all, batchSize)).loss;
 }
 
-/** Trains the stack; see {@link FitOptions}. */
-export async function fit(
-  layers: readonly TrainableLayer[],
-  compiled: Required<CompileArgs>,
-  x: Tensor,
-  y: Tensor,
-  options: FitOptions = {},
-): Promise<History> {
-  const [xt, yt] = checkXY(x, y, 'fit');
+/** Trains the model; see {@link FitOptions}. */
+export async function fit(graph: Graph, compiled: Required<CompileArgs>, x: unknown, y: unknown, options: FitOptions = {}): Promise<History> {
+  const xs = tensorList(x, graph.inputs.length, 'x', 'fit');
+  const ys = tensorList(y, graph.outputs.length, 'y', 'fit');
+  checkData(xs, ys, 'fit');
   const o = expectObject(options, 'fit: options');
-  rejectUnknownOptions(o, ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'verbose', 'seed', 'lengths', 'callbacks'], 'fit');
+  rejectUnknownOptions(o, ['epochs', 'batchSize', 'shuffle', 'validationSplit', 'verbose', 'seed', 'lengths', 'mask', 'callbacks'], 'fit');
   const epochs = optionalInteger(o.epochs, 'fit: epochs', 1);
   const batchSize = optionalInteger(o.batchSize, 'fit: batchSize', 32);
   if (epochs < 1) throw rangeError(`fit: epochs must be >= 1, got ${epochs}`);
@@ -287,8 +306,8 @@ export async function fit(
   const callbacks = (o.callbacks === undefined ? {} : expectObject(o.callbacks, 'fit: callbacks')) as FitCallbacks;
   rejectUnknownOptions(callbacks, ['onBatchEnd', 'onEpochEnd', 'earlyStopping'], 'fit: callbacks');
 
-  const N = xt.shape[0]!;
-  const lengths = o.lengths === undefined ? null : toLengths(o.lengths, N, xt.shape[1] ?? 0, 'fit: lengths');
+  const N = xs[0]!.shape[0]!;
+  const data: Batch = { xs, ys, masks: inputMasks(xs, o as MaskOptions, 'fit') };
   const nVal = Math.floor(N * split);
   const trainIdx = Array.from({ length: N - nVal }, (_, i) => i);
   const valIdx = Array.from({ length: nVal }, (_, i) => N - nVal + i);
@@ -314,12 +333,14 @@ export async function fit(
     let counted = 0;
     for (let b = 0; b < batches; b++) {
       const idx = order.slice(b * batchSize, (b + 1) * batchSize);
-      const xb = take(xt, idx);
-      const yb = take(yt, idx);
-      const lb = lengths ? Int32Array.from(idx, (i) => lengths[i]!) : null;
-      const { loss, ...accuracy } = await trainOnBatch(layers, compiled, xb, yb, lb);
-      xb.dispose();
-      yb.dispose();
+      const batch = takeBatch(data, idx);
+      let result;
+      try {
+        result = await trainOnBatch(graph, compiled, batch);
+      } finally {
+        disposeBatch(batch);
+      }
+      const { loss, ...accuracy } = result;
       sum += loss * idx.length;
       correct += accuracy.correct;
       counted += accuracy.total;
@@ -334,7 +355,7 @@ export async function fit(
     const logs: Logs = { loss: sum / order.length };
     if (withAcc) logs.acc = correct / counted;
     if (nVal) {
-      const v = await evaluateIndices(layers, compiled, xt, yt, lengths, valIdx, batchSize);
+      const v = await evaluateIndices(graph, compiled, data, valIdx, batchSize);
       logs.val_loss = v.loss;
       if (withAcc) logs.val_acc = v.acc;
     }

@@ -1,0 +1,12 @@
+/**
+ * Every layer kind, imported for its registration: what the model-file readers load.
+ * A new layer file is added here.
+ * @internal
+ */
+import './input-layer';
+import './recurrent';
+import './bidirectional';
+import './dense';
+import './embedding';
+import './dropout';
+import './time-distributed';
