@@ -8,7 +8,7 @@ import { describe, disposedError, rangeError, typeError } from '../errors';
 import type { JsonObject } from '../io/keras-config';
 import type { StepMask } from '../mask';
 import type { Tensor } from '../tensor';
-import type { Layer, LayerPass, RunContext, Shape, WeightValues } from './layer';
+import { Layer, LayerPass, RunContext, Shape, shapeList, WeightValues } from './layer';
 import { applyLayer, SymbolicTensor } from './symbolic';
 
 const nameCounters = new Map<string, number>();
@@ -91,9 +91,10 @@ export abstract class LayerBase implements Layer {
   get built(): boolean {
     return true;
   }
-  build(inputShapes: readonly Shape[]): void {
+  /** Checks the shapes (a layer without weights has nothing to create). */
+  build(inputShapes: Shape | readonly Shape[]): void {
     this.assertLive('build');
-    this.computeOutputShape(inputShapes);
+    this.computeOutputShape(shapeList(inputShapes));
   }
   getWeights(): Tensor[] {
     this.assertLive('getWeights');

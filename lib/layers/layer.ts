@@ -70,8 +70,12 @@ export interface Layer {
    * @throws RangeError naming the layer when it cannot take them
    */
   computeOutputShape(inputShapes: readonly Shape[]): Shape[];
-  /** Creates the weights for these input shapes; a built layer checks they agree. */
-  build(inputShapes: readonly Shape[]): void;
+  /**
+   * Creates the weights for these input shapes (a list, one per input; a layer of one
+   * input also takes its shape alone, as Keras's `build(input_shape)`); a built layer
+   * checks they agree.
+   */
+  build(inputShapes: Shape | readonly Shape[]): void;
   /** Runs the layer off the JavaScript thread (builds it from the inputs if needed). */
   run(inputs: readonly Tensor[], context: RunContext): Promise<LayerPass>;
 
