@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as rk from '../lib';
 import type { Layer } from '../lib/layers/layer';
+import { Node, SymbolicTensor } from '../lib/layers/symbolic';
 import { StepMask } from '../lib/mask';
 import { expectClose } from './helpers/compare';
 import { expectCode, finiteDifferences, roundTrip, runLayer } from './helpers/layer-run';
@@ -174,6 +175,34 @@ describe('concatenate', () => {
     const features = await runLayer(rk.layers.concatenate(), [x, z], { masks: [mx, StepMask.fromValid(Uint8Array.from([1, 0, 1, 1, 1, 1]), 2, 3)] });
     expect([...features.masks[0]!.valid]).toEqual([1, 0, 0, 1, 1, 1]);
     expect((await runLayer(rk.layers.concatenate(), [x, z])).masks).toEqual([null]);
+    // tf.layers.concatenate's computeMask agrees (tf.keras 2 too; Keras 3 ORs along features).
+    const tfMask = (axis: number, shapes: number[][], masks: (StepMask | null)[]) =>
+      [
+        ...(tf.layers
+          .concatenate({ axis })
+          .computeMask(
+            shapes.map((s) => tf.zeros(s)),
+            masks.map((m) => (m ? tf.tensor(m.valid, [m.N, m.T], 'bool') : null)) as tf.Tensor[],
+          ) as tf.Tensor).dataSync(),
+      ];
+    // (tfjs cannot join a missing mask with a given one along time: both are given here.)
+    const both = await runLayer(rk.layers.concatenate({ axis: 1 }), [x, y], { masks: [mx, my] });
+    expect([...both.masks[0]!.valid]).toEqual([1, 1, 0, 1, 0, 1, 1, 1, 1, 1]);
+    expect(tfMask(1, [[2, 3, 2], [2, 2, 2]], [mx, my])).toEqual([...both.masks[0]!.valid]);
+    expect(tfMask(-1, [[2, 3, 2], [2, 3, 4]], [mx, StepMask.fromValid(Uint8Array.from([1, 0, 1, 1, 1, 1]), 2, 3)])).toEqual([...features.masks[0]!.valid]);
+  });
+
+  it('apply on symbolic tensors gives the output shape; a merge needs a list of 2 or more', () => {
+    const source = new Node(rk.layers.flatten(), []);
+    const a = new SymbolicTensor([null, 4, 3], source, 0);
+    const b = new SymbolicTensor([null, 4, 5], source, 1);
+    const out = rk.layers.concatenate().apply([a, b]) as SymbolicTensor;
+    expect(out.shape).toEqual([null, 4, 8]);
+    expect((rk.layers.add().apply([a, a]) as SymbolicTensor).shape).toEqual([null, 4, 3]);
+    expect(() => rk.layers.add().apply(a)).toThrow(/at least 2 inputs, got one tensor/);
+    expect(() => rk.layers.multiply({ name: 'mul' }).apply([a, b])).toThrow(/mul: inputs must all have one shape/);
+    expect((rk.layers.flatten().apply(b) as SymbolicTensor).shape).toEqual([null, 20]);
+    expect((rk.layers.repeatVector({ n: 6 }).apply(rk.layers.flatten().apply(a) as SymbolicTensor) as SymbolicTensor).shape).toEqual([null, 6, 12]);
   });
 
   it('shapes with unknown axes; errors for mismatched shapes, the batch axis and input counts', async () => {
