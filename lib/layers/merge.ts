@@ -54,7 +54,7 @@ export abstract class Merge extends LayerBase {
 
   /** @internal */
   constructor(args: unknown, prefix: string, extra: readonly string[], where: string) {
-    const o = expectObject(args ?? {}, `${where}: options`);
+    const o = expectObject(args === undefined ? {} : args, `${where}: options`);
     rejectUnknownOptions(o, ['name', ...extra], where);
     super(layerNameOption(o.name, prefix, where));
   }
