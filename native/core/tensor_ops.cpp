@@ -271,7 +271,6 @@ Tensor copy_to_device(const Tensor& x, const Device& device) {
   return out;
 }
 
-
 // ---- Shapes, merges and masks ----
 
 namespace {
