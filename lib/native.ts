@@ -180,8 +180,8 @@ export interface NativeAddon {
   maskRows(x: NativeTensor, valid: Uint8Array): Promise<NativeTensor>;
   /** The elementwise sum, product or mean of tensors of one shape. */
   merge(kind: 'add' | 'multiply' | 'average', inputs: NativeTensor[]): Promise<NativeTensor>;
-  /** One gradient per input of {@link NativeAddon.merge}. */
-  mergeBackward(kind: 'add' | 'multiply' | 'average', inputs: NativeTensor[], dOutput: NativeTensor): Promise<NativeTensor[]>;
+  /** One gradient per input of {@link NativeAddon.merge}; add and average take the number of inputs instead. */
+  mergeBackward(kind: 'add' | 'multiply' | 'average', inputs: NativeTensor[] | number, dOutput: NativeTensor): Promise<NativeTensor[]>;
   toDevice(x: NativeTensor, backend: string): NativeTensor;
   deviceOption(backend: string, name: string): string;
   setDeviceOption(backend: string, name: string, value: string): void;

@@ -146,6 +146,26 @@ describe('add, multiply, average', () => {
   });
 });
 
+describe('inputs disposed before backward', () => {
+  it('add and average need only dOutput; multiply needs its inputs (RNNKIT_DISPOSED)', async () => {
+    const rng = new Rng(15);
+    for (const kind of ['add', 'average', 'multiply'] as const) {
+      const a = rk.tensor(rng.normal(6), [2, 3]), b = rk.tensor(rng.normal(6), [2, 3]);
+      const pass = await rkMerge(kind).run([a, b], { training: true, masks: [null, null] });
+      a.dispose();
+      b.dispose();
+      const dy = rk.tensor(rng.normal(6), [2, 3]);
+      if (kind === 'multiply') {
+        await expectCode(() => pass.backward([dy]), Error, 'RNNKIT_DISPOSED');
+        continue;
+      }
+      const g = await pass.backward([dy]);
+      const want = Float32Array.from(dy.dataSync(), (v) => (kind === 'add' ? v : Math.fround(v * 0.5)));
+      for (const d of g.dInputs) expect([...d!.dataSync()]).toEqual([...want]);
+    }
+  });
+});
+
 describe('concatenate', () => {
   const cases: { axis: number; shapes: number[][]; out: number[] }[] = [
     { axis: -1, shapes: [[3, 2], [3, 5]], out: [3, 7] },

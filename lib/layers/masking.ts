@@ -52,6 +52,7 @@ export class Masking extends LayerBase {
     const where = `${this.name}.run`;
     this.assertLive('run');
     const { inputs: [x], training, masks } = checkRun(where, inputs, context, 1);
+    const device = x!.device;
     const shape = [...x!.shape];
     this.computeOutputShape([shape]);
     const r = await native.maskSteps(x!.handle, this.maskValue);
@@ -62,7 +63,7 @@ export class Masking extends LayerBase {
       if (!training) throw notTrainingError(at);
       const dy = checkOutputGradient(at, dOutputs, shape);
       // The steps this layer zeroed take no gradient.
-      const dx = dy ? fromNative(await native.maskRows(dy.handle, r.valid)) : zeros(shape, x!.device);
+      const dx = dy ? fromNative(await native.maskRows(dy.handle, r.valid)) : zeros(shape, device);
       return { dInputs: [dx], dWeights: [] };
     });
   }

@@ -96,6 +96,7 @@ abstract class ElementwiseMerge extends Merge {
     const { inputs: xs, training, masks } = checkRun(where, inputs, context, 'many');
     this.computeOutputShape(xs.map((x) => x.shape));
     const kind = this.kind;
+    const device = xs[0]!.device;
     const y = fromNative(await native.merge(kind, xs.map((x) => x.handle)));
     const shape = [...y.shape];
     return simplePass([y], [andMasks(masks)], async (dOutputs) => {
@@ -103,7 +104,8 @@ abstract class ElementwiseMerge extends Merge {
       if (!training) throw notTrainingError(at);
       const dy = checkOutputGradient(at, dOutputs, shape);
       // Multiply needs the inputs: the caller's tensors, kept (not copied) as Dense keeps its input.
-      const dxs = dy ? (await native.mergeBackward(kind, xs.map((x) => x.handle), dy.handle)).map(fromNative) : xs.map((x) => zeros(shape, x.device));
+      const inputs = kind === 'multiply' ? xs.map((x) => x.handle) : xs.length;
+      const dxs = dy ? (await native.mergeBackward(kind, inputs, dy.handle)).map(fromNative) : xs.map(() => zeros(shape, device));
       return { dInputs: dxs, dWeights: [] };
     });
   }
@@ -200,12 +202,14 @@ export class Concatenate extends Merge {
     const y = fromNative(await native.concatAxis(xs.map((x) => x.handle), a));
     const shape = [...y.shape];
     const sizes = xs.map((x) => x.shape[a]!);
+    const inShapes = xs.map((x) => [...x.shape]);
+    const device = xs[0]!.device;
     const mask = a === 1 ? joinMasks(masks, xs) : andMasks(masks);
     return simplePass([y], [mask], async (dOutputs) => {
       const at = `${this.name}.backward`;
       if (!training) throw notTrainingError(at);
       const dy = checkOutputGradient(at, dOutputs, shape);
-      const dxs = dy ? (await native.splitAxis(dy.handle, a, sizes)).map(fromNative) : xs.map((x) => zeros(x.shape, x.device));
+      const dxs = dy ? (await native.splitAxis(dy.handle, a, sizes)).map(fromNative) : inShapes.map((s) => zeros(s, device));
       return { dInputs: dxs, dWeights: [] };
     });
   }

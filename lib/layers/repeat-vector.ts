@@ -48,6 +48,7 @@ export class RepeatVector extends LayerBase {
     const where = `${this.name}.run`;
     this.assertLive('run');
     const { inputs: [x], training } = checkRun(where, inputs, context, 1);
+    const device = x!.device;
     const inShape = [...x!.shape];
     const outShape = this.computeOutputShape([inShape])[0] as number[];
     const y = fromNative(await native.repeatRows(x!.handle, this.n));
@@ -55,7 +56,7 @@ export class RepeatVector extends LayerBase {
       const at = `${this.name}.backward`;
       if (!training) throw notTrainingError(at);
       const dy = checkOutputGradient(at, dOutputs, outShape);
-      const dx = dy ? fromNative(await native.sumRepeats(dy.handle)) : zeros(inShape, x!.device);
+      const dx = dy ? fromNative(await native.sumRepeats(dy.handle)) : zeros(inShape, device);
       return { dInputs: [dx], dWeights: [] };
     });
   }

@@ -76,6 +76,7 @@ export class Reshape extends LayerBase {
     const where = `${this.name}.run`;
     this.assertLive('run');
     const { inputs: [x], training } = checkRun(where, inputs, context, 1);
+    const device = x!.device;
     const inShape = [...x!.shape];
     const outShape = this.computeOutputShape([inShape])[0] as number[];
     const y = fromNative(await native.reshape(x!.handle, outShape));
@@ -83,7 +84,7 @@ export class Reshape extends LayerBase {
       const at = `${this.name}.backward`;
       if (!training) throw notTrainingError(at);
       const dy = checkOutputGradient(at, dOutputs, outShape);
-      const dx = dy ? fromNative(await native.reshape(dy.handle, inShape)) : zeros(inShape, x!.device);
+      const dx = dy ? fromNative(await native.reshape(dy.handle, inShape)) : zeros(inShape, device);
       return { dInputs: [dx], dWeights: [] };
     });
   }

@@ -1,6 +1,7 @@
 // Bindings of the shape, merge and mask ops behind Flatten, Reshape, RepeatVector,
 // Masking, Concatenate, Add, Multiply and Average. Each reads its arguments on the
 // JavaScript thread and runs on a worker (PromiseWorker).
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 
@@ -142,13 +143,18 @@ Napi::Value merge(const Napi::CallbackInfo& info) {
   });
 }
 
-// mergeBackward(kind, inputs, dy) -> Promise<Tensor[]>, one gradient per input.
+// mergeBackward(kind, inputs | count, dy) -> Promise<Tensor[]>, one gradient per input. Add
+// and average need only dy and the number of inputs (which may be disposed by then).
 Napi::Value merge_backward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return translate_errors(env, [&]() -> Napi::Value {
     const MergeKind kind = to_merge_kind(info[0]);
-    auto inputs = tensor_list(info[1], "inputs");
     Tensor dy = TensorHandle::unwrap(info[2], "dOutput");
+    std::vector<Tensor> inputs;
+    if (info[1].IsNumber() && kind != MergeKind::Multiply)
+      inputs.assign(static_cast<size_t>(std::max<int64_t>(1, to_count(info[1], "count"))), dy);  // stand-ins of dy's shape
+    else
+      inputs = tensor_list(info[1], "inputs");
     return PromiseWorker<std::vector<Tensor>>::start(
         env, "merge backward", [=]() { return rk::merge_backward(kind, inputs, dy); }, wrap_list);
   });
