@@ -19,6 +19,7 @@
         "native/cpu/kernels_generic.cpp",
         "native/cpu/peak_probe.cpp",
         "native/cpu/recurrent.cpp",
+        "native/cpu/shapes.cpp",
         "native/cpu/thread_pool.cpp",
         "native/cpu/training.cpp",
         "native/napi/addon.cpp",
@@ -29,6 +30,7 @@
         "native/napi/init_bindings.cpp",
         "native/napi/ops_bindings.cpp",
         "native/napi/rnn_bindings.cpp",
+        "native/napi/shape_bindings.cpp",
         "native/napi/tensor_handle.cpp",
         "native/napi/training_bindings.cpp"
       ],

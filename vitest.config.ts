@@ -16,6 +16,9 @@ const numericSuites = [
   'test/training.test.ts',
   'test/layers-extra.test.ts',
   'test/sizes.test.ts',
+  'test/reshaping.test.ts',
+  'test/masking.test.ts',
+  'test/merge.test.ts',
 ];
 
 function cpuFlags(): string {

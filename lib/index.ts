@@ -7,6 +7,11 @@ import { bidirectional } from './layers/bidirectional';
 import { dense } from './layers/dense';
 import { dropout } from './layers/dropout';
 import { embedding } from './layers/embedding';
+import { flatten } from './layers/flatten';
+import { masking } from './layers/masking';
+import { add, average, concatenate, multiply } from './layers/merge';
+import { repeatVector } from './layers/repeat-vector';
+import { reshape } from './layers/reshape';
 import { timeDistributed } from './layers/time-distributed';
 import { adam, rmsprop, sgd } from './training/optimizers';
 import { gru, lstm, simpleRNN } from './layers/recurrent';
@@ -49,9 +54,36 @@ export { Dropout, DropoutForward } from './layers/dropout';
 export type { DropoutLayerArgs } from './layers/dropout';
 export { TimeDistributed } from './layers/time-distributed';
 export type { DenseActivation, DenseConfig, DenseLayerArgs } from './layers/dense';
+export { Flatten } from './layers/flatten';
+export type { FlattenLayerArgs } from './layers/flatten';
+export { Reshape } from './layers/reshape';
+export type { ReshapeLayerArgs } from './layers/reshape';
+export { RepeatVector } from './layers/repeat-vector';
+export type { RepeatVectorLayerArgs } from './layers/repeat-vector';
+export { Masking } from './layers/masking';
+export type { MaskingLayerArgs } from './layers/masking';
+export { Add, Average, Concatenate, Merge, Multiply } from './layers/merge';
+export type { ConcatenateLayerArgs, MergeLayerArgs } from './layers/merge';
 
 /** Layer factories, named as in tfjs-layers. */
-export const layers = { simpleRNN, lstm, gru, bidirectional, dense, embedding, dropout, timeDistributed };
+export const layers = {
+  simpleRNN,
+  lstm,
+  gru,
+  bidirectional,
+  dense,
+  embedding,
+  dropout,
+  timeDistributed,
+  flatten,
+  reshape,
+  repeatVector,
+  masking,
+  concatenate,
+  add,
+  multiply,
+  average,
+};
 export { Sequential, sequential } from './models/sequential';
 export type { ModelLayer } from './models/sequential';
 export type { PredictOptions, SymbolicShape } from './models/model-base';

@@ -164,6 +164,24 @@ export interface NativeAddon {
   reverseSequences(x: NativeTensor, lengths: Int32Array | null): NativeTensor;
   gatherRows(x: NativeTensor, indices: Int32Array): NativeTensor;
   concatRows(parts: NativeTensor[]): NativeTensor;
+  /** A copy of x with another shape of the same element count. */
+  reshape(x: NativeTensor, shape: number[]): Promise<NativeTensor>;
+  /** Concatenation along `axis`; the other axes must match. */
+  concatAxis(parts: NativeTensor[], axis: number): Promise<NativeTensor>;
+  /** `axis` split into pieces of these sizes. */
+  splitAxis(x: NativeTensor, axis: number, sizes: number[]): Promise<NativeTensor[]>;
+  /** `[N, C]` → `[N, n, C]`. */
+  repeatRows(x: NativeTensor, n: number): Promise<NativeTensor>;
+  /** `[N, n, C]` → `[N, C]`, the n copies summed. */
+  sumRepeats(dOutput: NativeTensor): Promise<NativeTensor>;
+  /** Masking of `[N, T, C]`: the input with all-`maskValue` steps zeroed, and 0/1 per step (N·T). */
+  maskSteps(x: NativeTensor, maskValue: number): Promise<{ output: NativeTensor; valid: Uint8Array }>;
+  /** `[N, T, ...]` with the steps whose `valid` byte is 0 zeroed. */
+  maskRows(x: NativeTensor, valid: Uint8Array): Promise<NativeTensor>;
+  /** The elementwise sum, product or mean of tensors of one shape. */
+  merge(kind: 'add' | 'multiply' | 'average', inputs: NativeTensor[]): Promise<NativeTensor>;
+  /** One gradient per input of {@link NativeAddon.merge}; add and average take the number of inputs instead. */
+  mergeBackward(kind: 'add' | 'multiply' | 'average', inputs: NativeTensor[] | number, dOutput: NativeTensor): Promise<NativeTensor[]>;
   toDevice(x: NativeTensor, backend: string): NativeTensor;
   deviceOption(backend: string, name: string): string;
   setDeviceOption(backend: string, name: string, value: string): void;

@@ -4,3 +4,8 @@ export * from './dense';
 export * from './embedding';
 export * from './dropout';
 export * from './time-distributed';
+export * from './flatten';
+export * from './reshape';
+export * from './repeat-vector';
+export * from './masking';
+export * from './merge';

@@ -310,6 +310,16 @@ typedef struct rk_device_ops {
   // Normalization (native/core/normalization.*).
 
   // Shapes, merges and masks (native/core/tensor_ops.*).
+  // dst[(r·repeats + k)·width + c] = src[r·width + c]: each row repeated (RepeatVector).
+  int (*repeat_rows)(const float* src, int64_t rows, int64_t repeats, int64_t width, float* dst);
+  // dst[r·width + c] = Σ_k src[(r·repeats + k)·width + c], k in order: repeat_rows' gradient.
+  int (*sum_repeats)(const float* src, int64_t rows, int64_t repeats, int64_t width, float* dst);
+  // valid[r] = 1 when some x[r·width + c] differs from value (NaN differs from every value),
+  // else 0: the steps Masking keeps. `valid` is device memory of `rows` bytes.
+  int (*rows_differ)(const float* x, int64_t rows, int64_t width, float value, uint8_t* valid);
+  // dst[r·width + c] = valid[r] ? src[r·width + c] : 0 (masked rows zeroed, NaN or not);
+  // dst may be src.
+  int (*mask_rows)(const float* src, int64_t rows, int64_t width, const uint8_t* valid, float* dst);
 
 } rk_device_ops;
 

@@ -271,4 +271,229 @@ Tensor copy_to_device(const Tensor& x, const Device& device) {
   return out;
 }
 
+// ---- Shapes, merges and masks ----
+
+namespace {
+
+// A version 4 entry, or RNNKIT_UNSUPPORTED: the core does not route around a missing one.
+template <typename Entry>
+Entry require_entry(const Device& device, Entry entry, const char* name, const char* what) {
+  if (!entry)
+    throw Error(ErrorCode::Unsupported, std::string(what) + " is not supported on the " + device.name() +
+                                            " device: it lacks the device entry '" + name + "'");
+  return entry;
+}
+
+// The product of shape[begin, end): bounded, since the shape's element count is.
+int64_t span(const Shape& shape, size_t begin, size_t end) {
+  int64_t n = 1;
+  for (size_t i = begin; i < end; ++i) n *= shape[i];
+  return n;
+}
+
+void require_same_device(const std::vector<Tensor>& parts, const char* what) {
+  for (const Tensor& p : parts)
+    if (&p.device() != &parts.front().device())
+      throw TypeError(std::string(what) + ": tensors are on different devices (" + parts.front().device().name() +
+                      " and " + p.device().name() + ")");
+}
+
+}  // namespace
+
+Tensor reshape(const Tensor& x, const Shape& shape) {
+  const int64_t count = element_count(shape, "reshape: the target shape");
+  if (count != x.size())
+    throw RangeError("reshape: cannot reshape " + shape_string(x.shape) + " (" + std::to_string(x.size()) +
+                     " values) into " + shape_string(shape) + " (" + std::to_string(count) + " values)");
+  Tensor out = make_tensor(x.device(), shape);
+  if (count > 0)
+    x.device().check(x.device().ops().copy(out.data(), x.data(), static_cast<size_t>(count) * sizeof(float),
+                                           RK_DEVICE_TO_DEVICE),
+                     "copy");
+  return out;
+}
+
+Tensor concat_axis(const std::vector<Tensor>& parts, int64_t axis) {
+  if (parts.empty()) throw RangeError("concatenate: at least one tensor is required");
+  require_same_device(parts, "concatenate");
+  const Shape& first = parts.front().shape;
+  const int64_t rank = static_cast<int64_t>(first.size());
+  if (axis < 0 || axis >= rank)
+    throw RangeError("concatenate: axis " + std::to_string(axis) + " is outside [0, " + std::to_string(rank) +
+                     ") for shape " + shape_string(first));
+  Shape shape = first;
+  shape[axis] = 0;
+  for (const Tensor& p : parts) {
+    bool same = p.shape.size() == first.size();
+    for (int64_t i = 0; same && i < rank; ++i) same = i == axis || p.shape[i] == first[i];
+    if (!same)
+      throw RangeError("concatenate: shapes " + shape_string(first) + " and " + shape_string(p.shape) +
+                       " differ outside axis " + std::to_string(axis));
+    shape[axis] += p.shape[axis];
+  }
+  Tensor out = make_tensor(parts.front().device(), shape);
+  // Each part is a [outer, width] block of the output's [outer, total] rows.
+  const int64_t outer = span(first, 0, static_cast<size_t>(axis));
+  const int64_t inner = span(first, static_cast<size_t>(axis) + 1, first.size());
+  const int64_t total = shape[axis] * inner;
+  const Device& device = out.device();
+  int64_t offset = 0;
+  for (const Tensor& p : parts) {
+    const int64_t width = p.shape[axis] * inner;
+    if (outer > 0 && width > 0)
+      device.check(device.ops().copy_2d(p.data(), width, out.data() + offset, total, outer, width), "copy_2d");
+    offset += width;
+  }
+  return out;
+}
+
+std::vector<Tensor> split_axis(const Tensor& x, int64_t axis, const std::vector<int64_t>& sizes) {
+  const int64_t rank = static_cast<int64_t>(x.shape.size());
+  if (axis < 0 || axis >= rank)
+    throw RangeError("split: axis " + std::to_string(axis) + " is outside [0, " + std::to_string(rank) +
+                     ") for shape " + shape_string(x.shape));
+  int64_t sum = 0;
+  for (int64_t s : sizes) {
+    if (s < 0 || s > x.shape[axis]) throw RangeError("split: sizes must be in [0, " + std::to_string(x.shape[axis]) + "]");
+    sum += s;
+  }
+  if (sum != x.shape[axis])
+    throw RangeError("split: sizes must sum to axis " + std::to_string(axis) + " of " + shape_string(x.shape) +
+                     ", got " + std::to_string(sum));
+  const int64_t outer = span(x.shape, 0, static_cast<size_t>(axis));
+  const int64_t inner = span(x.shape, static_cast<size_t>(axis) + 1, x.shape.size());
+  const int64_t total = x.shape[axis] * inner;
+  const Device& device = x.device();
+  std::vector<Tensor> out;
+  int64_t offset = 0;
+  for (int64_t s : sizes) {
+    Shape shape = x.shape;
+    shape[axis] = s;
+    Tensor part = make_tensor(device, shape);
+    const int64_t width = s * inner;
+    if (outer > 0 && width > 0)
+      device.check(device.ops().copy_2d(x.data() + offset, total, part.data(), width, outer, width), "copy_2d");
+    offset += width;
+    out.push_back(std::move(part));
+  }
+  return out;
+}
+
+Tensor repeat_rows(const Tensor& x, int64_t n) {
+  if (x.shape.size() != 2) throw RangeError("repeatVector: the input must be rank 2 [batch, features], got " + shape_string(x.shape));
+  if (n < 1) throw RangeError("repeatVector: n must be a positive integer, got " + std::to_string(n));
+  const Device& device = x.device();
+  Tensor out = make_tensor(device, {x.shape[0], n, x.shape[1]});
+  if (out.size() > 0)
+    device.check(require_entry(device, device.ops().repeat_rows, "repeat_rows", "repeatVector")(
+                     x.data(), x.shape[0], n, x.shape[1], out.data()),
+                 "repeat_rows");
+  return out;
+}
+
+Tensor sum_repeats(const Tensor& dy) {
+  if (dy.shape.size() != 3) throw RangeError("repeatVector backward: dOutput must be rank 3, got " + shape_string(dy.shape));
+  const Device& device = dy.device();
+  const int64_t rows = dy.shape[0], repeats = dy.shape[1], width = dy.shape[2];
+  if (repeats == 0) return make_zeros(device, {rows, width});
+  Tensor out = make_tensor(device, {rows, width});
+  if (out.size() > 0)
+    device.check(require_entry(device, device.ops().sum_repeats, "sum_repeats", "repeatVector backward")(
+                     dy.data(), rows, repeats, width, out.data()),
+                 "sum_repeats");
+  return out;
+}
+
+MaskedSteps mask_steps(const Tensor& x, float mask_value) {
+  if (x.shape.size() != 3) throw RangeError("masking: the input must be rank 3 [batch, timesteps, features], got " + shape_string(x.shape));
+  const Device& device = x.device();
+  const int64_t rows = x.shape[0] * x.shape[1], width = x.shape[2];
+  const auto differ = require_entry(device, device.ops().rows_differ, "rows_differ", "masking");
+  const auto zero = require_entry(device, device.ops().mask_rows, "mask_rows", "masking");
+  MaskedSteps result{make_tensor(device, x.shape), std::vector<uint8_t>(static_cast<size_t>(rows))};
+  if (rows == 0) return result;
+  DeviceBuffer valid(&device, static_cast<size_t>(rows));
+  device.check(differ(x.data(), rows, width, mask_value, static_cast<uint8_t*>(valid.data())), "rows_differ");
+  if (width > 0)
+    device.check(zero(x.data(), rows, width, static_cast<const uint8_t*>(valid.data()), result.output.data()),
+                 "mask_rows");
+  // Synchronises: the bytes are on the host when copy returns.
+  device.check(device.ops().copy(result.valid.data(), valid.data(), result.valid.size(), RK_DEVICE_TO_HOST), "copy");
+  return result;
+}
+
+Tensor mask_rows(const Tensor& x, const std::vector<uint8_t>& valid) {
+  if (x.shape.size() < 2) throw RangeError("mask: the tensor must be at least rank 2 [batch, timesteps, ...], got " + shape_string(x.shape));
+  const int64_t rows = x.shape[0] * x.shape[1];
+  if (static_cast<int64_t>(valid.size()) != rows)
+    throw RangeError("mask: expected " + std::to_string(rows) + " steps for " + shape_string(x.shape) + ", got " +
+                     std::to_string(valid.size()));
+  const Device& device = x.device();
+  const auto zero = require_entry(device, device.ops().mask_rows, "mask_rows", "masking backward");
+  Tensor out = make_tensor(device, x.shape);
+  if (out.size() == 0) return out;
+  DeviceBuffer dev_valid(&device, valid.size());
+  device.check(device.ops().copy(dev_valid.data(), valid.data(), valid.size(), RK_HOST_TO_DEVICE), "copy");
+  device.check(zero(x.data(), rows, x.size() / rows, static_cast<const uint8_t*>(dev_valid.data()), out.data()),
+               "mask_rows");
+  return out;
+}
+
+namespace {
+
+const char* merge_name(MergeKind kind) {
+  return kind == MergeKind::Add ? "add" : kind == MergeKind::Multiply ? "multiply" : "average";
+}
+
+void require_mergeable(MergeKind kind, const std::vector<Tensor>& inputs) {
+  if (inputs.empty()) throw RangeError(std::string(merge_name(kind)) + ": at least one tensor is required");
+  for (const Tensor& t : inputs) require_same_shape(inputs.front(), t, merge_name(kind));
+}
+
+}  // namespace
+
+Tensor merge(MergeKind kind, const std::vector<Tensor>& inputs) {
+  require_mergeable(kind, inputs);
+  const Tensor& first = inputs.front();
+  if (inputs.size() == 1) return copy_of(first);
+  const Device& device = first.device();
+  const rk_device_ops& o = device.ops();
+  Tensor out = make_tensor(device, first.shape);
+  const size_t n = static_cast<size_t>(out.size());
+  if (n == 0) return out;
+  // In input order, accumulating into out (elementwise, so out may be an operand).
+  if (kind == MergeKind::Multiply) {
+    device.check(o.multiply(first.data(), inputs[1].data(), out.data(), n), "multiply");
+    for (size_t i = 2; i < inputs.size(); ++i) device.check(o.multiply(out.data(), inputs[i].data(), out.data(), n), "multiply");
+    return out;
+  }
+  device.check(o.axpby(1.0f, first.data(), 1.0f, inputs[1].data(), out.data(), n), "axpby");
+  for (size_t i = 2; i < inputs.size(); ++i) device.check(o.axpby(1.0f, out.data(), 1.0f, inputs[i].data(), out.data(), n), "axpby");
+  if (kind == MergeKind::Average)
+    device.check(o.axpby(1.0f / static_cast<float>(inputs.size()), out.data(), 0.0f, nullptr, out.data(), n), "axpby");
+  return out;
+}
+
+std::vector<Tensor> merge_backward(MergeKind kind, const std::vector<Tensor>& inputs, const Tensor& dy) {
+  require_mergeable(kind, inputs);
+  require_same_shape(inputs.front(), dy, (std::string(merge_name(kind)) + " backward").c_str());
+  const Device& device = dy.device();
+  std::vector<Tensor> grads;
+  const size_t n = static_cast<size_t>(dy.size());
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (kind == MergeKind::Add) {
+      grads.push_back(copy_of(dy));
+    } else if (kind == MergeKind::Average) {
+      grads.push_back(scaled_copy(dy, 1.0f / static_cast<float>(inputs.size())));
+    } else {
+      // dy times the product of the other inputs (no division: inputs may be zero).
+      Tensor g = copy_of(dy);
+      for (size_t j = 0; j < inputs.size() && n > 0; ++j)
+        if (j != i) device.check(device.ops().multiply(g.data(), inputs[j].data(), g.data(), n), "multiply");
+      grads.push_back(std::move(g));
+    }
+  }
+  return grads;
+}
+
 }  // namespace rk

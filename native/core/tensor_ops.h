@@ -4,6 +4,7 @@
 #ifndef RNNKIT_CORE_TENSOR_OPS_H
 #define RNNKIT_CORE_TENSOR_OPS_H
 
+#include <cstdint>
 #include <vector>
 
 #include "tensor.h"
@@ -46,6 +47,37 @@ Tensor concat_rows(const std::vector<Tensor>& parts);
 // A copy of x on `device` (the same device: a copy there too). Between devices the values
 // pass through host memory: that is what a move is.
 Tensor copy_to_device(const Tensor& x, const Device& device);
+
+// Shapes, merges and masks: the weightless layers Flatten, Reshape, RepeatVector, Masking,
+// Concatenate, Add, Multiply and Average. Entries a device lacks (device_abi.h version 4)
+// raise RNNKIT_UNSUPPORTED naming the entry and the device.
+
+// A copy of x with another shape of the same element count (RangeError naming both).
+Tensor reshape(const Tensor& x, const Shape& shape);
+// Concatenates along `axis` (0 <= axis < rank); every other axis and the device must match.
+Tensor concat_axis(const std::vector<Tensor>& parts, int64_t axis);
+// Splits `axis` into pieces of the given sizes (concat_axis' gradient).
+std::vector<Tensor> split_axis(const Tensor& x, int64_t axis, const std::vector<int64_t>& sizes);
+// [N, C] -> [N, n, C], each row repeated n times.
+Tensor repeat_rows(const Tensor& x, int64_t n);
+// [N, n, C] -> [N, C], the n copies summed (repeat_rows' gradient).
+Tensor sum_repeats(const Tensor& dy);
+
+// Masking over [N, T, C]: a step is valid when some feature differs from mask_value; the
+// output is x with the other steps zeroed, and `valid` has one 0/1 byte per step (N·T).
+struct MaskedSteps {
+  Tensor output;
+  std::vector<uint8_t> valid;
+};
+MaskedSteps mask_steps(const Tensor& x, float mask_value);
+// x [N, T, ...] with the steps whose `valid` byte (N·T of them) is 0 zeroed.
+Tensor mask_rows(const Tensor& x, const std::vector<uint8_t>& valid);
+
+// Elementwise merges of two or more tensors of one shape: the sum, the product, the mean.
+enum class MergeKind { Add, Multiply, Average };
+Tensor merge(MergeKind kind, const std::vector<Tensor>& inputs);
+// One gradient per input for the output gradient dy.
+std::vector<Tensor> merge_backward(MergeKind kind, const std::vector<Tensor>& inputs, const Tensor& dy);
 
 }  // namespace rk
 

@@ -345,6 +345,11 @@ const rk_device_ops kOps = [] {
   o.probe = probe;
   o.gather_rows = gather_rows;
   o.transpose_2d = transpose_2d;
+  // Shapes, merges and masks (ABI v4).
+  o.repeat_rows = repeat_rows;
+  o.sum_repeats = sum_repeats;
+  o.rows_differ = rows_differ;
+  o.mask_rows = mask_rows;
   return o;
 }();
 

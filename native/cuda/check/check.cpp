@@ -471,6 +471,48 @@ void check_rows() {
   }
 }
 
+// ABI v4 shapes, merges and masks: repeated rows and their sum (added in the same order,
+// so exact), the per-row mask of Masking (some rows all equal to the value, one with a NaN)
+// and masked rows zeroed.
+void check_shapes() {
+  const int64_t repeats[][3] = {{1, 1, 1}, {3, 4, 5}, {40, 7, 33}};  // rows, repeats, width
+  for (auto& r : repeats) {
+    const Floats src = random(r[0] * r[2]), big = random(r[0] * r[1] * r[2]);
+    both("repeat_rows", true, shape({r[0], r[1], r[2]}), [&](Dev& d) {
+      float* dst = d.up(random(r[0] * r[1] * r[2]));
+      d.must(d.o->repeat_rows(d.up(src), r[0], r[1], r[2], dst), "repeat_rows");
+      return Outs{d.down(dst, r[0] * r[1] * r[2])};
+    });
+    both("sum_repeats", true, shape({r[0], r[1], r[2]}), [&](Dev& d) {
+      float* dst = d.up(random(r[0] * r[2]));
+      d.must(d.o->sum_repeats(d.up(big), r[0], r[1], r[2], dst), "sum_repeats");
+      return Outs{d.down(dst, r[0] * r[2])};
+    });
+  }
+  const int64_t masks[][2] = {{1, 1}, {9, 3}, {300, 17}};  // rows, width
+  for (auto& m : masks) {
+    Floats x = random(m[0] * m[1]);
+    std::vector<uint8_t> valid0(m[0]);
+    for (int64_t r = 0; r < m[0]; ++r) {
+      if (rng() % 3 == 0) std::fill(x.begin() + r * m[1], x.begin() + (r + 1) * m[1], 0.5f);
+      valid0[r] = static_cast<uint8_t>(rng() % 2);
+    }
+    if (m[0] > 2) x[m[1]] = NAN;  // row 1: never equal to the value
+    both("rows_differ", true, shape({m[0], m[1]}), [&](Dev& d) {
+      auto* valid = static_cast<uint8_t*>(d.raw(m[0]));
+      d.must(d.o->rows_differ(d.up(x), m[0], m[1], 0.5f, valid), "rows_differ");
+      std::vector<uint8_t> host(m[0]);
+      d.must(d.o->copy(host.data(), valid, host.size(), RK_DEVICE_TO_HOST), "copy");
+      return Outs{Floats(host.begin(), host.end())};
+    });
+    both("mask_rows", true, shape({m[0], m[1]}), [&](Dev& d) {
+      float* dst = d.up(random(m[0] * m[1]));
+      d.must(d.o->mask_rows(d.up(x), m[0], m[1], d.up(valid0), dst), "mask_rows");
+      return Outs{d.down(dst, m[0] * m[1])};
+    });
+  }
+}
+
 void check_dense() {
   const int64_t shapes[][2] = {{1, 1}, {5, 7}, {33, 10}};
   for (int act = 0; act <= RK_ACT_SOFTMAX; ++act)
@@ -786,6 +828,7 @@ int main(int argc, char** argv) {
   check_reductions();
   check_pointwise();
   check_rows();
+  check_shapes();
   check_dense();
   check_losses();
   check_count_correct();
