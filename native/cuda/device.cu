@@ -345,6 +345,11 @@ const rk_device_ops kOps = [] {
   o.probe = probe;
   o.gather_rows = gather_rows;
   o.transpose_2d = transpose_2d;
+  o.layer_norm_forward = layer_norm_forward;
+  o.layer_norm_backward = layer_norm_backward;
+  o.batch_norm_statistics = batch_norm_statistics;
+  o.batch_norm_forward = batch_norm_forward;
+  o.batch_norm_backward = batch_norm_backward;
   return o;
 }();
 

@@ -129,6 +129,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   register_dense(*this, env, exports);
   register_training(*this, env, exports);
   register_init(*this, env, exports);
+  register_normalization(*this, env, exports);
 }
 
 }  // namespace rk::napi
