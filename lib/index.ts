@@ -8,6 +8,10 @@ import { dense } from './layers/dense';
 import { dropout } from './layers/dropout';
 import { embedding } from './layers/embedding';
 import { timeDistributed } from './layers/time-distributed';
+import { layerNormalization } from './layers/layer-normalization';
+import { batchNormalization } from './layers/batch-normalization';
+import { activation } from './layers/activation';
+import { spatialDropout1d } from './layers/spatial-dropout';
 import { adam, rmsprop, sgd } from './training/optimizers';
 import { gru, lstm, simpleRNN } from './layers/recurrent';
 
@@ -49,9 +53,30 @@ export { Dropout, DropoutForward } from './layers/dropout';
 export type { DropoutLayerArgs } from './layers/dropout';
 export { TimeDistributed } from './layers/time-distributed';
 export type { DenseActivation, DenseConfig, DenseLayerArgs } from './layers/dense';
+export { LayerNormalization } from './layers/layer-normalization';
+export type { LayerNormalizationLayerArgs } from './layers/layer-normalization';
+export { BatchNormalization } from './layers/batch-normalization';
+export type { BatchNormalizationLayerArgs } from './layers/batch-normalization';
+export { ActivationLayer } from './layers/activation';
+export type { ActivationLayerArgs } from './layers/activation';
+export { SpatialDropout1D } from './layers/spatial-dropout';
+export type { SpatialDropout1DLayerArgs } from './layers/spatial-dropout';
 
 /** Layer factories, named as in tfjs-layers. */
-export const layers = { simpleRNN, lstm, gru, bidirectional, dense, embedding, dropout, timeDistributed };
+export const layers = {
+  simpleRNN,
+  lstm,
+  gru,
+  bidirectional,
+  dense,
+  embedding,
+  dropout,
+  timeDistributed,
+  layerNormalization,
+  batchNormalization,
+  activation,
+  spatialDropout1d,
+};
 export { Sequential, sequential } from './models/sequential';
 export type { DenseLayerConfig, DenseLike, ModelLayer, PredictOptions, SymbolicShape } from './models/sequential';
 export { loadModel, modelFromJson, modelToArtifacts } from './io/tfjs-format';
