@@ -16,6 +16,9 @@ const numericSuites = [
   'test/training.test.ts',
   'test/layers-extra.test.ts',
   'test/sizes.test.ts',
+  'test/normalization.test.ts',
+  'test/activation.test.ts',
+  'test/spatial-dropout.test.ts',
 ];
 
 function cpuFlags(): string {
