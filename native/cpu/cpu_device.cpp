@@ -385,7 +385,7 @@ int batch_norm_backward_entry(const float* x, const float* dy, int64_t rows, int
 
 // The entries up to version 3 in order; later ones by name, so that each section of the
 // version 4 block is filled where it is implemented.
-const rk_device_ops kOps = [] {
+constexpr rk_device_ops kOps = [] {
   rk_device_ops o = {
     RK_DEVICE_ABI_VERSION,
     "cpu",
