@@ -383,52 +383,50 @@ int batch_norm_backward_entry(const float* x, const float* dy, int64_t rows, int
   });
 }
 
-// The entries up to version 3 in order; later ones by name, so that each section of the
-// version 4 block is filled where it is implemented.
+// Every entry by name (entries the device lacks stay null).
 constexpr rk_device_ops kOps = [] {
-  rk_device_ops o = {
-    RK_DEVICE_ABI_VERSION,
-    "cpu",
-    last_error,
-    alloc,
-    release,
-    copy,
-    fill,
-    synchronize,
-    memory_stats,
-    gemm_entry,
-    packed_b_bytes_entry,
-    pack_b_entry,
-    gemm_packed_b_entry,
-    packed_recurrent_bytes_entry,
-    pack_recurrent_entry,
-    recurrent_forward_entry,
-    recurrent_backward_entry,
-    permute_steps,
-    reverse_valid_steps,
-    cell_forward,
-    cell_backward,
-    sum_rows,
-    sum_squares,
-    axpby,
-    multiply,
-    clamp,
-    copy_2d,
-    bias_activation,
-    activation_backward,
-    loss_entry,
-    optimizer_step_entry,
-    count_correct_entry,
-    embedding_forward_entry,
-    embedding_backward_entry,
-    dropout_entry,
-    sum_squares_many,
-    set_option,
-    get_option,
-    nullptr,  // probe: always usable
-    gather_rows,
-    transpose_2d,
-  };
+  rk_device_ops o{};
+  o.abi_version = RK_DEVICE_ABI_VERSION;
+  o.name = "cpu";
+  o.last_error = last_error;
+  o.alloc = alloc;
+  o.release = release;
+  o.copy = copy;
+  o.fill = fill;
+  o.synchronize = synchronize;
+  o.memory_stats = memory_stats;
+  o.gemm = gemm_entry;
+  o.packed_b_bytes = packed_b_bytes_entry;
+  o.pack_b = pack_b_entry;
+  o.gemm_packed_b = gemm_packed_b_entry;
+  o.packed_recurrent_bytes = packed_recurrent_bytes_entry;
+  o.pack_recurrent = pack_recurrent_entry;
+  o.recurrent_forward = recurrent_forward_entry;
+  o.recurrent_backward = recurrent_backward_entry;
+  o.permute_steps = permute_steps;
+  o.reverse_valid_steps = reverse_valid_steps;
+  o.cell_forward = cell_forward;
+  o.cell_backward = cell_backward;
+  o.sum_rows = sum_rows;
+  o.sum_squares = sum_squares;
+  o.axpby = axpby;
+  o.multiply = multiply;
+  o.clamp = clamp;
+  o.copy_2d = copy_2d;
+  o.bias_activation = bias_activation;
+  o.activation_backward = activation_backward;
+  o.loss = loss_entry;
+  o.optimizer_step = optimizer_step_entry;
+  o.count_correct = count_correct_entry;
+  o.embedding_forward = embedding_forward_entry;
+  o.embedding_backward = embedding_backward_entry;
+  o.dropout = dropout_entry;
+  o.sum_squares_many = sum_squares_many;
+  o.set_option = set_option;
+  o.get_option = get_option;
+  o.probe = nullptr;  // always usable
+  o.gather_rows = gather_rows;
+  o.transpose_2d = transpose_2d;
   o.layer_norm_forward = layer_norm_forward_entry;
   o.layer_norm_backward = layer_norm_backward_entry;
   o.batch_norm_statistics = batch_norm_statistics_entry;
