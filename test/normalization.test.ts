@@ -226,6 +226,36 @@ describe('layerNormalization forward and backward', () => {
   });
 });
 
+describe('larger batches (rows and columns split between threads and grid blocks)', () => {
+  it('[33,7,40]: both layers match tfjs forward and backward, and the float64 reference forward', async () => {
+    const shape = [33, 7, 40];
+    const d = data(new Rng(900), shape);
+    const eps = 1e-3;
+    const xv = tf.variable(tf.tensor(d.x, shape));
+    const dyT = tf.tensor(d.dy, shape);
+    for (const kind of ['layer', 'batch'] as const) {
+      const layer = kind === 'layer' ? rk.layers.layerNormalization({}) : rk.layers.batchNormalization({});
+      layer.setWeights(kind === 'layer' ? [d.gamma, d.beta] : [d.gamma, d.beta, d.movingMean, d.movingVariance]);
+      const pass = await layer.run([rk.tensor(d.x, shape)], { training: true, masks: [null] });
+      const y = pass.outputs[0]!.dataSync();
+      const ref = kind === 'layer' ? layerNorm64(d.x, d.C, d.gamma, d.beta, eps) : batchNormTrain64(d.x, d.C, d.gamma, d.beta, eps);
+      expectClose(y, ref, 1e-5, `${kind}: forward vs float64`);
+      const g = await pass.backward([rk.tensor(d.dy, shape)]);
+      const tl = kind === 'layer' ? tf.layers.layerNormalization({ epsilon: eps }) : tf.layers.batchNormalization({ epsilon: eps });
+      tl.build(shape);
+      tl.setWeights(kind === 'layer' ? [tf.tensor(d.gamma), tf.tensor(d.beta)] : [d.gamma, d.beta, d.movingMean, d.movingVariance].map((v) => tf.tensor(v)));
+      const vars = [xv, ...tl.trainableWeights.map((w) => w.read() as tf.Variable)];
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.mul(tl.apply(xv, { training: true }) as tf.Tensor, dyT)) as tf.Scalar, vars);
+      value.dispose();
+      expectClose(g.dInputs[0]!.dataSync(), grads[xv.name]!.dataSync(), 1e-4, `${kind}: dx vs tfjs`);
+      expectClose(g.dWeights[0]!.dataSync(), grads[vars[1]!.name]!.dataSync(), 1e-4, `${kind}: dgamma vs tfjs`);
+      expectClose(g.dWeights[1]!.dataSync(), grads[vars[2]!.name]!.dataSync(), 1e-4, `${kind}: dbeta vs tfjs`);
+      pass.dispose();
+      layer.dispose();
+    }
+  });
+});
+
 describe('batchNormalization', () => {
   for (const shape of SHAPES) {
     it(`[${shape.join(',')}] inference uses the moving statistics (float64 reference, tfjs)`, async () => {
