@@ -403,3 +403,36 @@ describe('batchNormalization', () => {
     expect(() => layer.setWeights([new Float32Array(2)])).toThrow(/expected 4 weights/);
   });
 });
+
+describe('memory and devices', () => {
+  it('a training pass, its backward and dispose leave no native memory behind', async () => {
+    const shape = [4, 3, 6];
+    const d = data(new Rng(950), shape);
+    const before = rk.memory().bytes;
+    for (const make of [() => rk.layers.layerNormalization({}), () => rk.layers.batchNormalization({}), () => rk.layers.spatialDropout1d({ rate: 0.5, seed: 1 }), () => rk.layers.activation({ activation: 'softmax' })]) {
+      const layer = make();
+      const x = rk.tensor(d.x, shape);
+      const dy = rk.tensor(d.dy, shape);
+      const pass = await layer.run([x], { training: true, masks: [null] });
+      const g = await pass.backward([dy]);
+      for (const t of [...pass.outputs, ...g.dInputs, ...g.dWeights]) t?.dispose();
+      pass.dispose();
+      layer.dispose();
+      x.dispose();
+      dy.dispose();
+    }
+    expect(rk.memory().bytes).toBe(before);
+  });
+
+  it('to() moves the weights; the layer then runs on inputs there', async () => {
+    const shape = [5, 4];
+    const d = data(new Rng(960), shape);
+    const layer = rk.layers.batchNormalization({});
+    layer.setWeights([d.gamma, d.beta, d.movingMean, d.movingVariance]);
+    expect(layer.to('cpu')).toBe(layer);
+    expect(layer.getWeights().every((w) => w.device === 'cpu')).toBe(true);
+    const pass = await layer.run([rk.tensor(d.x, shape, { device: 'cpu' })], { training: false, masks: [null] });
+    expect(pass.outputs[0]!.device).toBe('cpu');
+    expectClose(pass.outputs[0]!.dataSync(), batchNorm64(d.x, d.C, d.movingMean, d.movingVariance, d.gamma, d.beta, 1e-3), 1e-5, 'forward after to()');
+  });
+});
