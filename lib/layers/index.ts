@@ -4,3 +4,7 @@ export * from './dense';
 export * from './embedding';
 export * from './dropout';
 export * from './time-distributed';
+export * from './layer-normalization';
+export * from './batch-normalization';
+export * from './activation';
+export * from './spatial-dropout';
