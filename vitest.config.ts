@@ -19,6 +19,9 @@ const numericSuites = [
   'test/reshaping.test.ts',
   'test/masking.test.ts',
   'test/merge.test.ts',
+  'test/normalization.test.ts',
+  'test/activation.test.ts',
+  'test/spatial-dropout.test.ts',
 ];
 
 function cpuFlags(): string {

@@ -13,6 +13,10 @@ import { add, average, concatenate, multiply } from './layers/merge';
 import { repeatVector } from './layers/repeat-vector';
 import { reshape } from './layers/reshape';
 import { timeDistributed } from './layers/time-distributed';
+import { layerNormalization } from './layers/layer-normalization';
+import { batchNormalization } from './layers/batch-normalization';
+import { activation } from './layers/activation';
+import { spatialDropout1d } from './layers/spatial-dropout';
 import { adam, rmsprop, sgd } from './training/optimizers';
 import { gru, lstm, simpleRNN } from './layers/recurrent';
 
@@ -64,6 +68,14 @@ export { Masking } from './layers/masking';
 export type { MaskingLayerArgs } from './layers/masking';
 export { Add, Average, Concatenate, Merge, Multiply } from './layers/merge';
 export type { ConcatenateLayerArgs, MergeLayerArgs } from './layers/merge';
+export { LayerNormalization } from './layers/layer-normalization';
+export type { LayerNormalizationLayerArgs } from './layers/layer-normalization';
+export { BatchNormalization } from './layers/batch-normalization';
+export type { BatchNormalizationLayerArgs } from './layers/batch-normalization';
+export { ActivationLayer } from './layers/activation';
+export type { ActivationLayerArgs } from './layers/activation';
+export { SpatialDropout1D } from './layers/spatial-dropout';
+export type { SpatialDropout1DLayerArgs } from './layers/spatial-dropout';
 
 /** Layer factories, named as in tfjs-layers. */
 export const layers = {
@@ -83,6 +95,10 @@ export const layers = {
   add,
   multiply,
   average,
+  layerNormalization,
+  batchNormalization,
+  activation,
+  spatialDropout1d,
 };
 export { Sequential, sequential } from './models/sequential';
 export type { ModelLayer } from './models/sequential';

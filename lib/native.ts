@@ -183,6 +183,51 @@ export interface NativeAddon {
   /** One gradient per input of {@link NativeAddon.merge}; add and average take the number of inputs instead. */
   mergeBackward(kind: 'add' | 'multiply' | 'average', inputs: NativeTensor[] | number, dOutput: NativeTensor): Promise<NativeTensor[]>;
   toDevice(x: NativeTensor, backend: string): NativeTensor;
+  /** Layer normalization over the last axis; with keepStatistics the row mean and 1/std for the backward. */
+  layerNormForward(
+    x: NativeTensor,
+    gamma: NativeTensor | null,
+    beta: NativeTensor | null,
+    epsilon: number,
+    keepStatistics: boolean,
+  ): Promise<{ y: NativeTensor; mean?: NativeTensor; rstd?: NativeTensor }>;
+  layerNormBackward(
+    x: NativeTensor,
+    dOutput: NativeTensor,
+    gamma: NativeTensor | null,
+    mean: NativeTensor,
+    rstd: NativeTensor,
+  ): Promise<{ dx: NativeTensor; dgamma: NativeTensor; dbeta: NativeTensor }>;
+  /**
+   * Batch normalization over the last axis: with training, the batch statistics (rows
+   * weighted by rowWeights when given) and the moving ones updated in place; else the moving ones.
+   */
+  batchNormForward(
+    x: NativeTensor,
+    gamma: NativeTensor | null,
+    beta: NativeTensor | null,
+    movingMean: NativeTensor,
+    movingVariance: NativeTensor,
+    epsilon: number,
+    training: boolean,
+    momentum: number,
+    rowWeights: Float32Array | null,
+  ): Promise<{ y: NativeTensor; mean?: NativeTensor; variance?: NativeTensor }>;
+  batchNormBackward(
+    x: NativeTensor,
+    dOutput: NativeTensor,
+    gamma: NativeTensor | null,
+    mean: NativeTensor,
+    variance: NativeTensor,
+    epsilon: number,
+    rowWeights: Float32Array | null,
+  ): Promise<{ dx: NativeTensor; dgamma: NativeTensor; dbeta: NativeTensor }>;
+  activationForward(x: NativeTensor, activation: string): Promise<NativeTensor>;
+  activationBackward(output: NativeTensor, dOutput: NativeTensor, activation: string): Promise<NativeTensor>;
+  /** x [N, T, C] with whole channels dropped per sample; mask [N, C]. */
+  spatialDropout(x: NativeTensor, rate: number, seed: number): Promise<{ output: NativeTensor; mask: NativeTensor }>;
+  /** x [N, T, C] times mask [N, C] broadcast over the steps. */
+  spatialDropoutApply(x: NativeTensor, mask: NativeTensor): Promise<NativeTensor>;
   deviceOption(backend: string, name: string): string;
   setDeviceOption(backend: string, name: string, value: string): void;
 }

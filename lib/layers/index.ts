@@ -9,3 +9,7 @@ export * from './reshape';
 export * from './repeat-vector';
 export * from './masking';
 export * from './merge';
+export * from './layer-normalization';
+export * from './batch-normalization';
+export * from './activation';
+export * from './spatial-dropout';

@@ -308,6 +308,35 @@ typedef struct rk_device_ops {
   // Convolution and pooling over time (native/core/conv1d.*, pooling.*).
 
   // Normalization (native/core/normalization.*).
+  // Statistics are accumulated in double, variances are biased (divided by the count, as
+  // Keras's moments) and taken in two passes (the mean first). gamma and beta may be null
+  // (1 and 0: a layer without scale or center).
+  //
+  // Layer normalization over each row of x [rows, cols]: y = (x - mean)·rstd·gamma + beta,
+  // rstd = 1/sqrt(var + epsilon). mean and rstd ([rows]) receive the row statistics when
+  // not null (a training pass keeps them for the backward).
+  int (*layer_norm_forward)(const float* x, int64_t rows, int64_t cols, const float* gamma, const float* beta,
+                            float epsilon, float* y, float* mean, float* rstd);
+  // Its backward from the saved row statistics: dx [rows, cols], and the column sums
+  // d_gamma = Σ dy·x̂ and d_beta = Σ dy ([cols]); all three are overwritten.
+  int (*layer_norm_backward)(const float* x, const float* dy, int64_t rows, int64_t cols, const float* gamma,
+                             const float* mean, const float* rstd, float* dx, float* d_gamma, float* d_beta);
+  // Batch statistics of each column of x [rows, cols] (every axis but the last reduced):
+  // mean = Σ w·x / denominator, variance = Σ w·(x - mean)² / denominator, with per-row
+  // weights w (0/1; null: every row 1). Keras: denominator = rows without a mask, Σ w + 1e-7
+  // with one.
+  int (*batch_norm_statistics)(const float* x, int64_t rows, int64_t cols, const float* row_weight,
+                               double denominator, float* mean, float* variance);
+  // y = (x - mean[c])·gamma[c]/sqrt(variance[c] + epsilon) + beta[c] over x [rows, cols]:
+  // batch statistics while training, the moving ones otherwise.
+  int (*batch_norm_forward)(const float* x, int64_t rows, int64_t cols, const float* mean, const float* variance,
+                            const float* gamma, const float* beta, float epsilon, float* y);
+  // The backward of batch_norm_statistics + batch_norm_forward, through the statistics:
+  // d_beta = Σ dy, d_gamma = Σ dy·x̂ (all rows, [cols]) and dx [rows, cols], all overwritten.
+  // `count` is Σ w (rows without weights); denominator as given to the statistics.
+  int (*batch_norm_backward)(const float* x, const float* dy, int64_t rows, int64_t cols, const float* row_weight,
+                             double count, double denominator, const float* mean, const float* variance,
+                             const float* gamma, float epsilon, float* dx, float* d_gamma, float* d_beta);
 
   // Shapes, merges and masks (native/core/tensor_ops.*).
   // dst[(r·repeats + k)·width + c] = src[r·width + c]: each row repeated (RepeatVector).

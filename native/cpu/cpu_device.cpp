@@ -12,6 +12,7 @@
 #include "gemm.h"
 #include "host_allocator.h"
 #include "isa.h"
+#include "normalization.h"
 #include "recurrent.h"
 #include "shapes.h"
 #include "thread_pool.h"
@@ -354,6 +355,35 @@ int transpose_2d(const float* src, int64_t rows, int64_t cols, int64_t src_pitch
   return 0;
 }
 
+int layer_norm_forward_entry(const float* x, int64_t rows, int64_t cols, const float* gamma, const float* beta,
+                             float epsilon, float* y, float* mean, float* rstd) {
+  return guarded([&] { layer_norm_forward(x, rows, cols, gamma, beta, epsilon, y, mean, rstd); });
+}
+
+int layer_norm_backward_entry(const float* x, const float* dy, int64_t rows, int64_t cols, const float* gamma,
+                              const float* mean, const float* rstd, float* dx, float* d_gamma, float* d_beta) {
+  return guarded([&] { layer_norm_backward(x, dy, rows, cols, gamma, mean, rstd, dx, d_gamma, d_beta); });
+}
+
+int batch_norm_statistics_entry(const float* x, int64_t rows, int64_t cols, const float* row_weight,
+                                double denominator, float* mean, float* variance) {
+  return guarded([&] { batch_norm_statistics(x, rows, cols, row_weight, denominator, mean, variance); });
+}
+
+int batch_norm_forward_entry(const float* x, int64_t rows, int64_t cols, const float* mean, const float* variance,
+                             const float* gamma, const float* beta, float epsilon, float* y) {
+  return guarded([&] { batch_norm_forward(x, rows, cols, mean, variance, gamma, beta, epsilon, y); });
+}
+
+int batch_norm_backward_entry(const float* x, const float* dy, int64_t rows, int64_t cols, const float* row_weight,
+                              double count, double denominator, const float* mean, const float* variance,
+                              const float* gamma, float epsilon, float* dx, float* d_gamma, float* d_beta) {
+  return guarded([&] {
+    batch_norm_backward(x, dy, rows, cols, row_weight, count, denominator, mean, variance, gamma, epsilon, dx, d_gamma,
+                        d_beta);
+  });
+}
+
 // Set by name, so that the entries of later ABI versions stay null until implemented.
 const rk_device_ops kOps = [] {
   rk_device_ops o{};
@@ -403,6 +433,12 @@ const rk_device_ops kOps = [] {
   o.sum_repeats = sum_repeats;
   o.rows_differ = rows_differ;
   o.mask_rows = mask_rows;
+  // Normalization (ABI v4).
+  o.layer_norm_forward = layer_norm_forward_entry;
+  o.layer_norm_backward = layer_norm_backward_entry;
+  o.batch_norm_statistics = batch_norm_statistics_entry;
+  o.batch_norm_forward = batch_norm_forward_entry;
+  o.batch_norm_backward = batch_norm_backward_entry;
   return o;
 }();
 

@@ -350,6 +350,12 @@ const rk_device_ops kOps = [] {
   o.sum_repeats = sum_repeats;
   o.rows_differ = rows_differ;
   o.mask_rows = mask_rows;
+  // Normalization (ABI v4).
+  o.layer_norm_forward = layer_norm_forward;
+  o.layer_norm_backward = layer_norm_backward;
+  o.batch_norm_statistics = batch_norm_statistics;
+  o.batch_norm_forward = batch_norm_forward;
+  o.batch_norm_backward = batch_norm_backward;
   return o;
 }();
 
@@ -360,4 +366,22 @@ const rk_device_ops kOps = [] {
 
 // The table is returned whether or not the device can run: its entries then fail with the
 // reason, and its probe says it up front. The one symbol the plugin exports.
-RK_EXPORT const rk_device_ops* rk_get_device_ops(void) { return &rk::cuda::kOps; }
+RK_EXPORT const rk_device_ops* rk_get_device_ops(void) {
+#if RNNKIT_CUDA_EMULATED
+  // RNNKIT_CUDA_EMULATE=no-normalization: a table without the normalization entries, so that
+  // the core's refusal of a device lacking an optional entry is tested.
+  if (rk_emulation::simulates("no-normalization")) {
+    static const rk_device_ops without = [] {
+      rk_device_ops o = rk::cuda::kOps;
+      o.layer_norm_forward = nullptr;
+      o.layer_norm_backward = nullptr;
+      o.batch_norm_statistics = nullptr;
+      o.batch_norm_forward = nullptr;
+      o.batch_norm_backward = nullptr;
+      return o;
+    }();
+    return &without;
+  }
+#endif
+  return &rk::cuda::kOps;
+}

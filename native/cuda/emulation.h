@@ -60,7 +60,8 @@ struct cudaDeviceProp {
 
 namespace rk_emulation {
 // RNNKIT_CUDA_EMULATE=no-driver | old-driver | no-device | out-of-memory makes the emulated plugin fail as
-// a machine without them would, so that those reasons are tested without such a machine.
+// a machine without them would, so that those reasons are tested without such a machine
+// (no-normalization: its table lacks the optional normalization entries; device.cu).
 inline bool simulates(const char* what) {
   const char* e = std::getenv("RNNKIT_CUDA_EMULATE");
   return e && std::strcmp(e, what) == 0;

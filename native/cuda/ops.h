@@ -1,6 +1,7 @@
 // The entries of the CUDA device's rk_device_ops table, one file per concept:
 // gemm.cu, cells.cu, permute.cu, reduce.cu, pointwise.cu, dense.cu, loss.cu,
-// optimizer.cu, embedding.cu, dropout.cu, rows.cu, shapes.cu. device.cu assembles the table.
+// optimizer.cu, embedding.cu, dropout.cu, rows.cu, shapes.cu, normalization.cu. device.cu
+// assembles the table.
 #ifndef RNNKIT_CUDA_OPS_H
 #define RNNKIT_CUDA_OPS_H
 
@@ -41,6 +42,18 @@ int optimizer_step(const rk_optimizer_step_args* args);
 int embedding_forward(const float* table, const float* ids, float* out, int64_t rows, int64_t dim);
 int embedding_backward(const float* ids, const float* d_out, float* d_table, int64_t rows, int64_t dim);
 int dropout(const float* x, float* y, float* mask, size_t count, float rate, uint64_t seed);
+
+int layer_norm_forward(const float* x, int64_t rows, int64_t cols, const float* gamma, const float* beta,
+                       float epsilon, float* y, float* mean, float* rstd);
+int layer_norm_backward(const float* x, const float* dy, int64_t rows, int64_t cols, const float* gamma,
+                        const float* mean, const float* rstd, float* dx, float* d_gamma, float* d_beta);
+int batch_norm_statistics(const float* x, int64_t rows, int64_t cols, const float* row_weight, double denominator,
+                          float* mean, float* variance);
+int batch_norm_forward(const float* x, int64_t rows, int64_t cols, const float* mean, const float* variance,
+                       const float* gamma, const float* beta, float epsilon, float* y);
+int batch_norm_backward(const float* x, const float* dy, int64_t rows, int64_t cols, const float* row_weight,
+                        double count, double denominator, const float* mean, const float* variance, const float* gamma,
+                        float epsilon, float* dx, float* d_gamma, float* d_beta);
 
 int gather_rows(const float* src, int64_t row_width, const int64_t* host_indices, int64_t count, float* dst);
 int transpose_2d(const float* src, int64_t rows, int64_t cols, int64_t src_pitch, float* dst, int64_t dst_pitch);

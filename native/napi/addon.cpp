@@ -130,6 +130,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   register_training(*this, env, exports);
   register_init(*this, env, exports);
   register_shapes(*this, env, exports);
+  register_normalization(*this, env, exports);
 }
 
 }  // namespace rk::napi

@@ -30,6 +30,7 @@ void register_dense(Addon& addon, Napi::Env env, Napi::Object exports);
 void register_training(Addon& addon, Napi::Env env, Napi::Object exports);
 void register_init(Addon& addon, Napi::Env env, Napi::Object exports);
 void register_shapes(Addon& addon, Napi::Env env, Napi::Object exports);
+void register_normalization(Addon& addon, Napi::Env env, Napi::Object exports);
 
 // A JavaScript handle (NativeRnnWeights) owning prepared weights (rnn_bindings.cpp).
 Napi::Object wrap_rnn_weights(Napi::Env env, std::shared_ptr<const RnnWeights> weights);

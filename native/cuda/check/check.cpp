@@ -664,6 +664,82 @@ void check_embedding_dropout() {
       }
 }
 
+// Layer and batch normalization (ABI v4 entries): forward with and without gamma/beta and
+// statistics, backward, batch statistics with and without row weights.
+void check_normalization() {
+  if (!emu->o->layer_norm_forward || !emu->o->batch_norm_statistics) {
+    record("normalization", false, 0, false, "the plugin lacks the normalization entries");
+    return;
+  }
+  const int64_t shapes[][2] = {{1, 1}, {6, 5}, {300, 17}};
+  for (auto& s : shapes)
+    for (int affine = 0; affine < 2; ++affine) {
+      const int64_t R = s[0], C = s[1];
+      const Floats x = random(R * C, -2, 3), dy = random(R * C), gamma = random(C, 0.5f, 1.5f), beta = random(C);
+      Floats w(R);
+      for (int64_t r = 0; r < R; ++r) w[r] = (r % 3 == 1) ? 0.0f : 1.0f;
+      const std::string what = shape({R, C}) + (affine ? " affine" : "");
+      const float eps = 1e-3f;
+      both("layer_norm_forward", false, what, [&](Dev& d) {
+        float* y = d.up(Floats(R * C));
+        float* mean = d.up(Floats(R));
+        float* rstd = d.up(Floats(R));
+        d.must(d.o->layer_norm_forward(d.up(x), R, C, affine ? d.up(gamma) : nullptr, affine ? d.up(beta) : nullptr, eps, y,
+                                       mean, rstd),
+               "layer_norm_forward");
+        return Outs{d.down(y, R * C), d.down(mean, R), d.down(rstd, R)};
+      });
+      both("layer_norm_backward", false, what, [&](Dev& d) {
+        const float* dx_in = d.up(x);
+        float* mean = d.up(Floats(R));
+        float* rstd = d.up(Floats(R));
+        float* y = d.up(Floats(R * C));
+        const float* g = affine ? d.up(gamma) : nullptr;
+        d.must(d.o->layer_norm_forward(dx_in, R, C, g, nullptr, eps, y, mean, rstd), "layer_norm_forward");
+        float* dx = d.up(Floats(R * C));
+        float* dg = d.up(Floats(C));
+        float* db = d.up(Floats(C));
+        d.must(d.o->layer_norm_backward(dx_in, d.up(dy), R, C, g, mean, rstd, dx, dg, db), "layer_norm_backward");
+        return Outs{d.down(dx, R * C), d.down(dg, C), d.down(db, C)};
+      });
+      for (int weighted = 0; weighted < 2; ++weighted) {
+        double count = static_cast<double>(R), denominator = count;
+        if (weighted) {
+          count = 0;
+          for (float v : w) count += v;
+          denominator = count + 1e-7;
+        }
+        const std::string wwhat = what + (weighted ? " weighted" : "");
+        both("batch_norm_statistics+forward", false, wwhat, [&](Dev& d) {
+          float* mean = d.up(Floats(C));
+          float* var = d.up(Floats(C));
+          float* y = d.up(Floats(R * C));
+          const float* xd = d.up(x);
+          d.must(d.o->batch_norm_statistics(xd, R, C, weighted ? d.up(w) : nullptr, denominator, mean, var),
+                 "batch_norm_statistics");
+          d.must(d.o->batch_norm_forward(xd, R, C, mean, var, affine ? d.up(gamma) : nullptr, affine ? d.up(beta) : nullptr,
+                                         eps, y),
+                 "batch_norm_forward");
+          return Outs{d.down(mean, C), d.down(var, C), d.down(y, R * C)};
+        });
+        both("batch_norm_backward", false, wwhat, [&](Dev& d) {
+          const float* xd = d.up(x);
+          const float* wd = weighted ? d.up(w) : nullptr;
+          float* mean = d.up(Floats(C));
+          float* var = d.up(Floats(C));
+          d.must(d.o->batch_norm_statistics(xd, R, C, wd, denominator, mean, var), "batch_norm_statistics");
+          float* dx = d.up(Floats(R * C));
+          float* dg = d.up(Floats(C));
+          float* db = d.up(Floats(C));
+          d.must(d.o->batch_norm_backward(xd, d.up(dy), R, C, wd, count, denominator, mean, var,
+                                          affine ? d.up(gamma) : nullptr, eps, dx, dg, db),
+                 "batch_norm_backward");
+          return Outs{d.down(dx, R * C), d.down(dg, C), d.down(db, C)};
+        });
+      }
+    }
+}
+
 // ---- the plugin's reasons, each in a child process (a plugin initialises once) ----------
 
 // What the plugin's probe says: why it cannot run (reason), or what runs (info); null when
@@ -834,6 +910,7 @@ int main(int argc, char** argv) {
   check_count_correct();
   check_optimizer();
   check_embedding_dropout();
+  check_normalization();
 
   bool all_ok = true;
   for (const std::string& op : order) {
