@@ -424,10 +424,30 @@ try {
 }
 `;
 
+/**
+ * Refuses an HDF5 file shorter than its superblock's end-of-file address: a truncated file
+ * whose missing tail holds nothing the reader visits would otherwise read as whole.
+ */
+function checkHdf5End(bytes: Uint8Array, what: string): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < 48) throw fileRangeError(`${what}: the HDF5 file ends inside its superblock (${bytes.length} bytes)`);
+  const version = bytes[8]!;
+  const offsetSize = version <= 1 ? bytes[13] : bytes[9];
+  if (offsetSize !== 8) return;
+  const at = version === 0 ? 24 : version === 1 ? 28 : 12;
+  const base = view.getBigUint64(at, true);
+  const eof = view.getBigUint64(at + 16, true);
+  if (eof < base) throw fileRangeError(`${what}: corrupt HDF5 superblock (end of file ${eof} before its base address ${base})`);
+  if (eof - base > BigInt(bytes.length)) {
+    throw fileRangeError(`${what}: truncated: the HDF5 file should hold ${eof - base} bytes, it holds ${bytes.length}`);
+  }
+}
+
 let jsfivePath: string | undefined;
 
 function parseHdf5(bytes: Uint8Array, roots: string[], what: string, maxBytes: number, budget: LoadBudget): Promise<Tree> {
   budget.check();
+  checkHdf5End(bytes, what);
   jsfivePath ??= require.resolve('jsfive');
   // The reader's own arrays hold a number (8 bytes) per value of the largest dataset at a time.
   const heapMb = Math.min(16384, 256 + Math.ceil((24 * bytes.byteLength) / 2 ** 20));
