@@ -156,7 +156,7 @@ describe('readKerasFile: refused files', () => {
   });
 
   it('the time limit ends a load', async () => {
-    await rejectsWithFileError(read('keras2-cell.h5', 1 << 30, 0), /took longer than timeoutMs \(0 ms\)/);
+    await rejectsWithFileError(read('keras2-cell.h5', 1 << 30, 0), /keras2-cell\.h5: .*took longer than timeoutMs \(0 ms\)/);
   });
 });
 
@@ -248,6 +248,18 @@ describe('readKerasFile: hostile zips', () => {
     const q = path.join(tmp, 'notmodel.keras');
     writeFileSync(q, zip([{ name: 'config.json', data: Buffer.from('[1, 2]') }, { name: 'model.weights.h5', data: h5 }]));
     await rejectsWithFileError(read(q), /notmodel\.keras: config\.json: must be a Keras model config/);
+  });
+
+  it("an entry whose bytes do not match its CRC-32 is refused (a changed weight value)", async () => {
+    const z = Buffer.from(readFileSync(path.join(DIR, 'keras3-rnn.keras')));
+    // A float of layers/dense/vars/0 inside the stored model.weights.h5: find its bytes.
+    const want = expectedOf('keras3-rnn.keras').stored.find((s) => s.name === 'layers/dense/vars/0')!;
+    const at = z.indexOf(Buffer.from(new Float32Array(f32(want.values)).buffer));
+    expect(at).toBeGreaterThan(0);
+    z[at + 1] ^= 0x40;
+    const p = path.join(tmp, 'crc.keras');
+    writeFileSync(p, z);
+    await rejectsWithFileError(read(p), /crc\.keras: 'model\.weights\.h5': corrupt: its CRC-32 is 0x[0-9a-f]{8}, the zip says 0x[0-9a-f]{8}/);
   });
 
   it('a deflated .keras reads as a stored one does', async () => {

@@ -28,6 +28,7 @@
  * Only model weights are read: not the optimizer's state nor metrics.
  */
 import { Worker } from 'node:worker_threads';
+import * as zlib from 'node:zlib';
 import yauzl from 'yauzl';
 import { rnnkitError } from '../errors';
 import type { JsonObject, JsonValue } from './keras-config';
@@ -112,7 +113,8 @@ export async function readKerasFile(filePath: string, options: ReadKerasFileOpti
         `(starting with '\\x89HDF\\r\\n\\x1a\\n'); it starts with ${hex(head.subarray(0, Math.min(8, file.size)))}`,
     );
   } catch (e) {
-    throw e instanceof Error && (e as { code?: unknown }).code === 'RNNKIT_MODEL_FILE' ? e : modelFileError(e, what);
+    const named = e instanceof Error && (e as { code?: unknown }).code === 'RNNKIT_MODEL_FILE' && e.message.startsWith(what);
+    throw named ? e : modelFileError(e, what);
   } finally {
     await file.handle.close().catch(() => undefined);
   }
@@ -243,9 +245,36 @@ function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry, what: string, budget:
         }
       });
       stream.on('error', (e: unknown) => reject(modelFileError(e, `${where}: corrupt`)));
-      stream.on('end', () => (done === out.length ? resolve(out) : reject(fileRangeError(`${where}: holds ${done} of its declared ${out.length} bytes`))));
+      stream.on('end', () => {
+        if (done !== out.length) return reject(fileRangeError(`${where}: holds ${done} of its declared ${out.length} bytes`));
+        // yauzl does not check CRC-32s; Python's zipfile (Keras) does.
+        const crc = crc32(out);
+        if (crc !== entry.crc32) return reject(rnnkitError('RNNKIT_MODEL_FILE', `${where}: corrupt: its CRC-32 is ${hex32(crc)}, the zip says ${hex32(entry.crc32)}`));
+        resolve(out);
+      });
     });
   });
+}
+
+const hex32 = (n: number) => `0x${n.toString(16).padStart(8, '0')}`;
+
+let crcTable: Uint32Array | undefined;
+
+/** CRC-32 (zip's), by zlib where Node has it (20.15+), else by table. */
+function crc32(bytes: Uint8Array): number {
+  const native = (zlib as { crc32?: (data: Uint8Array) => number }).crc32;
+  if (native) return native(bytes) >>> 0;
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < bytes.length; i++) c = crcTable[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
 }
 
 /** Path order: segment by segment, numbers numerically (`vars/2` before `vars/10`). */
@@ -451,6 +480,9 @@ function parseHdf5(bytes: Uint8Array, roots: string[], what: string, maxBytes: n
   jsfivePath ??= require.resolve('jsfive');
   // The reader's own arrays hold a number (8 bytes) per value of the largest dataset at a time.
   const heapMb = Math.min(16384, 256 + Math.ceil((24 * bytes.byteLength) / 2 ** 20));
+  // jsfive reads well over 5 MB/s; a crafted file can make it loop for much longer.
+  const limitMs = 5000 + Math.ceil((200 * bytes.byteLength) / 2 ** 20);
+  const started = Date.now();
   return new Promise<Tree>((resolve, reject) => {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
@@ -474,6 +506,7 @@ function parseHdf5(bytes: Uint8Array, roots: string[], what: string, maxBytes: n
     const timer = setInterval(() => {
       try {
         budget.check();
+        if (Date.now() - started > limitMs) throw rnnkitError('RNNKIT_MODEL_FILE', `${what}: reading the HDF5 data took longer than ${limitMs} ms (a corrupt file?)`);
       } catch (e) {
         finish(() => reject(e));
       }
