@@ -155,6 +155,21 @@ describe('readKerasFile: refused files', () => {
     }
   });
 
+  it('a file that makes the HDF5 reader loop is stopped at the deadline, the event loop free meanwhile', async () => {
+    // One byte of keras2-cell.h5 changed (found by fuzzing): jsfive loops on it.
+    const bytes = Buffer.from(readFileSync(path.join(DIR, 'keras2-cell.h5')));
+    bytes[23186] = 81;
+    const p = path.join(tmp, 'loops.h5');
+    writeFileSync(p, bytes);
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 50);
+    const t0 = Date.now();
+    await rejectsWithFileError(read(p, 1 << 30, 1500), /loops\.h5: .*took longer than timeoutMs \(1500 ms\)/);
+    clearInterval(timer);
+    expect(Date.now() - t0).toBeLessThan(4000);
+    expect(ticks).toBeGreaterThan(10);
+  });
+
   it('the time limit ends a load', async () => {
     await rejectsWithFileError(read('keras2-cell.h5', 1 << 30, 0), /keras2-cell\.h5: .*took longer than timeoutMs \(0 ms\)/);
   });
