@@ -155,7 +155,7 @@ function isObject(v: unknown): v is JsonObject {
 }
 
 function modelConfigOf(value: JsonValue, where: string): JsonObject {
-  if (!isObject(value) || typeof value.class_name !== 'string' || !isObject(value.config) && !Array.isArray(value.config)) {
+  if (!isObject(value) || typeof value.class_name !== 'string' || (!isObject(value.config) && !Array.isArray(value.config))) {
     throw fileTypeError(`${where}: must be a Keras model config, an object with 'class_name' and 'config'`);
   }
   return value;
@@ -195,7 +195,7 @@ async function readKerasZip(file: OpenFile, what: string, maxBytes: number, budg
     for (const name of ['config.json', 'model.weights.h5']) {
       if (!found.has(name)) {
         throw fileTypeError(
-          `${what}: a Keras .keras zip must hold '${name}'${name === 'model.weights.h5' && found.size === 0 ? '' : ''}; it holds ${found.size === 0 ? 'neither config.json nor model.weights.h5' : [...found.keys()].join(', ')}`,
+          `${what}: a Keras .keras zip must hold '${name}'; it holds ${found.size === 0 ? 'none of config.json, metadata.json, model.weights.h5' : `only ${[...found.keys()].join(', ')} of them`}`,
         );
       }
     }
