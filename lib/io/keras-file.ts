@@ -428,20 +428,47 @@ function visit(obj, path, depth) {
   const size = Number(m[2]);
   if (size !== 2 && size !== 4 && size !== 8) fail('dataset ' + path + ' has float type ' + dtype);
   if (n * size > maxBytes) fail('dataset ' + path + ' needs ' + n * size + ' bytes, more than maxBytes (' + maxBytes + ')');
-  const raw = n === 0 ? [] : obj.value;
-  if (raw == null || raw.length !== n) fail('dataset ' + path + ' holds ' + (raw == null ? 'no' : raw.length) + ' values, its shape needs ' + n);
-  const values = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    const x = raw[i];
-    if (typeof x !== 'number') fail('dataset ' + path + ' holds a value that is not a number');
-    values[i] = x;
+  let values = n === 0 ? new Float32Array(0) : contiguous(obj, path, dtype, n, size);
+  if (values === null) {
+    const raw = obj.value;
+    if (raw == null || raw.length !== n) fail('dataset ' + path + ' holds ' + (raw == null ? 'no' : raw.length) + ' values, its shape needs ' + n);
+    values = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = raw[i];
+      if (typeof x !== 'number') fail('dataset ' + path + ' holds a value that is not a number');
+      values[i] = x;
+    }
   }
   transfer.push(values.buffer);
   datasets.push({ path, shape, dtype, values });
 }
+const LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+let file;
+// Little-endian float32/64 data stored in one piece (how h5py writes Keras weights) is
+// copied straight from the file; jsfive would build an array of numbers first. Anything
+// else (chunked, compressed, big-endian, float16) goes through jsfive.
+function contiguous(obj, path, dtype, n, size) {
+  if (!LITTLE || (dtype !== '<f4' && dtype !== '<f8')) return null;
+  let offset;
+  try {
+    const d = obj._dataobjects;
+    const msg = d.find_msg_type(8)[0];
+    const props = d._get_data_message_properties(msg.get('offset_to_message'));
+    if (props[2] !== 1) return null;
+    offset = new DataView(file).getBigUint64(props[3], true);
+  } catch (e) {
+    return null;
+  }
+  if (offset === 0xffffffffffffffffn) return null;
+  const start = Number(offset);
+  if (start + n * size > file.byteLength) fail('dataset ' + path + ' lies past the end of the file');
+  if (size === 4) return new Float32Array(file.slice(start, start + n * 4));
+  return Float32Array.from(new Float64Array(file.slice(start, start + n * 8)));
+}
 try {
   const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength;
-  const f = new hdf5.File(whole ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength), 'model');
+  file = whole ? bytes.buffer : bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
+  const f = new hdf5.File(file, 'model');
   const attrs = attrsOf(f);
   for (const r of roots) {
     if (!f.keys.includes(r)) continue;
