@@ -71,18 +71,26 @@ function layerList(config: unknown, source: string): unknown[] {
   return list;
 }
 
-/** Sets each layer's weights from the file, matched by name. */
+/** Sets each layer's weights from the file, matched by name (`layers`: every layer, in model order). */
 function setStoredWeights(layers: readonly Layer[], weights: readonly StoredWeight[], modelName: string | undefined, source: string): void {
-  const withWeights = layers.filter((l) => l.weightCount() > 0);
-  const expected = withWeights.map((l) => ({
-    layer: l.name,
-    className: l.className,
-    names: l.weightNames(),
-    shapes: [] as number[][],
-  }));
-  const assigned = matchWeights(expected, weights.map((w) => ({ name: w.name, shape: [...w.shape] })), { ...(modelName ? { modelName } : {}), source });
-  withWeights.forEach((l, i) => {
+  const needed = layers.reduce((a, l) => a + l.weightCount(), 0);
+  if (weights.length !== needed) {
+    const counts = layers.filter((l) => l.weightCount() > 0).map((l) => `${l.name}: ${l.weightCount()}`);
+    throw fileRangeError(`${source}: the file lists ${weights.length} weights, but the layers need ${needed} (${printable(counts.join(', '), 300)})`);
+  }
+  const expected = layers.map((l) => {
+    const inner = (l as Layer & { forwardLayer?: Layer; layer?: Layer }).forwardLayer ?? (l as Layer & { layer?: Layer }).layer;
+    return { layer: l.name, className: l.className, ...(inner ? { innerClassName: inner.className } : {}), names: l.weightNames() };
+  });
+  let assigned: number[][];
+  try {
+    assigned = matchWeights(expected, weights.map((w) => ({ name: w.name, shape: [...w.shape] })), modelName ? { modelName } : {});
+  } catch (e) {
+    throw modelFileError(e, source);
+  }
+  layers.forEach((l, i) => {
     const idx = assigned[i]!;
+    if (idx.length === 0) return;
     const tensors: Tensor[] = [];
     try {
       for (const k of idx) tensors.push(weights[k]!.read());

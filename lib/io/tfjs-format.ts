@@ -10,6 +10,8 @@ import type { LayersModel } from '../models/layers-model';
 import type { Sequential } from '../models/sequential';
 import { tensor } from '../tensor';
 import { isObj } from './keras-config';
+import { readKerasFile } from './keras-file';
+import { normalizeKerasModelConfig } from './keras-normalize';
 import { buildModel, StoredWeight } from './model-from-config';
 import type { WeightSpec } from './model-writer';
 import { checkNesting, fileRangeError, fileTypeError, LoadBudget, modelFileError, openInside, openRegularFile, printable, readExactly, type OpenFile } from './untrusted-files';
@@ -226,6 +228,9 @@ async function readModel(pathOrDir: string, maxBytes: number, budget: LoadBudget
   });
   const file = st.isDirectory() ? path.join(pathOrDir, 'model.json') : pathOrDir;
   const shown = `'${printable(file, 200)}'`;
+  // A model.json starts with '{' (after white space); anything else is a Keras file, whose
+  // kind its own first bytes tell.
+  if (!st.isDirectory() && !(await startsWithBrace(file))) return readKerasModel(file, maxBytes, budget);
   const opened = await openRegularFile(file, Math.min(MAX_JSON_BYTES, maxBytes), `loadModel: ${shown}`);
   let text: string;
   try {
@@ -288,4 +293,28 @@ async function readGroup(realDir: string, gi: number, g: ManifestGroup, shown: s
     offset += sizes[pi]!;
   }
   return data.buffer;
+}
+
+/** Whether the file's first non-blank byte is `{` (a JSON model.json). */
+async function startsWithBrace(file: string): Promise<boolean> {
+  const handle = await fs.open(file, 'r').catch(() => null);
+  if (!handle) return true; // the JSON path reports the error
+  try {
+    const head = Buffer.alloc(64);
+    const { bytesRead } = await handle.read(head, 0, head.length, 0);
+    const text = head.subarray(0, bytesRead).toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
+    return text.length === 0 || text.startsWith('{');
+  } finally {
+    await handle.close().catch(() => undefined);
+  }
+}
+
+/** A Keras `.keras` (zip) or `.h5` (HDF5) model: its config normalized to tfjs's spelling, its weights by name. */
+async function readKerasModel(file: string, maxBytes: number, budget: LoadBudget): Promise<LoadedModel> {
+  const kf = await readKerasFile(file, { maxBytes, budget });
+  budget.check();
+  const shown = printable(file, 200);
+  const topology = normalizeKerasModelConfig(kf.modelConfig, shown);
+  const stored: StoredWeight[] = kf.weights.map((w) => ({ name: w.name, shape: w.shape, read: () => tensor(w.values, w.shape) }));
+  return buildModel(topology, stored, shown);
 }
