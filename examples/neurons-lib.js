@@ -251,6 +251,7 @@ function textFeatures(chars) {
   let depth = 0;
   let col = 0;
   let wpos = 0;
+  let prevWordChar = false;
   let line = 0;
   for (let t = 0; t < T; t++) {
     const c = chars[t];
@@ -275,10 +276,12 @@ function textFeatures(chars) {
     if (c === ')' && depth > 0) depth--;
     column.values[t] = col;
     space.values[t] = c === ' ' ? 1 : 0;
-    if (isLetter(c)) wpos = isLetter(prev) || (prev === "'" && t > 1 && isLetter(chars[t - 2])) ? wpos + 1 : 0;
-    else wpos = 0;
-    wordStart.values[t] = isLetter(c) && wpos === 0 ? 1 : 0;
-    inWord.values[t] = isLetter(c) ? wpos + 1 : 0;
+    // A word: letters, and apostrophes between letters (beauty's).
+    const wordChar = isLetter(c) || (c === "'" && isLetter(prev) && isLetter(next));
+    wpos = wordChar ? (prevWordChar ? wpos + 1 : 0) : 0;
+    prevWordChar = wordChar;
+    wordStart.values[t] = wordChar && wpos === 0 ? 1 : 0;
+    inWord.values[t] = wordChar ? wpos + 1 : 0;
     vowel.values[t] = /[aeiouAEIOU]/.test(c) ? 1 : 0;
     punct.values[t] = /[.,;:!?'"()-]/.test(c) ? 1 : 0;
     upper.values[t] = /[A-Z]/.test(c) ? 1 : 0;

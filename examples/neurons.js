@@ -8,7 +8,8 @@
 // 1. A trained character model: NEURONS_MODEL=<dir> if given, else the one `npm run demo`
 //    (examples/char-lm.js) saved last (it saves into a fresh <tmpdir>/rnnkit-char-lm-*),
 //    else one an earlier run of this script saved in examples/out/char-model, else a small
-//    one trained here the demo's way (NEURONS_TRAIN=1 always trains).
+//    one trained here the demo's way (NEURONS_TRAIN=1 always trains; NEURONS_UNITS and
+//    NEURONS_EPOCHS size it; NEURONS_OUT=<dir> writes elsewhere than examples/out).
 // 2. A functional feature model over that model's own trained layers (rk.input → its
 //    Embedding/LSTM/Dense layers via apply, taken with model.getLayer): outputs the LSTM's
 //    hidden state at every character and the next-character probabilities.
@@ -28,7 +29,7 @@ const lib = require('./neurons-lib');
 
 const UNITS = Number(process.env.NEURONS_UNITS ?? 96);
 const EPOCHS = Number(process.env.NEURONS_EPOCHS ?? 10);
-const OUT = path.join(__dirname, 'out');
+const OUT = process.env.NEURONS_OUT ? path.resolve(process.env.NEURONS_OUT) : path.join(__dirname, 'out');
 const CACHE = path.join(OUT, 'char-model');
 
 async function tryLoad(dir, V, what) {
