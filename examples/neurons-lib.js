@@ -97,24 +97,24 @@ function encode(chars, index, V, ids) {
  * validation, seeded shuffling), keeping the weights of the epoch with the best validation
  * loss. Returns the history, the seconds it took and that epoch.
  */
-async function trainCharModel(model, text, { epochs, batchSize = 64, seed = 3, log = () => {} }) {
+async function trainCharModel(model, text, { epochs, batchSize = 64, seed = 3, window: W = WINDOW, stride = STRIDE, log = () => {} }) {
   const { index } = charVocab(text);
   const V = index.size;
   const ids = takesIds(model);
   const starts = [];
-  for (let s = 0; s + WINDOW + 1 <= text.length; s += STRIDE) starts.push(s);
-  const x = new Float32Array(starts.length * WINDOW * (ids ? 1 : V));
-  const y = new Float32Array(starts.length * WINDOW);
+  for (let s = 0; s + W + 1 <= text.length; s += stride) starts.push(s);
+  const x = new Float32Array(starts.length * W * (ids ? 1 : V));
+  const y = new Float32Array(starts.length * W);
   starts.forEach((s, n) => {
-    for (let t = 0; t < WINDOW; t++) {
+    for (let t = 0; t < W; t++) {
       const c = index.get(text[s + t]);
-      if (ids) x[n * WINDOW + t] = c;
-      else x[(n * WINDOW + t) * V + c] = 1;
-      y[n * WINDOW + t] = index.get(text[s + t + 1]);
+      if (ids) x[n * W + t] = c;
+      else x[(n * W + t) * V + c] = 1;
+      y[n * W + t] = index.get(text[s + t + 1]);
     }
   });
-  const xt = rk.tensor(x, ids ? [starts.length, WINDOW] : [starts.length, WINDOW, V]);
-  const yt = rk.tensor(y, [starts.length, WINDOW]);
+  const xt = rk.tensor(x, ids ? [starts.length, W] : [starts.length, W, V]);
+  const yt = rk.tensor(y, [starts.length, W]);
   model.compile({
     loss: 'sparseCategoricalCrossentropy',
     optimizer: rk.optimizers.adam({ learningRate: 0.005, clipnorm: 1 }),
@@ -157,10 +157,10 @@ async function trainCharModel(model, text, { epochs, batchSize = 64, seed = 3, l
  * {@link trainCharModel}) saw, input or target: fit holds out the last
  * floor(10% of the windows) for validation, in order, before shuffling.
  */
-function firstUnseenChar(textLength) {
-  const n = Math.floor((textLength - WINDOW - 1) / STRIDE) + 1;
+function firstUnseenChar(textLength, window = WINDOW, stride = STRIDE) {
+  const n = Math.floor((textLength - window - 1) / stride) + 1;
   const nTrain = n - Math.floor(n * 0.1);
-  return (nTrain - 1) * STRIDE + WINDOW + 1;
+  return (nTrain - 1) * stride + window + 1;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -206,8 +206,7 @@ describe('examples/neurons', () => {
       encoding: 'utf8',
       timeout: 90_000,
     });
-    expect(res.stderr).toBe('');
-    expect(res.status).toBe(0);
+    expect(res.status, res.stderr).toBe(0);
     expect(res.stdout).toMatch(/units shown:/);
     const file = path.join(out, 'neurons.html');
     expect(existsSync(file)).toBe(true);
