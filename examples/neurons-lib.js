@@ -67,7 +67,7 @@ function buildCharModel({ V, units, embeddingDim = 24, seed = 1, returnSequences
     units,
     returnSequences,
     seed: seed + 1,
-    name: 'char_lstm',
+    name: `char_${cell}`,
     ...(embedding ? {} : { inputShape: [null, V] }),
   });
   return rk.sequential([
@@ -85,6 +85,8 @@ function takesIds(model) {
 /** The input of `model` for these characters: ids `[1, T]` or one-hot `[1, T, V]`. */
 function encode(chars, index, V, ids) {
   const n = chars.length;
+  const unknown = chars.find((c) => !index.has(c));
+  if (unknown !== undefined) throw new Error(`the character ${JSON.stringify(unknown)} is not in the model's vocabulary`);
   if (ids) return rk.tensor(Float32Array.from(chars, (c) => index.get(c)), [1, n]);
   const x = new Float32Array(n * V);
   chars.forEach((c, t) => (x[t * V + index.get(c)] = 1));
@@ -103,6 +105,7 @@ async function trainCharModel(model, text, { epochs, batchSize = 64, seed = 3, w
   const ids = takesIds(model);
   const starts = [];
   for (let s = 0; s + W + 1 <= text.length; s += stride) starts.push(s);
+  if (Math.floor(starts.length * 0.1) < 1) throw new Error(`the text makes ${starts.length} windows of ${W + 1} characters: at least 10 are needed (10% held out)`);
   const x = new Float32Array(starts.length * W * (ids ? 1 : V));
   const y = new Float32Array(starts.length * W);
   starts.forEach((s, n) => {
