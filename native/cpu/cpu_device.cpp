@@ -15,6 +15,7 @@
 #include "recurrent.h"
 #include "thread_pool.h"
 #include "training.h"
+#include "windows.h"
 
 namespace rk::cpu {
 namespace {
@@ -395,6 +396,13 @@ const rk_device_ops kOps = {
     nullptr,  // probe: always usable
     gather_rows,
     transpose_2d,
+    // Version 4: convolution and pooling over time (windows.cpp).
+    window_gather_1d,
+    window_scatter_1d,
+    pool_1d_forward,
+    pool_1d_backward,
+    global_pool_1d_forward,
+    global_pool_1d_backward,
 };
 
 }  // namespace

@@ -345,6 +345,12 @@ const rk_device_ops kOps = [] {
   o.probe = probe;
   o.gather_rows = gather_rows;
   o.transpose_2d = transpose_2d;
+  o.window_gather_1d = window_gather_1d;
+  o.window_scatter_1d = window_scatter_1d;
+  o.pool_1d_forward = pool_1d_forward;
+  o.pool_1d_backward = pool_1d_backward;
+  o.global_pool_1d_forward = global_pool_1d_forward;
+  o.global_pool_1d_backward = global_pool_1d_backward;
   return o;
 }();
 

@@ -1,6 +1,6 @@
 // The entries of the CUDA device's rk_device_ops table, one file per concept:
 // gemm.cu, cells.cu, permute.cu, reduce.cu, pointwise.cu, dense.cu, loss.cu,
-// optimizer.cu, embedding.cu, dropout.cu, rows.cu. device.cu assembles the table.
+// optimizer.cu, embedding.cu, dropout.cu, rows.cu, windows.cu. device.cu assembles the table.
 #ifndef RNNKIT_CUDA_OPS_H
 #define RNNKIT_CUDA_OPS_H
 
@@ -44,6 +44,16 @@ int dropout(const float* x, float* y, float* mask, size_t count, float rate, uin
 
 int gather_rows(const float* src, int64_t row_width, const int64_t* host_indices, int64_t count, float* dst);
 int transpose_2d(const float* src, int64_t rows, int64_t cols, int64_t src_pitch, float* dst, int64_t dst_pitch);
+
+// windows.cu: convolution and pooling over time.
+int window_gather_1d(const rk_window_1d* w, const float* x, float* cols);
+int window_scatter_1d(const rk_window_1d* w, const float* cols, float* dx);
+int pool_1d_forward(const rk_window_1d* w, int32_t kind, const float* x, float* y);
+int pool_1d_backward(const rk_window_1d* w, int32_t kind, const float* x, const float* dy, float* dx);
+int global_pool_1d_forward(int32_t kind, const float* x, const float* step_mask, int64_t batch, int64_t steps,
+                           int64_t channels, float* y);
+int global_pool_1d_backward(int32_t kind, const float* x, const float* step_mask, const float* dy, int64_t batch,
+                            int64_t steps, int64_t channels, float* dx);
 
 }  // namespace rk::cuda
 
