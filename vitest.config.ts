@@ -16,6 +16,8 @@ const numericSuites = [
   'test/training.test.ts',
   'test/layers-extra.test.ts',
   'test/sizes.test.ts',
+  'test/conv1d.test.ts',
+  'test/pooling1d.test.ts',
 ];
 
 function cpuFlags(): string {

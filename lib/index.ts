@@ -8,6 +8,8 @@ import { dense } from './layers/dense';
 import { dropout } from './layers/dropout';
 import { embedding } from './layers/embedding';
 import { timeDistributed } from './layers/time-distributed';
+import { conv1d } from './layers/conv1d';
+import { averagePooling1D, globalAveragePooling1D, globalMaxPooling1D, maxPooling1D } from './layers/pooling1d';
 import { adam, rmsprop, sgd } from './training/optimizers';
 import { gru, lstm, simpleRNN } from './layers/recurrent';
 
@@ -49,9 +51,28 @@ export { Dropout, DropoutForward } from './layers/dropout';
 export type { DropoutLayerArgs } from './layers/dropout';
 export { TimeDistributed } from './layers/time-distributed';
 export type { DenseActivation, DenseConfig, DenseLayerArgs } from './layers/dense';
+export { Conv1D } from './layers/conv1d';
+export type { Conv1DActivation, Conv1DConfig, Conv1DLayerArgs } from './layers/conv1d';
+export { AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, GlobalPooling1D, MaxPooling1D, Pooling1D } from './layers/pooling1d';
+export type { GlobalPooling1DLayerArgs, Pooling1DLayerArgs } from './layers/pooling1d';
+export type { TimePadding } from './layers/time-windows';
 
 /** Layer factories, named as in tfjs-layers. */
-export const layers = { simpleRNN, lstm, gru, bidirectional, dense, embedding, dropout, timeDistributed };
+export const layers = {
+  simpleRNN,
+  lstm,
+  gru,
+  bidirectional,
+  dense,
+  embedding,
+  dropout,
+  timeDistributed,
+  conv1d,
+  maxPooling1D,
+  averagePooling1D,
+  globalMaxPooling1D,
+  globalAveragePooling1D,
+};
 export { Sequential, sequential } from './models/sequential';
 export type { DenseLayerConfig, DenseLike, ModelLayer, PredictOptions, SymbolicShape } from './models/sequential';
 export { loadModel, modelFromJson, modelToArtifacts } from './io/tfjs-format';
