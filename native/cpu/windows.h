@@ -1,5 +1,6 @@
 // The CPU device's convolution and pooling entries (device_abi.h, "Convolution and pooling
-// over time"): the shared per-element math of core/window_math.h, split over the pool.
+// over time"): the shared per-element math of core/window_math.h split over the pool, with
+// im2col and col2im a row of channels at a time.
 #ifndef RNNKIT_CPU_WINDOWS_H
 #define RNNKIT_CPU_WINDOWS_H
 
