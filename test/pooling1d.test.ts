@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import * as rk from '../lib';
+import type { Layer } from '../lib/layers/layer';
 import { layerFromConfig } from '../lib/layers/registry';
 import { StepMask } from '../lib/mask';
 import { expectClose } from './helpers/compare';
@@ -256,7 +257,7 @@ describe('pooling configs and errors', () => {
   const context = { where: 'model.json: layer 1', deserialize: () => { throw new Error('unused'); } };
 
   it('config round trips through the registry, with the Keras aliases', () => {
-    const layers: rk.Layer[] = [
+    const layers: Layer[] = [
       rk.layers.maxPooling1D({ poolSize: 3, strides: 2, padding: 'same', inputShape: [null, 4], name: 'mp' }),
       rk.layers.averagePooling1D({ poolSize: [4], name: 'ap' }),
       rk.layers.globalMaxPooling1D({ keepdims: true, name: 'gmp' }),
