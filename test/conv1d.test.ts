@@ -291,6 +291,17 @@ describe('conv1d shapes, masks, configs and errors', () => {
     }
   });
 
+  it('a dilation far longer than the input reads only padding outside the centre tap', async () => {
+    const g: Geometry = { N: 1, T: 4, C: 1, K: 3, F: 1, stride: 1, dilation: 2 ** 30, padding: 'same' };
+    const layer = rk.layers.conv1d({ filters: 1, kernelSize: 3, dilationRate: 2 ** 30, padding: 'same' });
+    layer.setWeights([new Float32Array([1, 2, 3]), new Float32Array([0.5])]);
+    const xv = new Float32Array([1, -2, 3, -4]);
+    const pass = await layer.run([rk.tensor(xv, [1, 4, 1])], { training: true, masks: [null] });
+    expectClose(pass.outputs[0]!.dataSync(), conv64(g, xv, [1, 2, 3], [0.5], 'linear'), 1e-6, 'output');
+    const gr = await pass.backward([rk.tensor([1, 1, 1, 1], [1, 4, 1])]);
+    expectClose(gr.dWeights[0]!.dataSync(), [0, -2, 0], 1e-6, 'dkernel');
+  });
+
   it('ignores an input mask and passes none on, as Keras', async () => {
     const layer = rk.layers.conv1d({ filters: 2, kernelSize: 2, inputShape: [4, 1], seed: 2 });
     const x = rk.tensor(new Rng(5).normal(2 * 4), [2, 4, 1]);
@@ -376,6 +387,8 @@ describe('conv1d shapes, masks, configs and errors', () => {
     await expect(layer.run([rk.tensor(new Float32Array(8 * 4).fill(1), [1, 8, 4])], { training: false, masks: [null] })).rejects.toThrow(RangeError);
     await expect(layer.run([rk.tensor(new Float32Array(6).fill(1), [2, 3])], { training: false, masks: [null] })).rejects.toThrow(RangeError);
     expect(() => layer.setWeights([new Float32Array(5)])).toThrow(RangeError);
+    expect(bad({ filters: 1, kernelSize: 1, strides: 2 ** 40 })).toThrow(RangeError);
+    expect(bad({ filters: 1, kernelSize: 2 ** 31 })).toThrow(RangeError);
     expect(() => layer.setWeights([new Float32Array(4 * 3 * 2), new Float32Array(3)])).toThrow(RangeError);
   });
 });

@@ -22,7 +22,7 @@ export function windowOption(value: unknown, name: string, fallback: number): nu
   if (value === undefined || value === null) return fallback;
   const v = Array.isArray(value) && value.length === 1 ? (value[0] as unknown) : value;
   if (typeof v !== 'number') throw typeError(`${name} must be a positive integer or a one-element array of one, got ${describe(value)}`);
-  if (!Number.isInteger(v) || v < 1) throw rangeError(`${name} must be a positive integer, got ${v}`);
+  if (!Number.isInteger(v) || v < 1 || v > 0x7fffffff) throw rangeError(`${name} must be a positive integer below 2^31, got ${v}`);
   return v;
 }
 
