@@ -238,6 +238,26 @@ describe('conv1d backward', () => {
     expectClose(grads.dWeights[0]!.dataSync(), numericGrad(g, x64, K64, none, w64, 'softmax', K64), 1e-4, 'dkernel');
   });
 
+  it('a batch whose im2col matrix passes the 16 MB budget runs in chunks of sequences', async () => {
+    // [N·T', K·C] = [20·1024, 5·48] = 4.9M floats > 4M: chunks of 17 and 3 sequences.
+    const g: Geometry = { N: 20, T: 1024, C: 48, K: 5, F: 3, stride: 1, dilation: 1, padding: 'same' };
+    const rng = new Rng(91);
+    const layer = makeLayer(g, 'tanh');
+    const K = rng.normal(g.K * g.C * g.F, 0, 0.2), b = rng.normal(g.F, 0, 0.3);
+    layer.setWeights([K, b]);
+    const xv = rng.normal(g.N * g.T * g.C);
+    const pass = await layer.run([rk.tensor(xv, [g.N, g.T, g.C])], { training: true, masks: [null] });
+    const y = pass.outputs[0]!.dataSync();
+    expectClose(y, conv64(g, xv, K, b, 'tanh'), 1e-5, 'output');
+    const w = rng.normal(g.N * g.T * g.F);
+    const grads = await pass.backward([rk.tensor(w, [g.N, g.T, g.F])]);
+    const loss = (xt: tf.Tensor, kt: tf.Tensor, bt: tf.Tensor) => tf.sum(tf.mul(tfConv(g, xt, kt, bt), tf.tensor(w, [g.N, g.T, g.F])));
+    const ref = tf.grads(loss)([tf.tensor(xv, [g.N, g.T, g.C]), tf.tensor(K, [g.K, g.C, g.F]), tf.tensor(b, [g.F])]).map((t) => t.dataSync());
+    expectClose(grads.dInputs[0]!.dataSync(), ref[0]!, 1e-4, 'dx vs tfjs');
+    expectClose(grads.dWeights[0]!.dataSync(), ref[1]!, 1e-4, 'dkernel vs tfjs');
+    expectClose(grads.dWeights[1]!.dataSync(), ref[2]!, 1e-4, 'dbias vs tfjs');
+  });
+
   it('a null output gradient gives zeros; backward runs once, and only after training', async () => {
     const layer = rk.layers.conv1d({ filters: 2, kernelSize: 2, inputShape: [5, 3], seed: 3 });
     const x = rk.tensor(new Rng(4).normal(2 * 5 * 3), [2, 5, 3]);

@@ -1,5 +1,6 @@
 #include "conv1d.h"
 
+#include <algorithm>
 #include <string>
 
 namespace rk {
@@ -30,6 +31,22 @@ rk_window_1d window_of(const Dims& d, const WindowPlan& plan, const Conv1DSpec& 
 
 // Whether im2col would copy x unchanged (a pointwise convolution): then x is the matrix.
 bool is_pointwise(const rk_window_1d& w) { return w.window == 1 && w.stride == 1 && w.pad_left == 0 && w.out_steps == w.steps; }
+
+// The im2col matrix is made for a few sequences at a time, so that its memory stays near
+// kColsBudget floats (16 MB) however large the batch: the GEMMs still see thousands of rows.
+constexpr int64_t kColsBudget = int64_t(1) << 22;
+
+int64_t sequences_per_chunk(const rk_window_1d& w, int64_t kc) {
+  const int64_t per_sequence = w.out_steps * kc;
+  const int64_t n = per_sequence > 0 ? kColsBudget / per_sequence : w.batch;
+  return n < 1 ? 1 : n > w.batch ? w.batch : n;
+}
+
+// The window of sequences [n0, n0 + count) of w.
+rk_window_1d chunk_of(rk_window_1d w, int64_t count) {
+  w.batch = count;
+  return w;
+}
 
 }  // namespace
 
@@ -66,15 +83,22 @@ Tensor conv1d_forward(const Tensor& x, const Tensor& kernel, const Tensor* bias,
   const int64_t M = d.N * plan.out_steps, KC = element_count({d.K, d.C}, "kernel");
   if (M == 0) return y;
   const rk_window_1d w = window_of(d, plan, spec);
-  Tensor cols;
-  const float* a = x.data();
-  if (!is_pointwise(w)) {
+  if (is_pointwise(w)) {
+    check(device, o.gemm(false, false, M, d.F, KC, 1.0f, x.data(), KC, kernel.data(), d.F, 0.0f, y.data(), d.F), "gemm");
+  } else {
     require_entry(device, o.window_gather_1d, "window_gather_1d");
-    cols = make_tensor(device, {M, KC});
-    check(device, o.window_gather_1d(&w, x.data(), cols.data()), "window_gather_1d");
-    a = cols.data();
+    const int64_t chunk = sequences_per_chunk(w, KC);
+    Tensor cols = make_tensor(device, {chunk * plan.out_steps, KC});
+    // Stream order lets each chunk reuse cols after the previous chunk's GEMM.
+    for (int64_t n0 = 0; n0 < d.N; n0 += chunk) {
+      const int64_t count = std::min(chunk, d.N - n0), rows = count * plan.out_steps;
+      const rk_window_1d part = chunk_of(w, count);
+      check(device, o.window_gather_1d(&part, x.data() + n0 * d.T * d.C, cols.data()), "window_gather_1d");
+      check(device, o.gemm(false, false, rows, d.F, KC, 1.0f, cols.data(), KC, kernel.data(), d.F, 0.0f,
+                           y.data() + n0 * plan.out_steps * d.F, d.F),
+            "gemm");
+    }
   }
-  check(device, o.gemm(false, false, M, d.F, KC, 1.0f, a, KC, kernel.data(), d.F, 0.0f, y.data(), d.F), "gemm");
   check(device, o.bias_activation(y.data(), M, d.F, bias ? bias->data() : nullptr, spec.activation), "bias_activation");
   return y;
 }
@@ -106,24 +130,28 @@ Conv1DGradients conv1d_backward(const Tensor& x, const Tensor& kernel, bool has_
   Tensor d_pre = make_tensor(device, out_shape);
   check(device, o.activation_backward(y.data(), dy.data(), d_pre.data(), M, d.F, spec.activation), "activation_backward");
   if (has_bias) check(device, o.sum_rows(d_pre.data(), M, d.F, g.dbias.data(), 0), "sum_rows");
-  // dkernel = colsᵀ·d_pre, dcols = d_pre·kernelᵀ; the cols buffer is made again from x
-  // (cheaper to keep than the [N·out_steps, kernel·C] matrix between passes) and then reused.
-  Tensor cols;
-  const float* a = x.data();
-  if (!pointwise) {
-    cols = make_tensor(device, {M, KC});
-    check(device, o.window_gather_1d(&w, x.data(), cols.data()), "window_gather_1d");
-    a = cols.data();
-  }
-  check(device, o.gemm(true, false, KC, d.F, M, 1.0f, a, KC, d_pre.data(), d.F, 0.0f, g.dkernel.data(), d.F), "gemm");
+  g.dx = make_tensor(device, x.shape);
   if (pointwise) {
-    g.dx = make_tensor(device, x.shape);
+    check(device, o.gemm(true, false, KC, d.F, M, 1.0f, x.data(), KC, d_pre.data(), d.F, 0.0f, g.dkernel.data(), d.F), "gemm");
     check(device, o.gemm(false, true, M, KC, d.F, 1.0f, d_pre.data(), d.F, kernel.data(), d.F, 0.0f, g.dx.data(), KC), "gemm");
     return g;
   }
-  check(device, o.gemm(false, true, M, KC, d.F, 1.0f, d_pre.data(), d.F, kernel.data(), d.F, 0.0f, cols.data(), KC), "gemm");
-  g.dx = make_tensor(device, x.shape);
-  if (g.dx.size() > 0) check(device, o.window_scatter_1d(&w, cols.data(), g.dx.data()), "window_scatter_1d");
+  // Per chunk of sequences: cols made again from x (cheaper than keeping the whole matrix
+  // between passes), dkernel += colsᵀ·d_pre, then cols reused for d_pre·kernelᵀ and
+  // scattered back (col2im) into the chunk's dx.
+  const int64_t chunk = sequences_per_chunk(w, KC);
+  Tensor cols = make_tensor(device, {chunk * plan.out_steps, KC});
+  for (int64_t n0 = 0; n0 < d.N; n0 += chunk) {
+    const int64_t count = std::min(chunk, d.N - n0), rows = count * plan.out_steps;
+    const rk_window_1d part = chunk_of(w, count);
+    const float* d_part = d_pre.data() + n0 * plan.out_steps * d.F;
+    check(device, o.window_gather_1d(&part, x.data() + n0 * d.T * d.C, cols.data()), "window_gather_1d");
+    check(device, o.gemm(true, false, KC, d.F, rows, 1.0f, cols.data(), KC, d_part, d.F, n0 == 0 ? 0.0f : 1.0f,
+                         g.dkernel.data(), d.F),
+          "gemm");
+    check(device, o.gemm(false, true, rows, KC, d.F, 1.0f, d_part, d.F, kernel.data(), d.F, 0.0f, cols.data(), KC), "gemm");
+    if (d.T > 0) check(device, o.window_scatter_1d(&part, cols.data(), g.dx.data() + n0 * d.T * d.C), "window_scatter_1d");
+  }
   return g;
 }
 
