@@ -322,6 +322,32 @@ describe('conv1d shapes, masks, configs and errors', () => {
     expectClose(gr.dWeights[0]!.dataSync(), [0, -2, 0], 1e-6, 'dkernel');
   });
 
+  it('frees what it allocates, and fails cleanly under a memory limit', async () => {
+    const layer = rk.layers.conv1d({ filters: 4, kernelSize: 3, padding: 'same', inputShape: [null, 8], seed: 1 });
+    const xv = new Rng(6).normal(4 * 50 * 8);
+    const x = rk.tensor(xv, [4, 50, 8]);
+    const dy = rk.tensor(new Rng(7).normal(4 * 50 * 4), [4, 50, 4]);
+    const before = rk.memory().bytes;
+    const pass = await layer.run([x], { training: true, masks: [null] });
+    const g = await pass.backward([dy]);
+    for (const t of [...pass.outputs, ...g.dInputs, ...g.dWeights]) t?.dispose();
+    pass.dispose();
+    // Earlier tests' tensors may be collected meanwhile: never more than before.
+    expect(rk.memory().bytes).toBeLessThanOrEqual(before);
+    if (rk.getBackend() !== 'cpu') return; // the limit bounds the CPU backend's host memory
+    // Room for the output but not for the im2col columns (19 KB).
+    rk.setMemoryLimit(rk.memory().bytes + 4 * 50 * 4 * 4 + 4096);
+    try {
+      await expect(layer.run([x], { training: false, masks: [null] })).rejects.toMatchObject({ code: 'RNNKIT_OUT_OF_MEMORY' });
+    } finally {
+      rk.setMemoryLimit(null);
+    }
+    expect(rk.memory().bytes).toBeLessThanOrEqual(before);
+    expect(Array.from(x.dataSync())).toEqual(Array.from(xv));
+    const again = await layer.run([x], { training: false, masks: [null] });
+    expect(again.outputs[0]!.shape).toEqual([4, 50, 4]);
+  });
+
   it('ignores an input mask and passes none on, as Keras', async () => {
     const layer = rk.layers.conv1d({ filters: 2, kernelSize: 2, inputShape: [4, 1], seed: 2 });
     const x = rk.tensor(new Rng(5).normal(2 * 4), [2, 4, 1]);
