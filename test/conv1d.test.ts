@@ -410,7 +410,7 @@ describe('conv1d shapes, masks, configs and errors', () => {
   it('rejects bad options, unsupported configs and bad shapes with codes', async () => {
     const bad = (args: unknown) => () => rk.layers.conv1d(args as rk.Conv1DLayerArgs);
     expect(bad({ kernelSize: 3 })).toThrow(expect.objectContaining({ code: 'RNNKIT_INVALID_ARGUMENT' }));
-    expect(bad({ filters: 2 })).toThrow(RangeError);
+    expect(bad({ filters: 2 })).toThrow(TypeError);
     expect(bad({ filters: 0, kernelSize: 3 })).toThrow(RangeError);
     expect(bad({ filters: 2, kernelSize: 3, kernalSize: 2 })).toThrow(/unknown option 'kernalSize'/);
     expect(bad({ filters: 2, kernelSize: 3, padding: 'full' })).toThrow(TypeError);

@@ -3,7 +3,7 @@
  * native core on the weights' device.
  */
 import { BackendName, expectBackendName, getBackend } from '../backend';
-import { describe, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError } from '../errors';
+import { describe, expectObject, optionalBoolean, optionalChoice, optionalInteger, positiveInteger, rangeError, rejectUnknownOptions, rnnkitError, typeError } from '../errors';
 import { initializerDraw, InitializerSpec, validateInitializer } from '../initializers';
 import { baseConfig, get, isObj, kerasActivation, kerasInitializer, optBool, rkActivation, type JsonObject, type Obj } from '../io/keras-config';
 import { fileTypeError } from '../io/untrusted-files';
@@ -95,7 +95,7 @@ function resolveConfig(o: Record<string, unknown>, where: string): Conv1DConfig 
   if (strides > 1 && dilationRate > 1) {
     throw rangeError(`${where}: strides > 1 is not supported together with dilationRate > 1 (as Keras), got strides ${strides}, dilationRate ${dilationRate}`);
   }
-  if (o.kernelSize === undefined) throw rangeError(`${where}: kernelSize is required`);
+  if (o.kernelSize === undefined) throw typeError(`${where}: kernelSize is required (a positive integer)`);
   return {
     filters: positiveInteger(o.filters, `${where}: filters`),
     kernelSize: windowOption(o.kernelSize, `${where}: kernelSize`, 1),
