@@ -3,6 +3,7 @@
     {
       "target_name": "rnnkit",
       "sources": [
+        "native/core/conv1d.cpp",
         "native/core/dense.cpp",
         "native/core/householder_qr.cpp",
         "native/core/initializers.cpp",
@@ -10,6 +11,7 @@
         "native/core/layout.cpp",
         "native/core/normalization.cpp",
         "native/core/pointwise_layers.cpp",
+        "native/core/pooling.cpp",
         "native/core/tensor_ops.cpp",
         "native/core/training.cpp",
         "native/cpu/cpu_device.cpp",
@@ -25,8 +27,10 @@
         "native/cpu/shapes.cpp",
         "native/cpu/thread_pool.cpp",
         "native/cpu/training.cpp",
+        "native/cpu/windows.cpp",
         "native/napi/addon.cpp",
         "native/napi/backends.cpp",
+        "native/napi/conv_bindings.cpp",
         "native/napi/convert.cpp",
         "native/napi/cpu_bindings.cpp",
         "native/napi/dense_bindings.cpp",

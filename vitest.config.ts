@@ -22,6 +22,8 @@ const numericSuites = [
   'test/normalization.test.ts',
   'test/activation.test.ts',
   'test/spatial-dropout.test.ts',
+  'test/conv1d.test.ts',
+  'test/pooling1d.test.ts',
 ];
 
 function cpuFlags(): string {

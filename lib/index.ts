@@ -17,6 +17,8 @@ import { layerNormalization } from './layers/layer-normalization';
 import { batchNormalization } from './layers/batch-normalization';
 import { activation } from './layers/activation';
 import { spatialDropout1d } from './layers/spatial-dropout';
+import { conv1d } from './layers/conv1d';
+import { averagePooling1D, globalAveragePooling1D, globalMaxPooling1D, maxPooling1D } from './layers/pooling1d';
 import { adam, rmsprop, sgd } from './training/optimizers';
 import { gru, lstm, simpleRNN } from './layers/recurrent';
 
@@ -76,6 +78,11 @@ export { ActivationLayer } from './layers/activation';
 export type { ActivationLayerArgs } from './layers/activation';
 export { SpatialDropout1D } from './layers/spatial-dropout';
 export type { SpatialDropout1DLayerArgs } from './layers/spatial-dropout';
+export { Conv1D } from './layers/conv1d';
+export type { Conv1DActivation, Conv1DConfig, Conv1DLayerArgs } from './layers/conv1d';
+export { AveragePooling1D, GlobalAveragePooling1D, GlobalMaxPooling1D, GlobalPooling1D, MaxPooling1D, Pooling1D } from './layers/pooling1d';
+export type { GlobalPooling1DLayerArgs, Pooling1DLayerArgs } from './layers/pooling1d';
+export type { TimePadding } from './layers/time-windows';
 
 /** Layer factories, named as in tfjs-layers. */
 export const layers = {
@@ -99,6 +106,11 @@ export const layers = {
   batchNormalization,
   activation,
   spatialDropout1d,
+  conv1d,
+  maxPooling1D,
+  averagePooling1D,
+  globalMaxPooling1D,
+  globalAveragePooling1D,
 };
 export { Sequential, sequential } from './models/sequential';
 export type { ModelLayer } from './models/sequential';

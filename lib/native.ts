@@ -95,6 +95,22 @@ export interface NativeInitJob {
   cancel(): void;
 }
 
+/** A Conv1D pass's geometry and activation (native/core/conv1d.h). */
+export interface NativeConv1dSpec {
+  strides: number;
+  dilationRate: number;
+  padding: 'valid' | 'same' | 'causal';
+  activation: string;
+}
+
+/** A pooling pass over time (native/core/pooling.h). */
+export interface NativePool1dSpec {
+  kind: 'max' | 'average';
+  poolSize: number;
+  strides: number;
+  padding: 'valid' | 'same';
+}
+
 export interface NativeAddon {
   initValues(array: NativeInitArray): Float32Array;
   initRun(arrays: NativeInitArray[], backend: string, rnn: NativeInitTarget): NativeInitResult;
@@ -140,6 +156,20 @@ export interface NativeAddon {
     dOutput: NativeTensor,
     activation: string,
   ): Promise<{ dx: NativeTensor; dkernel: NativeTensor; dbias?: NativeTensor }>;
+  conv1dForward(x: NativeTensor, kernel: NativeTensor, bias: NativeTensor | null, spec: NativeConv1dSpec): Promise<NativeTensor>;
+  conv1dBackward(
+    x: NativeTensor,
+    kernel: NativeTensor,
+    hasBias: boolean,
+    output: NativeTensor,
+    dOutput: NativeTensor,
+    spec: NativeConv1dSpec,
+  ): Promise<{ dx: NativeTensor; dkernel: NativeTensor; dbias?: NativeTensor }>;
+  pool1dForward(x: NativeTensor, spec: NativePool1dSpec): Promise<NativeTensor>;
+  pool1dBackward(x: NativeTensor, dOutput: NativeTensor, spec: NativePool1dSpec): Promise<NativeTensor>;
+  /** `mask`: [N, T] of 0/1 on x's device, or null (every step). */
+  globalPool1dForward(x: NativeTensor, kind: 'max' | 'average', mask: NativeTensor | null, keepdims: boolean): Promise<NativeTensor>;
+  globalPool1dBackward(x: NativeTensor, mask: NativeTensor | null, dOutput: NativeTensor, kind: 'max' | 'average'): Promise<NativeTensor>;
   lossCompute(loss: string, fromLogits: boolean, yPred: NativeTensor, yTrue: NativeTensor): Promise<{ value: number; grad: NativeTensor }>;
   optimizerStep(
     config: { kind: string; iteration: number; learningRate: number; momentum: number; nesterov: boolean; beta1: number; beta2: number; rho: number; epsilon: number },

@@ -36,6 +36,7 @@ interface ChildResult {
   cuda?: { output: number[]; dInput: number[]; dWeights: number[][]; norm: number; predicted: number[]; devices: string[] };
   mixForward?: Failure | null;
   mixClip?: Failure | null;
+  conv?: Failure | { shape: number[] };
 }
 
 function runChild(plugin: string, mode = '', action = 'status'): ChildResult {
@@ -134,7 +135,7 @@ describe.skipIf(!hasCompiler)(`backends with built plugins${hasCompiler ? '' : `
   it('reports an ABI version it does not support, with both numbers', () => {
     expectUnavailable(
       runChild(fake, 'abi-99'),
-      `the CUDA device plugin ${fake} has device ABI version 99; this rnnkit supports versions 1 to 3`,
+      `the CUDA device plugin ${fake} has device ABI version 99; this rnnkit supports versions 1 to 4`,
     );
   });
 
@@ -199,6 +200,7 @@ describe.skipIf(!hasCompiler)(`backends with built plugins${hasCompiler ? '' : `
     '': '',
     'v1-plain': ' (v1-plain: version 1 table, no packed GEMM, per-tensor norms)',
     'v2-plain': ' (v2-plain: version 2 table, rows and gradient layouts by the core fallbacks)',
+    'v3-plain': ' (v3-plain: version 3 table, no layers beyond the recurrent ones)',
   };
   for (const [mode, title] of Object.entries(modes)) {
     it(`runs an LSTM on a working plugin as on the CPU${title}`, () => {
@@ -226,6 +228,12 @@ describe.skipIf(!hasCompiler)(`backends with built plugins${hasCompiler ? '' : `
       expect(r.mixForward).toEqual({ name: 'TypeError', code: 'RNNKIT_INVALID_ARGUMENT', message: 'x is on cpu, expected cuda' });
       expect(r.mixClip).toMatchObject({ name: 'TypeError', code: 'RNNKIT_INVALID_ARGUMENT' });
       expect(r.mixClip!.message).toMatch(/different devices \(cpu and cuda\)/);
+      if (mode === 'v3-plain') {
+        expect(r.conv).toMatchObject({ code: 'RNNKIT_UNSUPPORTED' });
+        expect((r.conv as Failure).message).toMatch(/window_gather_1d.*cuda|cuda.*window_gather_1d/);
+      } else {
+        expect(r.conv).toEqual({ shape: [2, 4, 2] });
+      }
     });
   }
 });

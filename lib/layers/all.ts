@@ -19,3 +19,5 @@ import './layer-normalization';
 import './batch-normalization';
 import './activation';
 import './spatial-dropout';
+import './conv1d';
+import './pooling1d';

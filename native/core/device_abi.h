@@ -16,7 +16,8 @@
 //
 // Versions: a table says which layout it has in `abi_version`. Each version only appends
 // entries at the end of rk_device_ops; a version 1 table ends at RK_DEVICE_OPS_V1_SIZE, a
-// version 2 table at RK_DEVICE_OPS_V2_SIZE, and the core treats every later entry as null. Optional entries (null allowed) say so and
+// version 2 table at RK_DEVICE_OPS_V2_SIZE, a version 3 one at RK_DEVICE_OPS_V3_SIZE, and the
+// core treats every later entry as null. Optional entries (null allowed) say so and
 // name the core's fallback; every other entry is mandatory and the loader rejects a table
 // where one is null.
 #ifndef RNNKIT_CORE_DEVICE_ABI_H
@@ -29,7 +30,7 @@
 extern "C" {
 #endif
 
-#define RK_DEVICE_ABI_VERSION 3
+#define RK_DEVICE_ABI_VERSION 4
 // The oldest table layout the core still loads.
 #define RK_DEVICE_ABI_MIN_VERSION 1
 
@@ -180,6 +181,22 @@ typedef struct rk_optimizer_step_args {
   float* slot1;
 } rk_optimizer_step_args;
 
+// Windows over time on channels-last rows [N, T, C] (convolution and pooling): output step
+// o reads input steps o·stride − pad_left + j·dilation for j < window; a step outside
+// [0, T) is padding.
+typedef struct rk_window_1d {
+  int64_t batch;      // N
+  int64_t steps;      // T
+  int64_t channels;   // C
+  int64_t out_steps;  // output steps
+  int64_t window;     // kernel size or pool size
+  int64_t stride;
+  int64_t dilation;
+  int64_t pad_left;
+} rk_window_1d;
+
+typedef enum rk_pool_kind { RK_POOL_MAX = 0, RK_POOL_AVERAGE = 1 } rk_pool_kind;
+
 typedef struct rk_device_ops {
   int32_t abi_version;
   const char* name;
@@ -306,6 +323,25 @@ typedef struct rk_device_ops {
   // (RNNKIT_UNSUPPORTED) instead of copying through the host.
 
   // Convolution and pooling over time (native/core/conv1d.*, pooling.*).
+  // im2col: cols[n·out_steps + o, j·C + c] = x[n, o·stride − pad_left + j·dilation, c], 0 for
+  // padding; cols is [N·out_steps, window·C].
+  int (*window_gather_1d)(const rk_window_1d* w, const float* x, float* cols);
+  // Its adjoint (col2im): dx[n, t, c] (overwritten) = the sum of the cols entries that read
+  // x[n, t, c]. Written per dx element, so no two threads add into one value.
+  int (*window_scatter_1d)(const rk_window_1d* w, const float* cols, float* dx);
+  // Pooling [N, T, C] -> [N, out_steps, C] (dilation 1): the max or the mean of each window's
+  // non-padding steps (TF: padding is never a maximum and is not counted in a mean).
+  int (*pool_1d_forward)(const rk_window_1d* w, int32_t kind, const float* x, float* y);
+  // dx (overwritten): max sends each window's dy to its first maximum in x (as TF on ties),
+  // average spreads dy / count over the window's non-padding steps.
+  int (*pool_1d_backward)(const rk_window_1d* w, int32_t kind, const float* x, const float* dy, float* dx);
+  // Global pooling [N, T, C] -> [N, C] over the steps where step_mask [N, T] is nonzero (null:
+  // every step); a row with no such step gives 0. Backward: dx (overwritten) from dy [N, C],
+  // max to each row's first maximum, average spread over the counted steps.
+  int (*global_pool_1d_forward)(int32_t kind, const float* x, const float* step_mask, int64_t batch, int64_t steps,
+                                int64_t channels, float* y);
+  int (*global_pool_1d_backward)(int32_t kind, const float* x, const float* step_mask, const float* dy,
+                                 int64_t batch, int64_t steps, int64_t channels, float* dx);
 
   // Normalization (native/core/normalization.*).
   // Statistics are accumulated in double, variances are biased (divided by the count, as
@@ -356,6 +392,8 @@ typedef struct rk_device_ops {
 #define RK_DEVICE_OPS_V1_SIZE offsetof(rk_device_ops, sum_squares_many)
 // The size of a version 2 table: the entries before gather_rows.
 #define RK_DEVICE_OPS_V2_SIZE offsetof(rk_device_ops, gather_rows)
+// The size of a version 3 table: the entries before window_gather_1d.
+#define RK_DEVICE_OPS_V3_SIZE offsetof(rk_device_ops, window_gather_1d)
 
 // The symbol a device plugin exports.
 typedef const rk_device_ops* (*rk_get_device_ops_fn)(void);

@@ -17,6 +17,7 @@
 #include "shapes.h"
 #include "thread_pool.h"
 #include "training.h"
+#include "windows.h"
 
 namespace rk::cpu {
 namespace {
@@ -428,6 +429,13 @@ const rk_device_ops kOps = [] {
   // probe: null, always usable
   o.gather_rows = gather_rows;
   o.transpose_2d = transpose_2d;
+  // Convolution and pooling over time (ABI v4, windows.cpp).
+  o.window_gather_1d = window_gather_1d;
+  o.window_scatter_1d = window_scatter_1d;
+  o.pool_1d_forward = pool_1d_forward;
+  o.pool_1d_backward = pool_1d_backward;
+  o.global_pool_1d_forward = global_pool_1d_forward;
+  o.global_pool_1d_backward = global_pool_1d_backward;
   // Shapes, merges and masks (ABI v4).
   o.repeat_rows = repeat_rows;
   o.sum_repeats = sum_repeats;

@@ -356,6 +356,12 @@ const rk_device_ops kOps = [] {
   o.batch_norm_statistics = batch_norm_statistics;
   o.batch_norm_forward = batch_norm_forward;
   o.batch_norm_backward = batch_norm_backward;
+  o.window_gather_1d = window_gather_1d;
+  o.window_scatter_1d = window_scatter_1d;
+  o.pool_1d_forward = pool_1d_forward;
+  o.pool_1d_backward = pool_1d_backward;
+  o.global_pool_1d_forward = global_pool_1d_forward;
+  o.global_pool_1d_backward = global_pool_1d_backward;
   return o;
 }();
 

@@ -1,7 +1,7 @@
 // The entries of the CUDA device's rk_device_ops table, one file per concept:
 // gemm.cu, cells.cu, permute.cu, reduce.cu, pointwise.cu, dense.cu, loss.cu,
-// optimizer.cu, embedding.cu, dropout.cu, rows.cu, shapes.cu, normalization.cu. device.cu
-// assembles the table.
+// optimizer.cu, embedding.cu, dropout.cu, rows.cu, shapes.cu, normalization.cu, windows.cu.
+// device.cu assembles the table.
 #ifndef RNNKIT_CUDA_OPS_H
 #define RNNKIT_CUDA_OPS_H
 
@@ -58,10 +58,8 @@ int batch_norm_backward(const float* x, const float* dy, int64_t rows, int64_t c
 int gather_rows(const float* src, int64_t row_width, const int64_t* host_indices, int64_t count, float* dst);
 int transpose_2d(const float* src, int64_t rows, int64_t cols, int64_t src_pitch, float* dst, int64_t dst_pitch);
 
-int repeat_rows(const float* src, int64_t rows, int64_t repeats, int64_t width, float* dst);
-int sum_repeats(const float* src, int64_t rows, int64_t repeats, int64_t width, float* dst);
-int rows_differ(const float* x, int64_t rows, int64_t width, float value, uint8_t* valid);
-int mask_rows(const float* src, int64_t rows, int64_t width, const uint8_t* valid, float* dst);
+// optimizer.cu, embedding.cu, dropout.cu, rows.cu, shapes.cu, normalization.cu, windows.cu.
+// device.cu assembles the table.
 
 }  // namespace rk::cuda
 

@@ -127,6 +127,7 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   register_rnn(*this, env, exports);
   register_cpu(*this, env, exports);
   register_dense(*this, env, exports);
+  register_conv(*this, env, exports);
   register_training(*this, env, exports);
   register_init(*this, env, exports);
   register_shapes(*this, env, exports);

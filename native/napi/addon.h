@@ -27,6 +27,7 @@ void register_tensor_ops(Addon& addon, Napi::Env env, Napi::Object exports);
 void register_rnn(Addon& addon, Napi::Env env, Napi::Object exports);
 void register_cpu(Addon& addon, Napi::Env env, Napi::Object exports);
 void register_dense(Addon& addon, Napi::Env env, Napi::Object exports);
+void register_conv(Addon& addon, Napi::Env env, Napi::Object exports);
 void register_training(Addon& addon, Napi::Env env, Napi::Object exports);
 void register_init(Addon& addon, Napi::Env env, Napi::Object exports);
 void register_shapes(Addon& addon, Napi::Env env, Napi::Object exports);

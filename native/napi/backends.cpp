@@ -101,6 +101,7 @@ struct Plugin {
     // Read no further than the table's own version has entries.
     const size_t size = table->abi_version == 1   ? RK_DEVICE_OPS_V1_SIZE
                         : table->abi_version == 2 ? RK_DEVICE_OPS_V2_SIZE
+                        : table->abi_version == 3 ? RK_DEVICE_OPS_V3_SIZE
                                                   : sizeof ops;
     std::memcpy(&ops, table, size);
     std::vector<std::string> missing;

@@ -64,6 +64,14 @@ async function main() {
     (e) => ({ name: e.name, code: e.code, message: e.message }),
   );
   out.mixClip = errorOf(() => rk.clip.byGlobalNorm([cpu.x, cuda.x], 1));
+  // A layer of the version 4 entries (convolution) on the plugin: runs, or says the device lacks it.
+  rk.setBackend('cuda');
+  const conv = rk.layers.conv1d({ filters: 2, kernelSize: 2, seed: 1 });
+  const cx = rk.tensor(Float32Array.from({ length: 2 * 5 * 3 }, (_, i) => Math.sin(i)), [2, 5, 3], { device: 'cuda' });
+  out.conv = await conv.run([cx], { training: false, masks: [null] }).then(
+    (p) => ({ shape: p.outputs[0].shape }),
+    (e) => ({ name: e.name, code: e.code, message: e.message }),
+  );
   return out;
 }
 

@@ -738,6 +738,69 @@ void check_normalization() {
         });
       }
     }
+// ABI v4: convolution and pooling over time. Each value is computed by one thread in a
+// fixed order, so gathers, scatters and maxima are exact; means divide on each device.
+void check_windows() {
+  // batch, steps, channels, window, stride, dilation, padding (0 valid, 1 same, 2 causal)
+  const int64_t cases[][7] = {{1, 1, 1, 1, 1, 1, 0}, {2, 9, 3, 3, 2, 1, 1}, {3, 16, 5, 4, 1, 3, 2}, {2, 13, 7, 5, 3, 1, 0}};
+  for (auto& k : cases) {
+    const int64_t N = k[0], T = k[1], C = k[2], K = k[3], S = k[4], D = k[5];
+    const int64_t span = D * (K - 1) + 1;
+    rk_window_1d w{N, T, C, 0, K, S, D, 0};
+    if (k[6] == 0) {
+      w.out_steps = (T - span) / S + 1;
+    } else {
+      w.out_steps = (T + S - 1) / S;
+      w.pad_left = k[6] == 2 ? span - 1 : std::max<int64_t>(0, (w.out_steps - 1) * S + span - T) / 2;
+    }
+    const int64_t rows = N * w.out_steps;
+    const Floats x = random(N * T * C), cols = random(rows * K * C), dy = random(rows * C);
+    const std::string what = shape({N, T, C}) + " window " + std::to_string(K) + " stride " + std::to_string(S) +
+                             " dilation " + std::to_string(D) + " pad " + std::to_string(w.pad_left);
+    both("window_gather_1d", true, what, [&](Dev& d) {
+      float* out = d.up(Floats(rows * K * C));
+      d.must(d.o->window_gather_1d(&w, d.up(x), out), "window_gather_1d");
+      return Outs{d.down(out, rows * K * C)};
+    });
+    both("window_scatter_1d", true, what, [&](Dev& d) {
+      float* out = d.up(random(N * T * C));
+      d.must(d.o->window_scatter_1d(&w, d.up(cols), out), "window_scatter_1d");
+      return Outs{d.down(out, N * T * C)};
+    });
+    if (D != 1) continue;  // pooling windows are contiguous
+    for (int32_t kind : {RK_POOL_MAX, RK_POOL_AVERAGE}) {
+      const std::string name = kind == RK_POOL_MAX ? " max" : " average";
+      both("pool_1d_forward" + name, kind == RK_POOL_MAX, what, [&](Dev& d) {
+        float* y = d.up(Floats(rows * C));
+        d.must(d.o->pool_1d_forward(&w, kind, d.up(x), y), "pool_1d_forward");
+        return Outs{d.down(y, rows * C)};
+      });
+      both("pool_1d_backward" + name, kind == RK_POOL_MAX, what, [&](Dev& d) {
+        float* dx = d.up(random(N * T * C));
+        d.must(d.o->pool_1d_backward(&w, kind, d.up(x), d.up(dy), dx), "pool_1d_backward");
+        return Outs{d.down(dx, N * T * C)};
+      });
+      Floats mask(N * T);
+      for (int64_t i = 0; i < N * T; ++i) mask[i] = (rng() % 3 == 0) ? 0.0f : 1.0f;
+      for (int64_t t = 0; t < T; ++t) mask[t] = 0.0f;  // a sequence with every step masked
+      for (int with_mask = 0; with_mask < 2; ++with_mask) {
+        const std::string masked = what + (with_mask ? " masked" : "");
+        const Floats gdy = random(N * C);
+        both("global_pool_1d_forward" + name, kind == RK_POOL_MAX, masked, [&](Dev& d) {
+          float* y = d.up(Floats(N * C));
+          d.must(d.o->global_pool_1d_forward(kind, d.up(x), with_mask ? d.up(mask) : nullptr, N, T, C, y),
+                 "global_pool_1d_forward");
+          return Outs{d.down(y, N * C)};
+        });
+        both("global_pool_1d_backward" + name, kind == RK_POOL_MAX, masked, [&](Dev& d) {
+          float* dx = d.up(random(N * T * C));
+          d.must(d.o->global_pool_1d_backward(kind, d.up(x), with_mask ? d.up(mask) : nullptr, d.up(gdy), N, T, C, dx),
+                 "global_pool_1d_backward");
+          return Outs{d.down(dx, N * T * C)};
+        });
+      }
+    }
+  }
 }
 
 // ---- the plugin's reasons, each in a child process (a plugin initialises once) ----------
@@ -911,6 +974,7 @@ int main(int argc, char** argv) {
   check_optimizer();
   check_embedding_dropout();
   check_normalization();
+  check_windows();
 
   bool all_ok = true;
   for (const std::string& op : order) {
