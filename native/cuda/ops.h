@@ -58,8 +58,21 @@ int batch_norm_backward(const float* x, const float* dy, int64_t rows, int64_t c
 int gather_rows(const float* src, int64_t row_width, const int64_t* host_indices, int64_t count, float* dst);
 int transpose_2d(const float* src, int64_t rows, int64_t cols, int64_t src_pitch, float* dst, int64_t dst_pitch);
 
-// optimizer.cu, embedding.cu, dropout.cu, rows.cu, shapes.cu, normalization.cu, windows.cu.
-// device.cu assembles the table.
+// shapes.cu: shapes, merges and masks.
+int repeat_rows(const float* src, int64_t rows, int64_t repeats, int64_t width, float* dst);
+int sum_repeats(const float* src, int64_t rows, int64_t repeats, int64_t width, float* dst);
+int rows_differ(const float* x, int64_t rows, int64_t width, float value, uint8_t* valid);
+int mask_rows(const float* src, int64_t rows, int64_t width, const uint8_t* valid, float* dst);
+
+// windows.cu: convolution and pooling over time.
+int window_gather_1d(const rk_window_1d* w, const float* x, float* cols);
+int window_scatter_1d(const rk_window_1d* w, const float* cols, float* dx);
+int pool_1d_forward(const rk_window_1d* w, int32_t kind, const float* x, float* y);
+int pool_1d_backward(const rk_window_1d* w, int32_t kind, const float* x, const float* dy, float* dx);
+int global_pool_1d_forward(int32_t kind, const float* x, const float* step_mask, int64_t batch, int64_t steps,
+                           int64_t channels, float* y);
+int global_pool_1d_backward(int32_t kind, const float* x, const float* step_mask, const float* dy, int64_t batch,
+                            int64_t steps, int64_t channels, float* dx);
 
 }  // namespace rk::cuda
 

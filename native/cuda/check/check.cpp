@@ -738,6 +738,8 @@ void check_normalization() {
         });
       }
     }
+}
+
 // ABI v4: convolution and pooling over time. Each value is computed by one thread in a
 // fixed order, so gathers, scatters and maxima are exact; means divide on each device.
 void check_windows() {
