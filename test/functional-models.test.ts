@@ -20,6 +20,8 @@ import { tfjsArtifacts } from './helpers/model-files';
 import { expectClose } from './helpers/compare';
 import {
   copySeededWeights,
+  L,
+  Twin,
   expectSameOutputs,
   expectSameSgdStep,
   LayerPair,
@@ -37,62 +39,6 @@ beforeAll(async () => {
   await tf.setBackend('cpu');
   await tf.ready();
 });
-
-// ------------------------------------------------------------------ twin builders
-
-interface Sym {
-  rk: rk.SymbolicTensor;
-  tf: tf.SymbolicTensor;
-}
-
-/** Builds the same functional model in both libraries, remembering which layers pair up. */
-class Twin {
-  readonly pairs: LayerPair[] = [];
-  readonly inputs: Sym[] = [];
-
-  input(shape: (number | null)[], name: string, dtype: 'float32' | 'int32' = 'float32'): Sym {
-    const s = { rk: rk.input({ shape, name, dtype }), tf: tf.input({ shape, name, dtype }) };
-    this.inputs.push(s);
-    return s;
-  }
-
-  apply(pair: LayerPair, x: Sym): Sym;
-  apply(pair: LayerPair, x: Sym, many: true): Sym[];
-  apply(pair: LayerPair, x: Sym, many?: true): Sym | Sym[] {
-    this.pairs.push(pair);
-    const r = (pair[0] as rk.LayerBase).apply(x.rk);
-    const t = pair[1].apply(x.tf) as tf.SymbolicTensor | tf.SymbolicTensor[];
-    if (many) {
-      const rs = r as rk.SymbolicTensor[];
-      const ts = t as tf.SymbolicTensor[];
-      expect(rs.length, `${pair[0].name}: outputs`).toBe(ts.length);
-      return rs.map((o, i) => ({ rk: o, tf: ts[i]! }));
-    }
-    expect(Array.isArray(r)).toBe(false);
-    return { rk: r as rk.SymbolicTensor, tf: t as tf.SymbolicTensor };
-  }
-
-  models(outputs: Sym[], name?: string): { m: rk.LayersModel; t: tf.LayersModel } {
-    const m = rk.model({ inputs: this.inputs.map((s) => s.rk), outputs: outputs.map((s) => s.rk), ...(name ? { name } : {}) });
-    const t = tf.model({ inputs: this.inputs.map((s) => s.tf), outputs: outputs.map((s) => s.tf), ...(name ? { name } : {}) });
-    return { m, t };
-  }
-}
-
-type RnnOpts = { units: number; returnSequences?: boolean; returnState?: boolean; goBackwards?: boolean; activation?: 'tanh' | 'relu'; name?: string };
-
-/** Layer pairs: rnnkit's layer and tfjs's, with tfjs's defaults set to rnnkit's (TF2 Keras). */
-const L = {
-  lstm: (o: RnnOpts): LayerPair => [rk.layers.lstm(o), tf.layers.lstm({ ...o, recurrentActivation: 'sigmoid' })],
-  gru: (o: RnnOpts): LayerPair => [rk.layers.gru({ ...o, resetAfter: false }), tf.layers.gru({ ...o, recurrentActivation: 'sigmoid', resetAfter: false } as never)],
-  simpleRNN: (o: RnnOpts): LayerPair => [rk.layers.simpleRNN(o), tf.layers.simpleRNN(o)],
-  dense: (o: { units: number; activation?: 'linear' | 'tanh' | 'relu' | 'sigmoid'; name?: string }): LayerPair => [rk.layers.dense(o), tf.layers.dense(o)],
-  embedding: (o: { inputDim: number; outputDim: number; maskZero?: boolean; name?: string }): LayerPair => [rk.layers.embedding(o), tf.layers.embedding(o)],
-  bidiGru: (o: RnnOpts, mergeMode: 'concat' | 'sum' | 'ave' | 'mul'): LayerPair => [
-    rk.layers.bidirectional({ layer: rk.layers.gru({ ...o, resetAfter: false }), mergeMode }),
-    tf.layers.bidirectional({ layer: tf.layers.gru({ ...o, recurrentActivation: 'sigmoid', resetAfter: false } as never) as unknown as tf.RNN, mergeMode }),
-  ],
-};
 
 interface Case {
   /** The twin models, their layer pairs, and seeded data of N samples. */

@@ -7,6 +7,7 @@ import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import * as rk from '../../lib';
+import { expect } from 'vitest';
 import { expectClose, expectElementwiseClose } from './compare';
 import { Rng } from './random';
 
@@ -169,3 +170,83 @@ export function writeModelFiles(dir: string, topology: unknown, weights: readonl
     }),
   );
 }
+
+// ------------------------------------------------------------------ twin builders
+
+
+export interface Sym {
+  rk: rk.SymbolicTensor;
+  tf: tf.SymbolicTensor;
+}
+
+/** Builds the same functional model in both libraries, remembering which layers pair up. */
+export class Twin {
+  readonly pairs: LayerPair[] = [];
+  readonly inputs: Sym[] = [];
+
+  input(shape: (number | null)[], name: string, dtype: 'float32' | 'int32' = 'float32'): Sym {
+    const s = { rk: rk.input({ shape, name, dtype }), tf: tf.input({ shape, name, dtype }) };
+    this.inputs.push(s);
+    return s;
+  }
+
+  apply(pair: LayerPair, x: Sym): Sym;
+  apply(pair: LayerPair, x: Sym, many: true): Sym[];
+  apply(pair: LayerPair, x: Sym, many?: true): Sym | Sym[] {
+    this.pairs.push(pair);
+    const r = (pair[0] as rk.LayerBase).apply(x.rk);
+    const t = pair[1].apply(x.tf) as tf.SymbolicTensor | tf.SymbolicTensor[];
+    if (many) {
+      const rs = r as rk.SymbolicTensor[];
+      const ts = t as tf.SymbolicTensor[];
+      expect(rs.length, `${pair[0].name}: outputs`).toBe(ts.length);
+      return rs.map((o, i) => ({ rk: o, tf: ts[i]! }));
+    }
+    expect(Array.isArray(r)).toBe(false);
+    return { rk: r as rk.SymbolicTensor, tf: t as tf.SymbolicTensor };
+  }
+
+  models(outputs: Sym[], name?: string): { m: rk.LayersModel; t: tf.LayersModel } {
+    const m = rk.model({ inputs: this.inputs.map((s) => s.rk), outputs: outputs.map((s) => s.rk), ...(name ? { name } : {}) });
+    const t = tf.model({ inputs: this.inputs.map((s) => s.tf), outputs: outputs.map((s) => s.tf), ...(name ? { name } : {}) });
+    return { m, t };
+  }
+}
+
+export type RnnOpts = { units: number; returnSequences?: boolean; returnState?: boolean; goBackwards?: boolean; activation?: 'tanh' | 'relu'; name?: string };
+/** Options only rnnkit has (tfjs masks as 'carry'). */
+export type RkOnly = { maskedOutput?: 'zeros' | 'carry' };
+export type Cell = 'lstm' | 'gru' | 'simpleRNN';
+
+/** rnnkit's recurrent layer of `cell` (GRU with resetAfter false, the only GRU tfjs has). */
+function rkRnn(cell: Cell, o: RnnOpts, extra: RkOnly): rk.RecurrentLayer {
+  if (cell === 'lstm') return rk.layers.lstm({ ...o, ...extra });
+  if (cell === 'gru') return rk.layers.gru({ ...o, ...extra, resetAfter: false });
+  return rk.layers.simpleRNN({ ...o, ...extra });
+}
+
+/** tfjs's recurrent layer of `cell`, with rnnkit's (TF2 Keras) recurrent activation. */
+function tfRnn(cell: Cell, o: RnnOpts): tf.layers.Layer {
+  if (cell === 'lstm') return tf.layers.lstm({ ...o, recurrentActivation: 'sigmoid' });
+  if (cell === 'gru') return tf.layers.gru({ ...o, recurrentActivation: 'sigmoid', resetAfter: false } as never);
+  return tf.layers.simpleRNN(o);
+}
+
+/** Layer pairs: rnnkit's layer and tfjs's, with tfjs's defaults set to rnnkit's (TF2 Keras). */
+export const L = {
+  rnn: (cell: Cell, o: RnnOpts, extra: RkOnly = {}): LayerPair => [rkRnn(cell, o, extra), tfRnn(cell, o)],
+  lstm: (o: RnnOpts, extra: RkOnly = {}): LayerPair => L.rnn('lstm', o, extra),
+  gru: (o: RnnOpts, extra: RkOnly = {}): LayerPair => L.rnn('gru', o, extra),
+  simpleRNN: (o: RnnOpts, extra: RkOnly = {}): LayerPair => L.rnn('simpleRNN', o, extra),
+  dense: (o: { units: number; activation?: 'linear' | 'tanh' | 'relu' | 'sigmoid'; name?: string }): LayerPair => [rk.layers.dense(o), tf.layers.dense(o)],
+  timeDistributedDense: (o: { units: number; activation?: 'linear' | 'tanh' | 'relu' | 'sigmoid' }): LayerPair => [
+    rk.layers.timeDistributed({ layer: rk.layers.dense(o) }),
+    tf.layers.timeDistributed({ layer: tf.layers.dense(o) }),
+  ],
+  embedding: (o: { inputDim: number; outputDim: number; maskZero?: boolean; name?: string }): LayerPair => [rk.layers.embedding(o), tf.layers.embedding(o)],
+  bidirectional: (cell: Cell, o: RnnOpts, mergeMode: 'concat' | 'sum' | 'ave' | 'mul', extra: RkOnly = {}): LayerPair => [
+    rk.layers.bidirectional({ layer: rkRnn(cell, o, extra), mergeMode }),
+    tf.layers.bidirectional({ layer: tfRnn(cell, o) as unknown as tf.RNN, mergeMode }),
+  ],
+  bidiGru: (o: RnnOpts, mergeMode: 'concat' | 'sum' | 'ave' | 'mul'): LayerPair => L.bidirectional('gru', o, mergeMode),
+};
