@@ -16,7 +16,10 @@ import * as ref from './reference/rnn64';
 import { Rng } from './helpers/random';
 import { expectClose } from './helpers/compare';
 import { seedOf } from './helpers/rnn-cases';
-import { Cell, copySeededWeights, expectSameOutputs, expectSameSgdStep, L, LayerPair, outList, Twin } from './helpers/tfjs-parity';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Cell, copySeededWeights, expectSameOutputs, expectSameSgdStep, L, LayerPair, saveTfjsModel, Twin } from './helpers/tfjs-parity';
 
 const FWD_TOL = 1e-5;
 const GRAD_TOL = 1e-4;
@@ -383,7 +386,7 @@ describe('stacked: masks propagate through returnSequences layers, Dense and Tim
     const s = rk.sequential(layers());
     const inp = rk.input({ shape: [T], dtype: 'int32' });
     let h: rk.SymbolicTensor = inp;
-    for (const l of layers()) h = (l as rk.LayerBase).apply(h) as rk.SymbolicTensor;
+    for (const l of layers()) h = (l as unknown as rk.LayerBase).apply(h) as rk.SymbolicTensor;
     const f = rk.model({ inputs: inp, outputs: h });
     f.setWeights(s.getWeights());
     const ids = rk.tensor(idsOf(maskOf('holes'), rng), [N, T]);
@@ -392,6 +395,56 @@ describe('stacked: masks propagate through returnSequences layers, Dense and Tim
     expect(Array.from(a)).toEqual(Array.from(b));
     s.dispose();
     f.dispose();
-    void outList;
+  });
+});
+
+// ------------------------------------------------------------------ where tfjs and Keras part ways
+
+describe('where tfjs differs from Keras', () => {
+  it("carry with an initial state: a front-masked step outputs zeros (Keras's zero prev_output; tfjs repeats h0)", async () => {
+    const rng = new Rng(seedOf('carry initial state'));
+    const D = 3;
+    const H = 4;
+    const cfg: ref.RnnConfig = { cell: 'lstm', units: H, inputDim: D, returnSequences: true, maskedOutput: 'carry' };
+    const weights = ref.weightShapes(cfg).map((s) => rng.uniform(ref.sizeOf(s), -0.6, 0.6));
+    const layer = rk.layers.lstm({ units: H, returnSequences: true, maskedOutput: 'carry' });
+    layer.setWeights(weights);
+    const mask = maskOf('front');
+    const xv = rng.normal(N * T * D);
+    const init = [rng.normal(N * H, 0, 0.5), rng.normal(N * H, 0, 0.5)];
+    const fwd = await layer.forward(rk.tensor(xv, [N, T, D]), { mask, initialState: init.map((v) => rk.tensor(v, [N, H])) });
+    const want = ref.forward(cfg, weights, { x: xv, N, T, mask, initialState: init });
+    expectClose(fwd.output.dataSync(), want.output, FWD_TOL, 'sequence output vs the float64 reference');
+    // row 1 ('0001111'): its first three steps are masked and output zeros
+    expect(Array.from(fwd.output.dataSync().subarray(1 * T * H, 1 * T * H + 3 * H)).every((v) => v === 0)).toBe(true);
+    // tfjs instead repeats the initial h there
+    const tl = tf.layers.lstm({ units: H, returnSequences: true, recurrentActivation: 'sigmoid' });
+    const tx = tf.tensor(xv, [N, T, D]);
+    tl.apply(tx);
+    tl.setWeights(weights.map((w, k) => tf.tensor(w, ref.weightShapes(cfg)[k]!)));
+    const tout = (tl.apply(tx, { initialState: init.map((v) => tf.tensor(v, [N, H])), mask: tf.tensor(Array.from(mask), [N, T], 'bool') } as never) as tf.Tensor).dataSync();
+    expect(Array.from(tout.subarray(1 * T * H, 1 * T * H + H))).toEqual(Array.from(Float32Array.from(init[0]!.subarray(1 * H, 2 * H))));
+    layer.dispose();
+  });
+
+  // Known gap (reported): files from tfjs (and Keras, zero_output_for_mask false) mean the
+  // previous output at masked steps, but the reader builds recurrent layers with rnnkit's
+  // default maskedOutput 'zeros' unless the file has rnnkit_masked_output. Flip to it() once
+  // the reader maps them to 'carry'.
+  it.fails("a tfjs-saved Embedding(maskZero) -> LSTM(returnSequences) -> Dense keeps tfjs's outputs at masked steps", async () => {
+    const rng = new Rng(seedOf('tfjs saved masked'));
+    const { twin, t } = embeddingModel(L.lstm({ units: 5, returnSequences: true }, { maskedOutput: 'carry' }));
+    copySeededWeights(twin.pairs, rng);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'rnnkit-masks-'));
+    try {
+      await saveTfjsModel(t, dir);
+      const loaded = await rk.loadModel(dir);
+      const ids = idsOf(maskOf('holes'), rng);
+      expectSameOutputs(await loaded.predict(rk.tensor(ids, [N, T])), t.predict(tf.tensor(Int32Array.from(ids), [N, T], 'int32')) as tf.Tensor, FWD_TOL, 'loaded from tfjs');
+      loaded.dispose();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      t.dispose();
+    }
   });
 });
