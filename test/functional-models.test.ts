@@ -185,6 +185,33 @@ describe('forward parity with tf.model (same weights)', () => {
     });
   }
 
+  it('a functional model applied as a layer (twice, sharing its weights) inside another model', async () => {
+    const rng = new Rng(seedOf('nested'));
+    const w = new Twin();
+    const inner = new Twin();
+    const ix = inner.input([T, 3], 'inner_in');
+    const iy = inner.apply(L.dense({ units: 2, activation: 'tanh' }), inner.apply(L.gru({ units: 4 }), ix));
+    const innerModels = inner.models([iy], 'inner');
+    const a = w.input([T, 3], 'outer_a');
+    const b = w.input([T, 3], 'outer_b');
+    const ya = { rk: innerModels.m.apply(a.rk) as rk.SymbolicTensor, tf: innerModels.t.apply(a.tf) as tf.SymbolicTensor };
+    const yb = { rk: innerModels.m.apply(b.rk) as rk.SymbolicTensor, tf: innerModels.t.apply(b.tf) as tf.SymbolicTensor };
+    const y = w.apply(L.dense({ units: 3 }), ya);
+    const { m, t } = w.models([y, yb]);
+    copySeededWeights([...inner.pairs, ...w.pairs], rng);
+    const N = 4;
+    const xa = rng.normal(N * T * 3);
+    const xb = rng.normal(N * T * 3);
+    const got = await m.predict([rk.tensor(xa, [N, T, 3]), rk.tensor(xb, [N, T, 3])]);
+    expectSameOutputs(got, t.predict([tf.tensor(xa, [N, T, 3]), tf.tensor(xb, [N, T, 3])]) as tf.Tensor[], FWD_TOL, 'nested');
+    // the inner layers appear once, their weights counted once
+    expect(m.countParams()).toBe(t.countParams());
+    // the inner model on its own gives outer output 1
+    expectSameOutputs(await innerModels.m.predict(rk.tensor(xb, [N, T, 3])), tfList(t.predict([tf.tensor(xa, [N, T, 3]), tf.tensor(xb, [N, T, 3])]) as tf.Tensor[])[1]!, FWD_TOL, 'inner alone');
+    m.dispose();
+    t.dispose();
+  });
+
   it('a shared layer has one set of weights: changing them changes both of its calls', async () => {
     const { m, xs } = setUp('a shared LSTM applied to two inputs, one head each and a shared head');
     const lstm = m.getLayer('shared_lstm');
@@ -227,6 +254,14 @@ describe('one SGD step equals tfjs (gradients within 1e-4)', () => {
         ys.push(rk.tensor(v, shape));
         tys.push(tf.tensor(v, shape));
       }
+      // the loss before the step: Keras's sum over the outputs, as tfjs's evaluate
+      m.compile({ loss: 'mse', optimizer: rk.optimizers.sgd({ learningRate: 0.1 }) });
+      t.compile({ loss: 'meanSquaredError', optimizer: tf.train.sgd(0.1) });
+      // tfjs's evaluate lists the per-output losses last (with several outputs its first value
+      // is not the total): Keras's total is their sum
+      const tfValues = tfList(t.evaluate(one(txs), one(tys), { batchSize: N }) as tf.Scalar | tf.Scalar[]).map((v) => v.dataSync()[0]!);
+      const tfLoss = tfValues.slice(-ys.length).reduce((a, b) => a + b, 0);
+      expectClose([await m.evaluate(one(xs), one(ys))], [tfLoss], FWD_TOL, 'evaluate');
       await expectSameSgdStep(m, t, twin.pairs, { xs, ys, txs, tys }, GRAD_TOL);
       // and the updated models still agree
       expectSameOutputs(await m.predict(one(xs)), t.predict(one(txs)) as tf.Tensor | tf.Tensor[], FWD_TOL, 'after the step');
