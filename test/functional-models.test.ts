@@ -696,6 +696,97 @@ describe('hand-written model.json in Keras 3 and Keras 2 functional spelling', (
     });
   }
 
+  /**
+   * A Keras 3 file: int InputLayer -> Embedding(mask_zero) -> Bidirectional(LSTM) -> Dense.
+   * `keras3Names`: the wrapped layers named as Keras 3 writes them (config.layer 'forward_lstm',
+   * config.backward_layer 'backward_lstm'); else the wrapped layer keeps its own name 'lstm'
+   * (Keras 2 / tfjs). The weights are `bidirectional/forward_lstm/lstm_cell/...` either way.
+   */
+  async function keras3EmbeddingBidi(keras3Names: boolean): Promise<void> {
+    const rng = new Rng(seedOf(`keras3 embedding bidi ${keras3Names}`));
+    const V = 7;
+    const inp = tf.input({ shape: [TA], dtype: 'int32', name: 'ids' });
+    const emb = tf.layers.embedding({ inputDim: V, outputDim: 3, maskZero: true, name: 'embedding' });
+    const bidi = tf.layers.bidirectional({ layer: tf.layers.lstm({ units: 4, recurrentActivation: 'sigmoid', name: 'lstm' }) as unknown as tf.RNN, mergeMode: 'concat', name: 'bidirectional' });
+    const dense = tf.layers.dense({ units: 2, name: 'dense' });
+    const tm = tf.model({ inputs: inp, outputs: dense.apply(bidi.apply(emb.apply(inp))) as tf.SymbolicTensor });
+    const values = new Map<string, Float32Array[]>();
+    const shapes = new Map<string, number[][]>();
+    for (const l of [emb, bidi, dense]) {
+      const ws = l.getWeights();
+      const vs = ws.map((w) => rng.uniform(w.size, -0.7, 0.7));
+      l.setWeights(vs.map((v, k) => tf.tensor(v, ws[k]!.shape)));
+      values.set(l.name, vs);
+      shapes.set(l.name, ws.map((w) => [...w.shape]));
+    }
+    const k3 = 'keras3';
+    const lstmConfig = (name: string, goBackwards: boolean) => ({ ...kerasLayerConfig(k3, 'LSTM', name, { units: 4 }), go_backwards: goBackwards });
+    const kt = (ref: Ref, shape: (number | null)[], dtype = 'float32') => [{ args: [{ class_name: '__keras_tensor__', config: { shape, dtype, keras_history: ref } }], kwargs: {} }];
+    const topology = {
+      class_name: 'Functional',
+      module: 'keras',
+      registered_name: 'Functional',
+      config: {
+        name: 'functional',
+        trainable: true,
+        layers: [
+          { module: 'keras.layers', class_name: 'InputLayer', registered_name: null, name: 'ids', config: { batch_shape: [null, TA], dtype: 'int32', sparse: false, name: 'ids' }, inbound_nodes: [] },
+          {
+            module: 'keras.layers', class_name: 'Embedding', registered_name: null, name: 'embedding', build_config: { input_shape: [null, TA] },
+            config: { name: 'embedding', trainable: true, dtype: dtypePolicy, input_dim: V, output_dim: 3, embeddings_initializer: k3init('RandomUniform', { minval: -0.05, maxval: 0.05, seed: null }), embeddings_regularizer: null, activity_regularizer: null, embeddings_constraint: null, mask_zero: true, lora_rank: null },
+            inbound_nodes: kt(['ids', 0, 0], [null, TA], 'int32'),
+          },
+          {
+            module: 'keras.layers', class_name: 'Bidirectional', registered_name: null, name: 'bidirectional', build_config: { input_shape: [null, TA, 3] },
+            config: {
+              name: 'bidirectional', trainable: true, dtype: dtypePolicy, merge_mode: 'concat',
+              layer: { module: 'keras.layers', class_name: 'LSTM', config: lstmConfig(keras3Names ? 'forward_lstm' : 'lstm', false), registered_name: null, build_config: { input_shape: [null, TA, 3] } },
+              ...(keras3Names
+                ? { backward_layer: { module: 'keras.layers', class_name: 'LSTM', config: lstmConfig('backward_lstm', true), registered_name: null, build_config: { input_shape: [null, TA, 3] } } }
+                : {}),
+            },
+            inbound_nodes: kt(['embedding', 0, 0], [null, TA, 3]),
+          },
+          { module: 'keras.layers', class_name: 'Dense', registered_name: null, name: 'dense', build_config: { input_shape: [null, 8] }, config: kerasLayerConfig(k3, 'Dense', 'dense', { units: 2 }), inbound_nodes: kt(['bidirectional', 0, 0], [null, 8]) },
+        ],
+        input_layers: ['ids', 0, 0],
+        output_layers: ['dense', 0, 0],
+      },
+    };
+    // Keras 3 names: <model>/<layer>/<direction>_<inner>/<cell>/<weight>:0
+    const names: Record<string, string[]> = {
+      embedding: ['embedding/embeddings'],
+      bidirectional: ['forward_lstm', 'backward_lstm'].flatMap((d) => ['kernel', 'recurrent_kernel', 'bias'].map((w) => `bidirectional/${d}/lstm_cell/${w}`)),
+      dense: ['dense/kernel', 'dense/bias'],
+    };
+    const specs = [...values].flatMap(([l, vs]) => vs.map((v, k) => ({ name: `functional/${names[l]![k]}:0`, shape: shapes.get(l)![k]!, values: v })));
+    specs.sort((a, b) => (a.name < b.name ? -1 : 1));
+    const dir = freshDir();
+    writeModelFiles(dir, topology, specs);
+    const model = await rk.loadModel(dir);
+    const N = 6;
+    const ids = new Float32Array(N * TA);
+    const lengths = [5, 3, 1, 0, 4, 2];
+    lengths.forEach((len, n) => {
+      for (let t = TA - len; t < TA; t++) ids[n * TA + t] = rng.int(1, V - 1);
+    });
+    expectSameOutputs(await model.predict(rk.tensor(ids, [N, TA])), tm.predict(tf.tensor(Int32Array.from(ids), [N, TA], 'int32')) as tf.Tensor, FWD_TOL, 'rnnkit vs tfjs');
+    model.dispose();
+    tm.dispose();
+  }
+
+  it('Keras 3 spelling: int InputLayer -> Embedding(mask_zero) -> Bidirectional(LSTM) -> Dense, front-padded ids, equals tfjs', async () => {
+    await keras3EmbeddingBidi(false);
+  });
+
+  // Known gap (reported, for the Keras readers): Keras 3 serializes a Bidirectional's wrapped
+  // layers as 'forward_lstm' / 'backward_lstm' (and strips the prefix when it rebuilds them);
+  // rnnkit's reader names them 'forward_forward_lstm', so the weights do not match. Flip to
+  // it() once the reader handles it.
+  it.fails("Keras 3 Bidirectional with config.layer named 'forward_lstm' and a backward_layer", async () => {
+    await keras3EmbeddingBidi(true);
+  });
+
   it('weight names that cannot be matched are an RNNKIT_MODEL_FILE error naming them', async () => {
     const rng = new Rng(seedOf('unmatched'));
     const twin = kerasTwin(false, rng);
