@@ -916,6 +916,10 @@ export function recurrentPass(
 ): LayerPass {
   const outputs = returnState ? [fwd.output, ...fwd.states] : [fwd.output];
   if (!returnState) for (const s of fwd.states) s.dispose();
+  // The outputs are the caller's: a model frees an output nobody reads (a returnState layer
+  // whose states alone are used) before backward, so its zero gradient is made from these.
+  const outShape = [...fwd.output.shape];
+  const outDevice = fwd.output.device as BackendName;
   let used = false;
   return {
     outputs,
@@ -925,7 +929,7 @@ export function recurrentPass(
       if (!training) throw typeError(`${layer.name}: backward needs a pass run with training: true`);
       if (used) throw typeError(`${layer.name}: backward was already called for this pass`);
       used = true;
-      const dOutput = dOutputs[0] ?? fromNative(native.scale(fwd.output.handle, 0));
+      const dOutput = dOutputs[0] ?? tensor(new Float32Array(outShape.reduce((a, b) => a * b, 1)), outShape, { device: outDevice });
       try {
         const g = await backward(fwd, dOutput, returnState ? [...dOutputs.slice(1)].map((d) => d ?? null) : []);
         return { dInputs: [g.dInput], dWeights: g.dWeights };
