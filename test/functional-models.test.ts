@@ -99,6 +99,19 @@ const CASES: Record<string, Case> = {
       return { twin: w, ...w.models([yh, yc, ys]) };
     },
   },
+  'only the states of a returnState layer are used (LSTM c; Bidirectional GRU h of each direction)': {
+    inputs: [{ shape: [T, 3] }],
+    build() {
+      const w = new Twin();
+      const x = w.input([T, 3], 'states_only_in');
+      const [, , c] = w.apply(L.lstm({ units: 4, returnSequences: true, returnState: true }), x, true);
+      const [, hf, hb] = w.apply(L.bidiGru({ units: 3, returnState: true }, 'concat'), x, true);
+      const y1 = w.apply(L.dense({ units: 2 }), c!);
+      const y2 = w.apply(L.dense({ units: 2, activation: 'tanh' }), hf!);
+      const y3 = w.apply(L.dense({ units: 2 }), hb!);
+      return { twin: w, ...w.models([y1, y2, y3]) };
+    },
+  },
   'feature extraction: an inner LSTM sequence output and the final Dense': {
     inputs: [{ shape: [T, 4] }],
     build() {
@@ -234,6 +247,7 @@ describe('one SGD step equals tfjs (gradients within 1e-4)', () => {
     'a shared LSTM applied to two inputs, one head each and a shared head',
     'two inputs, two branches, two outputs',
     'LSTM with returnState: its states feed Dense layers',
+    'only the states of a returnState layer are used (LSTM c; Bidirectional GRU h of each direction)',
     'feature extraction: an inner LSTM sequence output and the final Dense',
     'Embedding -> LSTM -> Dense',
   ];

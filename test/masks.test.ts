@@ -375,6 +375,45 @@ describe('stacked: masks propagate through returnSequences layers, Dense and Tim
     });
   }
 
+  for (const pattern of ['front', 'holes'] as Pattern[]) {
+    it(`one masked embedding feeding two branches (LSTM with returnState -> Dense on c; goBackwards GRU sequence -> Dense), ${pattern}-padded`, async () => {
+      const rng = new Rng(seedOf(`two branches ${pattern}`));
+      const w = new Twin();
+      const x = w.input([T], 'ids', 'int32');
+      const e = w.apply(L.embedding({ inputDim: V, outputDim: 4, maskZero: true }), x);
+      const [, , c] = w.apply(L.lstm({ units: 5, returnState: true }), e, true);
+      const y1 = w.apply(L.dense({ units: 2 }), c!);
+      const y2 = w.apply(L.dense({ units: 2, activation: 'tanh' }), w.apply(L.gru({ units: 3, returnSequences: true, goBackwards: true }, { maskedOutput: 'carry' }), e));
+      const { m, t } = w.models([y1, y2]);
+      copySeededWeights(w.pairs, rng);
+      const ids = idsOf(maskOf(pattern), rng);
+      const rx = rk.tensor(ids, [N, T]);
+      const tx = tf.tensor(Int32Array.from(ids), [N, T], 'int32');
+      expectSameOutputs(await m.predict(rx), t.predict(tx) as tf.Tensor[], FWD_TOL, 'predict');
+      // tfjs sums the outputs' unreduced losses before averaging: [N] and [N,T] add up as
+      // Keras's sum of means only when N == T, so the step uses N = T rows
+      const n = T;
+      const rows = Array.from({ length: n }, (_, i) => i % N);
+      const ids2 = Float32Array.from(rows.flatMap((r) => Array.from(ids.subarray(r * T, (r + 1) * T))));
+      const y1v = rng.normal(n * 2, 0, 0.7);
+      const y2v = rng.normal(n * T * 2, 0, 0.7);
+      await expectSameSgdStep(
+        m,
+        t,
+        w.pairs,
+        {
+          xs: [rk.tensor(ids2, [n, T])],
+          ys: [rk.tensor(y1v, [n, 2]), rk.tensor(y2v, [n, T, 2])],
+          txs: [tf.tensor(Int32Array.from(ids2), [n, T], 'int32')],
+          tys: [tf.tensor(y1v, [n, 2]), tf.tensor(y2v, [n, T, 2])],
+        },
+        GRAD_TOL,
+      );
+      m.dispose();
+      t.dispose();
+    });
+  }
+
   it('a sequential model over a mask: the same as the functional one', async () => {
     const rng = new Rng(seedOf('sequential stacked'));
     const layers = () => [
