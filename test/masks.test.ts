@@ -190,6 +190,10 @@ describe('predict and fit with an explicit [N,T] mask on float inputs equal tfjs
         const maskTensor = rk.tensor(Float32Array.from(mask), [N, T]);
         expectSameOutputs(await m.predict(x, { mask: maskTensor, batchSize: 4 }), want, FWD_TOL, 'predict with a Tensor mask, in batches');
         const yv = rng.normal(want.size, 0, 0.7);
+        m.compile({ loss: 'mse', optimizer: rk.optimizers.sgd({ learningRate: 0.1 }) });
+        t.compile({ loss: 'meanSquaredError', optimizer: tf.train.sgd(0.1) });
+        const tfLoss = (t.evaluate(tx, tf.tensor(yv, want.shape)) as tf.Scalar).dataSync()[0]!;
+        expectClose([await m.evaluate(x, rk.tensor(yv, want.shape), { mask, batchSize: 4 })], [tfLoss], FWD_TOL, 'evaluate with a mask');
         const { x: x2, tx: tx2 } = floatData(mask, D, rng, false);
         await expectSameSgdStep(m, t, pairs, { xs: [x2], ys: [rk.tensor(yv, want.shape)], txs: [tx2], tys: [tf.tensor(yv, want.shape)], fitOptions: { mask } }, GRAD_TOL);
         m.dispose();
