@@ -266,7 +266,7 @@ describe('forward parity with tf.model (same weights)', () => {
     const want = outList(await outer.predict([rk.tensor(xa, [N, T, 3]), rk.tensor(xb, [N, T, 3])]));
     const dir = freshDir();
     await outer.save(dir);
-    const loaded = await rk.loadModel(dir);
+    const loaded = (await rk.loadModel(dir)) as rk.LayersModel;
     const got = outList(await loaded.predict([rk.tensor(xa, [N, T, 3]), rk.tensor(xb, [N, T, 3])]));
     got.forEach((g, i) => expect(Array.from(g.dataSync())).toEqual(Array.from(want[i]!.dataSync())));
     const fromTf = await tf.loadLayersModel(tf.io.fromMemory(tfjsArtifacts(dir)));
