@@ -25,6 +25,12 @@ export class StepMask {
     readonly valid: Uint8Array,
     /** Each sequence's valid prefix, when the mask is right-padded; else null. */
     readonly lengths: Int32Array | null,
+    /**
+     * Made from `lengths` (a model's `lengths` option): recurrent layers read it with the
+     * meaning of their own `lengths` (goBackwards reverses only the valid steps), not as a
+     * Keras mask.
+     */
+    readonly fromLengths = false,
   ) {}
 
   /** The mask of right-padded sequences with these lengths (each in [0, T]). */
@@ -32,7 +38,7 @@ export class StepMask {
     const N = lengths.length;
     const valid = new Uint8Array(N * T);
     for (let n = 0; n < N; n++) valid.fill(1, n * T, n * T + Math.min(T, Math.max(0, lengths[n]!)));
-    return new StepMask(N, T, valid, Int32Array.from(lengths));
+    return new StepMask(N, T, valid, Int32Array.from(lengths), true);
   }
 
   /** A mask from `N·T` 0/1 entries (row-major). */
@@ -55,7 +61,7 @@ export class StepMask {
   gather(indices: ArrayLike<number>): StepMask {
     const out = new Uint8Array(indices.length * this.T);
     for (let i = 0; i < indices.length; i++) out.set(this.valid.subarray(indices[i]! * this.T, (indices[i]! + 1) * this.T), i * this.T);
-    return new StepMask(indices.length, this.T, out, prefixLengths(out, indices.length, this.T));
+    return new StepMask(indices.length, this.T, out, prefixLengths(out, indices.length, this.T), this.fromLengths);
   }
 
   /** Steps valid in both masks (Keras combines masks with a logical and). */

@@ -325,8 +325,11 @@ export class Bidirectional implements Layer {
   /** Runs both directions (see {@link forward}). */
   async run(inputs: readonly Tensor[], context: RunContext): Promise<LayerPass> {
     const mask = context.masks[0] ?? null;
-    const fwd = await this.forward(inputs[0]!, { training: context.training, ...maskOptions(mask) });
     const c = this.forwardLayer.config;
+    // The backward direction's sequence output: with lengths its carried outputs at the
+    // padding would be the first step's, where Keras's masked run (padding first) has none.
+    const sameAsMask = !(c.returnSequences && (c.goBackwards || c.maskedOutput === 'carry'));
+    const fwd = await this.forward(inputs[0]!, { training: context.training, ...maskOptions(mask, sameAsMask) });
     return recurrentPass(this, fwd, mask, c.returnSequences, c.returnState, context.training, (f, d, dStates) =>
       this.backwardTrainable(f as BidirectionalForward, d, dStates),
     );

@@ -717,7 +717,8 @@ export class RecurrentLayer implements SequenceLayer, Layer {
   /** Runs the layer; a per-step mask with every sequence right-padded takes the lengths path. */
   async run(inputs: readonly Tensor[], context: RunContext): Promise<LayerPass> {
     const mask = context.masks[0] ?? null;
-    const fwd = await this.forward(inputs[0]!, { training: context.training, ...maskOptions(mask) });
+    const c = this.config;
+    const fwd = await this.forward(inputs[0]!, { training: context.training, ...maskOptions(mask, !(c.returnSequences && c.goBackwards)) });
     return recurrentPass(this, fwd, mask, this.config.returnSequences, this.config.returnState, context.training, (f, dOutput, dStates) =>
       this.backwardTrainable(f, dOutput, dStates),
     );
@@ -890,10 +891,17 @@ export function recurrentOutputShapes(
   return [out, ...Array.from({ length: states }, () => [s[0]!, c.units] as Shape)];
 }
 
-/** @internal A step mask as forward options: right-padded masks become lengths (the fast path). */
-export function maskOptions(mask: StepMask | null): { lengths?: Int32Array; mask?: Uint8Array } {
+/**
+ * @internal A step mask as forward options: right-padded masks become lengths (the fast
+ * path) where lengths mean the same as the Keras mask. They do not for a sequence output
+ * processed backwards: lengths reverse only each sequence's valid steps (padding last in
+ * processing order), while Keras reverses the whole masked sequence (padding first), and a
+ * carried output then differs too; pass `sameAsMask: false` for such a layer. A mask made
+ * from a model's `lengths` option keeps the meaning of lengths.
+ */
+export function maskOptions(mask: StepMask | null, sameAsMask = true): { lengths?: Int32Array; mask?: Uint8Array } {
   if (!mask || mask.allValid) return {};
-  return mask.lengths ? { lengths: mask.lengths } : { mask: mask.valid };
+  return mask.lengths && (sameAsMask || mask.fromLengths) ? { lengths: mask.lengths } : { mask: mask.valid };
 }
 
 /** @internal The Layer pass of a recurrent forward (single or bidirectional). */
@@ -908,6 +916,10 @@ export function recurrentPass(
 ): LayerPass {
   const outputs = returnState ? [fwd.output, ...fwd.states] : [fwd.output];
   if (!returnState) for (const s of fwd.states) s.dispose();
+  // The outputs are the caller's: a model frees an output nobody reads (a returnState layer
+  // whose states alone are used) before backward, so its zero gradient is made from these.
+  const outShape = [...fwd.output.shape];
+  const outDevice = fwd.output.device as BackendName;
   let used = false;
   return {
     outputs,
@@ -917,7 +929,7 @@ export function recurrentPass(
       if (!training) throw typeError(`${layer.name}: backward needs a pass run with training: true`);
       if (used) throw typeError(`${layer.name}: backward was already called for this pass`);
       used = true;
-      const dOutput = dOutputs[0] ?? fromNative(native.scale(fwd.output.handle, 0));
+      const dOutput = dOutputs[0] ?? tensor(new Float32Array(outShape.reduce((a, b) => a * b, 1)), outShape, { device: outDevice });
       try {
         const g = await backward(fwd, dOutput, returnState ? [...dOutputs.slice(1)].map((d) => d ?? null) : []);
         return { dInputs: [g.dInput], dWeights: g.dWeights };

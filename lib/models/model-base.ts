@@ -149,7 +149,9 @@ export abstract class ModelBase {
 
   private async runBatch(graph: Graph, xs: readonly Tensor[], masks: readonly (StepMask | null)[]): Promise<Tensor[]> {
     const pass = await graph.run(xs, masks, false);
-    const outs = pass.outputs.map((o) => (xs.includes(o) ? fromNative(native.scale(o.handle, 1)) : o));
+    // Every output is the caller's own tensor: an input passed through, or an output listed
+    // twice, is copied (batched runs concatenate into new tensors anyway).
+    const outs = pass.outputs.map((o, i) => (xs.includes(o) || pass.outputs.indexOf(o) < i ? fromNative(native.scale(o.handle, 1)) : o));
     pass.dispose();
     return outs;
   }
