@@ -848,17 +848,16 @@ describe('hand-written model.json in Keras 3 and Keras 2 functional spelling', (
   // layers as 'forward_lstm' / 'backward_lstm' (and strips the prefix when it rebuilds them);
   // rnnkit's reader names them 'forward_forward_lstm', so the weights do not match. Flip to
   // it() once the reader handles it.
-  it.fails("Keras 3 Bidirectional with config.layer named 'forward_lstm' and a backward_layer", async () => {
+  it("Keras 3 Bidirectional with config.layer named 'forward_lstm' and a backward_layer", async () => {
     await keras3EmbeddingBidi(true);
   });
 
   it('weight names that cannot be matched are an RNNKIT_MODEL_FILE error naming them', async () => {
     const rng = new Rng(seedOf('unmatched'));
     const twin = kerasTwin(false, rng);
-    for (const rename of [
-      (n: string) => n.replace('dense_b/', 'dense_c/'),
-      (n: string) => n.replace('functional/', 'other_model/'),
-    ]) {
+    // (A different leading model name is skipped like any segment that names no layer: the
+    // match stays one to one, so it is not an error.)
+    for (const rename of [(n: string) => n.replace('dense_b/', 'dense_c/')]) {
       const { topology, specs } = kerasFile({ spelling: 'keras3', names: 'prefixed', order: 'alphabetical' }, twin.weights, twin.shapes);
       const renamed = specs.map((s) => ({ ...s, name: s.name.includes('dense_b/kernel') ? rename(s.name) : s.name }));
       const bad = renamed.find((s) => s.name !== specs.find((x) => x.values === s.values)!.name)!.name;
@@ -871,7 +870,7 @@ describe('hand-written model.json in Keras 3 and Keras 2 functional spelling', (
       expect(e, bad).not.toBeNull();
       expect(e!.code).toBe('RNNKIT_MODEL_FILE');
       expect(e!.message).toContain(`'${bad}'`);
-      expect(e!.message).toMatch(/cannot be matched to the layers by name.*layer weights not stored: 'dense_b\/kernel'/);
+      expect(e!.message).toMatch(/cannot be matched to the model's layers by name.*layer 'dense_b' \(Dense\) weight 'kernel': no stored weight matches it/);
     }
     twin.model.dispose();
   });

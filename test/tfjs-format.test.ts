@@ -329,7 +329,7 @@ describe('other spellings of the format', () => {
         let k = 0;
         for (const g of json.weightsManifest) for (const w of g.weights) w.name = `w${k++}`;
       }),
-    ).rejects.toThrow(/cannot be matched to the layers by name.*'w0', 'w1'/);
+    ).rejects.toThrow(/cannot be matched to the model's layers by name: stored weight 'w0' names no layer of the model; stored weight 'w1'/);
   });
 
   it('Keras 3 style: InputLayer batch_shape, dtype policies, module / registered_name keys', async () => {
@@ -481,10 +481,10 @@ describe('malformed files', () => {
 
   it('an unknown class_name names the layer and its type', async () => {
     const { dir, json } = await saved();
-    json.modelTopology.config.layers[1].class_name = 'Conv1D';
+    json.modelTopology.config.layers[1].class_name = 'Conv2D';
     write(dir, json);
     await expect(rk.loadModel(dir)).rejects.toThrow(TypeError);
-    await expect(rk.loadModel(dir)).rejects.toThrow(/layer 1 'dense_\d+' \(Conv1D\): unsupported layer type 'Conv1D'/);
+    await expect(rk.loadModel(dir)).rejects.toThrow(/layer 1 'dense_\d+' \(Conv2D\): unsupported layer type 'Conv2D'/);
   });
 
   it('a missing weight names the counts per layer', async () => {

@@ -16,7 +16,8 @@ import { applyLayer, SymbolicTensor } from '../layers/symbolic';
 import { LayersModel } from '../models/layers-model';
 import { Sequential } from '../models/sequential';
 import type { Tensor } from '../tensor';
-import { declaredShape, get, isObj, Obj, quote } from './keras-config';
+import { declaredShape, get, isObj, JsonObject, Obj, quote } from './keras-config';
+import { normalizeKerasModelConfig } from './keras-normalize';
 import { fileRangeError, fileTypeError, modelFileError, printable } from './untrusted-files';
 import { matchWeights } from './weight-names';
 
@@ -57,7 +58,9 @@ export function buildModel(topologyValue: unknown, weights: readonly StoredWeigh
   let topology = topologyValue;
   if (!isObj(topology)) throw fileTypeError(`${source}: modelTopology is missing`);
   if (isObj(topology.model_config)) topology = topology.model_config;
-  const top = topology as Obj;
+  // Keras 3 spellings (converter output of Keras 3 models, .keras files) become tfjs's.
+  // (tfjs's in-memory camelCase spelling has none of them.)
+  const top = (typeof (topology as Obj).class_name === 'string' ? normalizeKerasModelConfig(topology as JsonObject, source) : topology) as Obj;
   const cls = top.class_name ?? top.className;
   if (cls === 'Sequential') return sequentialModel(top, weights, source);
   if (cls === 'Model' || cls === 'Functional') return functionalModel(top, weights, source);

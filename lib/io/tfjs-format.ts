@@ -11,7 +11,6 @@ import type { Sequential } from '../models/sequential';
 import { tensor } from '../tensor';
 import { isObj } from './keras-config';
 import { readKerasFile } from './keras-file';
-import { normalizeKerasModelConfig } from './keras-normalize';
 import { buildModel, StoredWeight } from './model-from-config';
 import type { WeightSpec } from './model-writer';
 import { checkNesting, fileRangeError, fileTypeError, LoadBudget, modelFileError, openInside, openRegularFile, printable, readExactly, type OpenFile } from './untrusted-files';
@@ -230,7 +229,7 @@ async function readModel(pathOrDir: string, maxBytes: number, budget: LoadBudget
   const shown = `'${printable(file, 200)}'`;
   // A model.json starts with '{' (after white space); anything else is a Keras file, whose
   // kind its own first bytes tell.
-  if (!st.isDirectory() && !(await startsWithBrace(file))) return readKerasModel(file, maxBytes, budget);
+  if (st.isFile() && !(await startsWithBrace(file))) return readKerasModel(file, maxBytes, budget);
   const opened = await openRegularFile(file, Math.min(MAX_JSON_BYTES, maxBytes), `loadModel: ${shown}`);
   let text: string;
   try {
@@ -314,7 +313,6 @@ async function readKerasModel(file: string, maxBytes: number, budget: LoadBudget
   const kf = await readKerasFile(file, { maxBytes, budget });
   budget.check();
   const shown = printable(file, 200);
-  const topology = normalizeKerasModelConfig(kf.modelConfig, shown);
   const stored: StoredWeight[] = kf.weights.map((w) => ({ name: w.name, shape: w.shape, read: () => tensor(w.values, w.shape) }));
-  return buildModel(topology, stored, shown);
+  return buildModel(kf.modelConfig, stored, shown);
 }
