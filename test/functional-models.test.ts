@@ -896,3 +896,72 @@ describe('hand-written model.json in Keras 3 and Keras 2 functional spelling', (
     void writeFileSync;
   });
 });
+
+// ------------------------------------------------------------------ merges and the new layers
+
+describe('two inputs joined by Concatenate, with convolution and pooling, both ways through tfjs files', () => {
+  /** in_a [T, 3] -> conv1d -> lstm(seq) -> globalMaxPooling1D; in_b [4] -> dense; concatenate -> dense. */
+  function build(rng: Rng) {
+    const T = 9;
+    const pairs: LayerPair[] = [
+      [rk.layers.conv1d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv' }), tf.layers.conv1d({ filters: 4, kernelSize: 3, padding: 'same', activation: 'relu', name: 'conv' })],
+      [rk.layers.lstm({ units: 5, returnSequences: true, name: 'lstm' }), tf.layers.lstm({ units: 5, returnSequences: true, recurrentActivation: 'sigmoid', name: 'lstm' })],
+      [rk.layers.globalMaxPooling1D({ name: 'pool' }), tf.layers.globalMaxPooling1d({ name: 'pool' })],
+      [rk.layers.dense({ units: 3, activation: 'tanh', name: 'side' }), tf.layers.dense({ units: 3, activation: 'tanh', name: 'side' })],
+      [rk.layers.concatenate({ name: 'join' }), tf.layers.concatenate({ name: 'join' })],
+      [rk.layers.dense({ units: 2, name: 'head' }), tf.layers.dense({ units: 2, name: 'head' })],
+    ];
+    const [conv, lstm, pool, side, join, head] = pairs;
+    const a = { rk: rk.input({ shape: [T, 3], name: 'in_a' }), tf: tf.input({ shape: [T, 3], name: 'in_a' }) };
+    const b = { rk: rk.input({ shape: [4], name: 'in_b' }), tf: tf.input({ shape: [4], name: 'in_b' }) };
+    const chain = (p: LayerPair, x: { rk: rk.SymbolicTensor | rk.SymbolicTensor[]; tf: tf.SymbolicTensor | tf.SymbolicTensor[] }) => ({
+      rk: (p[0] as rk.LayerBase).apply(x.rk) as rk.SymbolicTensor,
+      tf: p[1].apply(x.tf) as tf.SymbolicTensor,
+    });
+    const h = chain(pool!, chain(lstm!, chain(conv!, a)));
+    const s = chain(side!, b);
+    const out = chain(head!, chain(join!, { rk: [h.rk, s.rk], tf: [h.tf, s.tf] }));
+    const m = rk.model({ inputs: [a.rk, b.rk], outputs: out.rk, name: 'joined' });
+    const t = tf.model({ inputs: [a.tf, b.tf], outputs: out.tf, name: 'joined' });
+    copySeededWeights(pairs, rng);
+    const N = 3;
+    const av = rng.normal(N * T * 3);
+    const bv = rng.normal(N * 4);
+    return { m, t, pairs, xs: [rk.tensor(av, [N, T, 3]), rk.tensor(bv, [N, 4])], txs: [tf.tensor(av, [N, T, 3]), tf.tensor(bv, [N, 4])] };
+  }
+
+  it('one SGD step through Concatenate, pooling and convolution equals tfjs (gradients within 1e-4)', async () => {
+    const rng = new Rng(seedOf('concat sgd'));
+    const { m, t, pairs, xs, txs } = build(rng);
+    const yv = rng.normal(3 * 2);
+    await expectSameSgdStep(m, t, pairs, { xs, ys: [rk.tensor(yv, [3, 2])], txs, tys: [tf.tensor(yv, [3, 2])] }, 1e-4);
+    m.dispose();
+    t.dispose();
+  });
+
+  it('rnnkit -> model.json -> tfjs and rnnkit: the same predictions', async () => {
+    const { m, t, xs, txs } = build(new Rng(seedOf('concat rk->tf')));
+    expectSameOutputs(await m.predict(xs), t.predict(txs) as tf.Tensor, FWD_TOL, 'twins');
+    const dir = freshDir();
+    await m.save(dir);
+    const fromTf = await tf.loadLayersModel(tf.io.fromMemory(tfjsArtifacts(dir)));
+    expectSameOutputs(await m.predict(xs), fromTf.predict(txs) as tf.Tensor, FWD_TOL, 'tfjs reading the rnnkit file');
+    const back = (await rk.loadModel(dir)) as rk.LayersModel;
+    expect(Array.from(((await back.predict(xs)) as rk.Tensor).dataSync())).toEqual(Array.from(((await m.predict(xs)) as rk.Tensor).dataSync()));
+    for (const x of [m, back]) x.dispose();
+    t.dispose();
+    fromTf.dispose();
+  });
+
+  it('tfjs -> its own save -> rnnkit: the same predictions', async () => {
+    const { m, t, xs, txs } = build(new Rng(seedOf('concat tf->rk')));
+    m.dispose();
+    const dir = freshDir();
+    await saveTfjsModel(t, dir);
+    const loaded = (await rk.loadModel(dir)) as rk.LayersModel;
+    expect(loaded.layers.map((l) => `${l.name}:${l.className}`).sort()).toEqual(t.layers.map((l) => `${l.name}:${l.getClassName()}`).sort());
+    expectSameOutputs(await loaded.predict(xs), t.predict(txs) as tf.Tensor, FWD_TOL, 'rnnkit reading the tfjs file');
+    loaded.dispose();
+    t.dispose();
+  });
+});
