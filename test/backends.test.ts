@@ -228,7 +228,7 @@ describe.skipIf(!hasCompiler)(`backends with built plugins${hasCompiler ? '' : `
       expect(r.mixForward).toEqual({ name: 'TypeError', code: 'RNNKIT_INVALID_ARGUMENT', message: 'x is on cpu, expected cuda' });
       expect(r.mixClip).toMatchObject({ name: 'TypeError', code: 'RNNKIT_INVALID_ARGUMENT' });
       expect(r.mixClip!.message).toMatch(/different devices \(cpu and cuda\)/);
-      if (mode === 'v3-plain') {
+      if (mode !== '') {
         expect(r.conv).toMatchObject({ code: 'RNNKIT_UNSUPPORTED' });
         expect((r.conv as Failure).message).toMatch(/window_gather_1d.*cuda|cuda.*window_gather_1d/);
       } else {

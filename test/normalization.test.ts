@@ -421,7 +421,8 @@ describe('memory and devices', () => {
       x.dispose();
       dy.dispose();
     }
-    expect(rk.memory().bytes).toBe(before);
+    // Earlier tests' tensors may be collected meanwhile (GC frees native memory), never ours added.
+    expect(rk.memory().bytes).toBeLessThanOrEqual(before);
   });
 
   it('to() moves the weights; the layer then runs on inputs there', async () => {
