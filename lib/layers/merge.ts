@@ -10,7 +10,7 @@ import { fromNative, type Tensor } from '../tensor';
 import { formatShape, LayerBase, layerNameOption, simplePass } from './base';
 import type { LayerPass, RunContext, Shape } from './layer';
 import { registerLayer, type FromConfigContext } from './registry';
-import { checkOutputGradient, checkRun, commonFromConfig, layerFromFile, notTrainingError, zeros } from './weightless';
+import { checkOutputGradient, checkRun, commonFromConfig, layerFromFile, notTrainingError, zeros } from './layer-helpers';
 
 /** Options of {@link add}, {@link multiply} and {@link average}. */
 export interface MergeLayerArgs {

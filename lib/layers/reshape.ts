@@ -5,7 +5,7 @@ import { fromNative, type Tensor } from '../tensor';
 import { declaredInputOption, formatShape, LayerBase, layerNameOption, simplePass } from './base';
 import type { LayerPass, RunContext, Shape } from './layer';
 import { registerLayer } from './registry';
-import { checkOutputGradient, checkRun, commonFromConfig, layerFromFile, notTrainingError, singleShape, zeros } from './weightless';
+import { checkOutputGradient, checkRun, commonFromConfig, layerFromFile, notTrainingError, singleShape, zeros } from './layer-helpers';
 
 /** Options of {@link reshape} (tfjs-layers names). */
 export interface ReshapeLayerArgs {

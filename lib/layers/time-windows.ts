@@ -4,15 +4,11 @@
  * gradient, and reading their Keras configs.
  * @internal
  */
-import type { BackendName } from '../backend';
-import { describe, isRnnkitError, optionalBoolean, rangeError, rnnkitError, typeError } from '../errors';
-import { declaredShape, get, type Obj } from '../io/keras-config';
-import { fileTypeError, modelFileError } from '../io/untrusted-files';
+import { describe, optionalBoolean, rangeError, rnnkitError, typeError } from '../errors';
 import { StepMask } from '../mask';
-import { expectTensor, Tensor, tensor } from '../tensor';
+import { expectTensor, Tensor } from '../tensor';
 import { formatShape } from './base';
-import type { Layer, Shape } from './layer';
-import type { FromConfigContext } from './registry';
+import type { Shape } from './layer';
 
 /** How windows meet the sequence ends: TF's `valid` and `same`, and Keras's `causal` (Conv1D only). */
 export type TimePadding = 'valid' | 'same' | 'causal';
@@ -84,47 +80,4 @@ export function checkSequenceRun(where: string, inputs: unknown, context: unknow
   return { x, training, mask };
 }
 
-/** The error of `backward` on a pass run without training. */
-export function notTrainingError(where: string): Error {
-  return typeError(`${where}: the pass was run without { training: true }, which keeps nothing for backward`);
-}
-
-/** The one output gradient: a live tensor of the output's shape, or null (no loss through it). */
-export function checkOutputGradient(where: string, dOutputs: unknown, output: readonly number[]): Tensor | null {
-  if (!Array.isArray(dOutputs) || dOutputs.length !== 1) {
-    throw typeError(`${where}: dOutputs must be an array with one gradient (a Tensor or null), got ${describe(dOutputs)}`);
-  }
-  const d = dOutputs[0] as unknown;
-  if (d === null || d === undefined) return null;
-  const t = expectTensor(d, `${where}: dOutputs[0]`);
-  if (t.shape.length !== output.length || t.shape.some((v, i) => v !== output[i])) {
-    throw rangeError(`${where}: dOutputs[0] must have the output's shape [${output.join(', ')}], got [${t.shape.join(', ')}]`);
-  }
-  return t;
-}
-
-/** Zeros of `shape` on `device`. */
-export function zerosOn(shape: readonly number[], device: string): Tensor {
-  return tensor(new Float32Array(shape.reduce((a, b) => a * b, 1)), [...shape], { device: device as BackendName });
-}
-
-/** The name and declared input shape from a config, as factory options. */
-export function commonFromConfig(cfg: Obj, where: string): { name?: string; batchInputShape?: (number | null)[] } {
-  const name = get(cfg, 'name');
-  if (name !== undefined && typeof name !== 'string') throw fileTypeError(`${where}: name must be a string, got ${describe(name)}`);
-  const declared = declaredShape(cfg, where);
-  return { ...(name !== undefined ? { name } : {}), ...(declared ? { batchInputShape: declared } : {}) };
-}
-
-/**
- * Makes a layer from a file's config: option errors become model-file errors, while what
- * rnnkit does not support (channels_first, groups) stays RNNKIT_UNSUPPORTED.
- */
-export function layerFromFile(context: FromConfigContext, make: () => Layer): Layer {
-  try {
-    return make();
-  } catch (e) {
-    if (isRnnkitError(e) && e.code === 'RNNKIT_UNSUPPORTED') throw rnnkitError('RNNKIT_UNSUPPORTED', `${context.where}: ${e.message}`);
-    throw modelFileError(e, context.where);
-  }
-}
+export { checkOutputGradient, commonFromConfig, layerFromFile, notTrainingError, zeros as zerosOn } from './layer-helpers';

@@ -1,11 +1,11 @@
 /**
- * What the layers without weights (Flatten, Reshape, RepeatVector, Masking, the merges)
- * share when they run: the checks of their inputs, run context and output gradients, and
+ * What layers of the Layer contract share when they run (the weightless ones, Conv1D and
+ * the pools): the checks of their inputs, run context and output gradients, and
  * their `fromConfig` plumbing.
  * @internal
  */
 import type { BackendName } from '../backend';
-import { describe, optionalBoolean, rangeError, typeError } from '../errors';
+import { describe, isRnnkitError, optionalBoolean, rangeError, rnnkitError, typeError } from '../errors';
 import { declaredShape, get, type Obj } from '../io/keras-config';
 import { fileTypeError, modelFileError } from '../io/untrusted-files';
 import { StepMask } from '../mask';
@@ -102,6 +102,8 @@ export function layerFromFile(context: FromConfigContext, make: () => Layer): La
   try {
     return make();
   } catch (e) {
+    // A valid config asking for what rnnkit does not do (channels_first) says so.
+    if (isRnnkitError(e) && e.code === 'RNNKIT_UNSUPPORTED') throw rnnkitError('RNNKIT_UNSUPPORTED', `${context.where}: ${e.message}`);
     throw modelFileError(e, context.where);
   }
 }
