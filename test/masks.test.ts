@@ -474,7 +474,7 @@ describe('where tfjs differs from Keras', () => {
   // previous output at masked steps, but the reader builds recurrent layers with rnnkit's
   // default maskedOutput 'zeros' unless the file has rnnkit_masked_output. Flip to it() once
   // the reader maps them to 'carry'.
-  it.fails("a tfjs-saved Embedding(maskZero) -> LSTM(returnSequences) -> Dense keeps tfjs's outputs at masked steps", async () => {
+  it("a tfjs-saved Embedding(maskZero) -> LSTM(returnSequences) -> Dense keeps tfjs's outputs at masked steps", async () => {
     const rng = new Rng(seedOf('tfjs saved masked'));
     const { twin, t } = embeddingModel(L.lstm({ units: 5, returnSequences: true }, { maskedOutput: 'carry' }));
     copySeededWeights(twin.pairs, rng);

@@ -35,7 +35,7 @@ export const MAX_LAYERS = 4096;
 const MAX_NODES = 64;
 
 /** A layer entry of a topology: `{ class_name, config }` (and `inbound_nodes` for functional models). */
-function layerOf(entry: unknown, where: string): Layer {
+function layerOf(entry: unknown, where: string, maskedOutput: 'zeros' | 'carry'): Layer {
   if (!isObj(entry)) throw fileTypeError(`${where} must be an object with class_name and config`);
   const className = entry.class_name ?? entry.className;
   if (typeof className !== 'string') throw fileTypeError(`${where}: class_name is missing`);
@@ -43,7 +43,7 @@ function layerOf(entry: unknown, where: string): Layer {
   if (!isObj(cfg)) throw fileTypeError(`${where} (${printable(className, 40)}): config is missing`);
   const name = typeof cfg.name === 'string' ? cfg.name : typeof entry.name === 'string' ? entry.name : undefined;
   const at = `${where}${name !== undefined ? ` '${printable(name, 60)}'` : ''} (${printable(className, 40)})`;
-  const context: FromConfigContext = { where: at, deserialize: (inner, innerWhere) => layerOf(inner, innerWhere) };
+  const context: FromConfigContext = { where: at, deserialize: (inner, innerWhere) => layerOf(inner, innerWhere, maskedOutput), maskedOutput };
   try {
     // A config without a name (hand-written files) gets the entry's name, or a fresh one.
     const config = name !== undefined && cfg.name === undefined ? { ...cfg, name } : cfg;
@@ -54,7 +54,11 @@ function layerOf(entry: unknown, where: string): Layer {
 }
 
 /** The model a topology describes, with the stored weights set. */
-export function buildModel(topologyValue: unknown, weights: readonly StoredWeight[], source: string): Sequential | LayersModel {
+/**
+ * @param writtenByRnnkit the file comes from rnnkit's `save` (masked steps output zeros unless
+ *   a layer says otherwise); tfjs's and Keras's files carry the last output
+ */
+export function buildModel(topologyValue: unknown, weights: readonly StoredWeight[], source: string, writtenByRnnkit = false): Sequential | LayersModel {
   let topology = topologyValue;
   if (!isObj(topology)) throw fileTypeError(`${source}: modelTopology is missing`);
   if (isObj(topology.model_config)) topology = topology.model_config;
@@ -62,8 +66,9 @@ export function buildModel(topologyValue: unknown, weights: readonly StoredWeigh
   // (tfjs's in-memory camelCase spelling has none of them.)
   const top = (typeof (topology as Obj).class_name === 'string' ? normalizeKerasModelConfig(topology as JsonObject, source) : topology) as Obj;
   const cls = top.class_name ?? top.className;
-  if (cls === 'Sequential') return sequentialModel(top, weights, source);
-  if (cls === 'Model' || cls === 'Functional') return functionalModel(top, weights, source);
+  const masked = writtenByRnnkit ? 'zeros' : 'carry';
+  if (cls === 'Sequential') return sequentialModel(top, weights, source, masked);
+  if (cls === 'Model' || cls === 'Functional') return functionalModel(top, weights, source, masked);
   throw fileTypeError(`${source}: the topology's class_name must be 'Sequential', 'Model' or 'Functional', got ${describe(cls)}`);
 }
 
@@ -107,7 +112,7 @@ function setStoredWeights(layers: readonly Layer[], weights: readonly StoredWeig
   });
 }
 
-function sequentialModel(top: Obj, weights: readonly StoredWeight[], source: string): Sequential {
+function sequentialModel(top: Obj, weights: readonly StoredWeight[], source: string, maskedOutput: 'zeros' | 'carry'): Sequential {
   const config = top.config;
   const list = layerList(config, source);
   const modelName = isObj(config) && typeof config.name === 'string' ? config.name : undefined;
@@ -116,7 +121,7 @@ function sequentialModel(top: Obj, weights: readonly StoredWeight[], source: str
   try {
     list.forEach((entry, i) => {
       const where = `${source}: layer ${i}`;
-      const layer = layerOf(entry, where);
+      const layer = layerOf(entry, where, maskedOutput);
       const cfg = (entry as Obj).config as Obj;
       if (layer instanceof InputLayer) {
         input = layer.batchInputShape;
@@ -186,7 +191,7 @@ function endpoints(v: unknown, where: string): [string, number, number][] {
   return v.map((e, k) => historyOf(e, `${where}[${k}]`));
 }
 
-function functionalModel(top: Obj, weights: readonly StoredWeight[], source: string): LayersModel {
+function functionalModel(top: Obj, weights: readonly StoredWeight[], source: string, maskedOutput: 'zeros' | 'carry'): LayersModel {
   const config = top.config;
   if (!isObj(config)) throw fileTypeError(`${source}: the topology's config is missing`);
   const list = layerList(config, source);
@@ -196,7 +201,7 @@ function functionalModel(top: Obj, weights: readonly StoredWeight[], source: str
     const byName = new Map<string, { layer: Layer; nodes: unknown[] }>();
     list.forEach((entry, i) => {
       const where = `${source}: layer ${i}`;
-      const layer = layerOf(entry, where);
+      const layer = layerOf(entry, where, maskedOutput);
       layers.push(layer);
       if (byName.has(layer.name)) throw fileTypeError(`${where}: two layers are named '${printable(layer.name, 60)}'`);
       const nodes = (entry as Obj).inbound_nodes ?? [];

@@ -138,7 +138,8 @@ export function modelFromJson(modelJson: unknown, groupData: readonly ArrayBuffe
     }
     groups.forEach((g, gi) => checkGroupBytes(gi, g, groupData[gi]!.byteLength));
     const stored: StoredWeight[] = weights.map((w) => ({ name: w.spec.name, shape: w.spec.shape, read: () => readWeight(w, [...groupData]) }));
-    return buildModel(modelJson.modelTopology, stored, 'model.json');
+    const byRnnkit = typeof modelJson.generatedBy === 'string' && modelJson.generatedBy.startsWith('rnnkit');
+    return buildModel(modelJson.modelTopology, stored, 'model.json', byRnnkit);
   } catch (e) {
     // Layer constructors and tensors raise argument errors: here a file supplied the arguments.
     throw modelFileError(e);
@@ -162,15 +163,14 @@ export interface LoadModelOptions {
 }
 
 /**
- * Loads a tfjs-layers model (from `model.save`, `tf.LayersModel.save` or
- * `tensorflowjs_converter`): `pathOrDir` is the `model.json` file or its directory; the
- * `.bin` shards it lists are read from beside it. Supports Sequential models of LSTM, GRU
- * (including `reset_after: true` with its `[2, 3H]` bias), SimpleRNN, Bidirectional,
- * Dense, Embedding (first layer), Dropout, TimeDistributed(Dense) and InputLayer layers.
- * An Embedding with `mask_zero` becomes per-sequence lengths (the position of the first 0
- * id), so right-padded ids give tfjs's final outputs; at padded steps of a
- * `return_sequences` layer tfjs repeats the last valid output, rnnkit writes zeros unless
- * the layer has `maskedOutput: 'carry'`.
+ * Loads a model: a tfjs-layers `model.json` (from `model.save`, `tf.LayersModel.save` or
+ * `tensorflowjs_converter`; `pathOrDir` is the file or its directory, and the `.bin` shards
+ * it lists are read from beside it), a Keras 3 `.keras` zip or a Keras `.h5` file (told
+ * apart by their first bytes). Sequential and functional (`Model`/`Functional`) topologies;
+ * the layers of the registry (`rk.registeredLayers()`), weights matched to them by name.
+ * Recurrent layers of files from tfjs and Keras repeat the last output at masked steps as
+ * those libraries do (`maskedOutput: 'carry'`) unless the config says
+ * `zero_output_for_mask: true`; rnnkit's own files keep what was saved.
  *
  * The files are treated as untrusted: every shard path must be relative and resolve (after
  * symbolic links) to a regular file inside the model's folder; model.json must be a regular

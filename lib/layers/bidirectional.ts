@@ -403,7 +403,7 @@ registerLayer('Bidirectional', (cfg, context) => {
   if (isObj(back) && (back.class_name ?? back.className) !== innerClass) {
     throw fileTypeError(`${where}: backward_layer must be the same kind of layer as layer (${innerClass}), got ${String(back.class_name ?? back.className).slice(0, 40)}`);
   }
-  const wrapped = recurrentFromConfig(innerClass, inner.config, `${where} > ${innerClass}`);
+  const wrapped = recurrentFromConfig(innerClass, inner.config, `${where} > ${innerClass}`, context.maskedOutput);
   const name = get(cfg, 'name');
   return bidirectional({ layer: wrapped, ...(mode !== undefined ? { mergeMode: mode as MergeMode } : {}), ...(typeof name === 'string' ? { name } : {}) });
 });

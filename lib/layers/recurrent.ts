@@ -972,14 +972,13 @@ export function recurrentConfig(c: RecurrentConfig): JsonObject {
     stateful: c.stateful,
     unroll: false,
   };
-  // Not a Keras option: written only when it differs from the default, so that a reload
-  // in rnnkit keeps it (tfjs ignores the key).
-  if (c.maskedOutput !== 'zeros') cfg.rnnkit_masked_output = c.maskedOutput;
+  // Keras's own key for what a masked step outputs (tfjs ignores it and carries).
+  cfg.zero_output_for_mask = c.maskedOutput === 'zeros';
   return cfg;
 }
 
 /** @internal A recurrent layer from its Keras config (`LSTM`, `GRU`, `SimpleRNN`). */
-export function recurrentFromConfig(className: string, cfg: Obj, where: string): RecurrentLayer {
+export function recurrentFromConfig(className: string, cfg: Obj, where: string, defaultMaskedOutput: 'zeros' | 'carry' = 'zeros'): RecurrentLayer {
   const dtype = get(cfg, 'dtype');
   if (typeof dtype === 'string' && dtype !== 'float32') throw fileTypeError(`${where}: dtype ${describe(dtype)} is not supported (float32 only)`);
   if (get(cfg, 'time_major') === true) throw fileTypeError(`${where}: time_major: true is not supported`);
@@ -991,7 +990,11 @@ export function recurrentFromConfig(className: string, cfg: Obj, where: string):
   const name = get(cfg, 'name');
   const activation = rkActivation(get(cfg, 'activation'), where);
   const recurrentActivation = rkActivation(get(cfg, 'recurrent_activation'), where);
-  const masked = get(cfg, 'rnnkit_masked_output');
+  // What a masked step outputs: rnnkit's older key, else Keras's, else what the file's
+  // writer does (tfjs and Keras carry the last output; rnnkit writes zeros).
+  const legacy = get(cfg, 'rnnkit_masked_output');
+  const zeroOutput = get(cfg, 'zero_output_for_mask');
+  const masked = legacy === 'carry' || legacy === 'zeros' ? legacy : typeof zeroOutput === 'boolean' ? (zeroOutput ? 'zeros' : 'carry') : defaultMaskedOutput;
   // The declared input shape is the model's business (the loader reads it): building here
   // would only draw initial weights the file replaces.
   declaredShape(cfg, where);
@@ -1008,7 +1011,7 @@ export function recurrentFromConfig(className: string, cfg: Obj, where: string):
     ...flag('return_state', 'returnState'),
     ...flag('go_backwards', 'goBackwards'),
     ...flag('stateful', 'stateful'),
-    ...(masked === 'carry' || masked === 'zeros' ? { maskedOutput: masked as 'carry' | 'zeros' } : {}),
+    maskedOutput: masked,
     seed: 0,
   };
   if (className === 'SimpleRNN') return simpleRNN(common);
@@ -1018,8 +1021,9 @@ export function recurrentFromConfig(className: string, cfg: Obj, where: string):
 }
 
 for (const className of ['LSTM', 'GRU', 'SimpleRNN']) {
-  registerLayer(className, (cfg, context) => recurrentFromConfig(className, cfg, context.where));
+  registerLayer(className, (cfg, context) => recurrentFromConfig(className, cfg, context.where, context.maskedOutput));
 }
 // Keras 1/2 spellings of the same layers (CuDNNLSTM/CuDNNGRU are the cuDNN equations ours are).
-registerLayer('CuDNNLSTM', (cfg, context) => recurrentFromConfig('LSTM', { ...cfg, recurrent_activation: 'sigmoid' }, context.where));
-registerLayer('CuDNNGRU', (cfg, context) => recurrentFromConfig('GRU', { ...cfg, recurrent_activation: 'sigmoid', reset_after: true }, context.where));
+// cuDNN outputs zeros at masked steps.
+registerLayer('CuDNNLSTM', (cfg, context) => recurrentFromConfig('LSTM', { ...cfg, recurrent_activation: 'sigmoid' }, context.where, 'zeros'));
+registerLayer('CuDNNGRU', (cfg, context) => recurrentFromConfig('GRU', { ...cfg, recurrent_activation: 'sigmoid', reset_after: true }, context.where, 'zeros'));

@@ -12,6 +12,11 @@ export interface FromConfigContext {
   readonly where: string;
   /** Builds a nested layer from its `{ class_name, config }` (wrappers such as Bidirectional). */
   deserialize(entry: unknown, where: string): Layer;
+  /**
+   * What a recurrent layer outputs at masked steps when its config does not say: `'carry'`
+   * for files from tfjs and Keras (their non-cuDNN semantics), `'zeros'` for rnnkit's.
+   */
+  readonly maskedOutput?: 'zeros' | 'carry';
 }
 
 /** Builds a layer from its Keras config (snake_case keys, or tfjs's camelCase). */
