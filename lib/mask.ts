@@ -8,7 +8,9 @@
  * @internal
  */
 import { describe, rangeError, typeError } from './errors';
-import { expectTensor, Tensor, tensor } from './tensor';
+import type { BackendName } from './backend';
+import { native, NativeTensor } from './native';
+import { expectTensor, fromNative, Tensor, tensor } from './tensor';
 
 /**
  * Which steps of a batch of sequences `[N, T]` are valid (Keras's per-step mask), kept on
@@ -134,32 +136,58 @@ export function maskPlan(mask: Uint8Array, N: number, T: number, lengths: Int32A
   return { N, T, valid, lengths: counts };
 }
 
-/** Moves rows `[N, T, W]` between caller positions and packed positions (unmasked steps first, in order). */
-function movePacked(x: Tensor, plan: MaskPlan, toPacked: boolean): Tensor {
-  const { N, T, valid } = plan;
+/**
+ * A sequence tensor `[N, T, W]` with each step taken from another step of its sequence:
+ * `from[n·T + t]` is the source step (or -1 for zeros). Runs on the tensor's device (a row
+ * gather and a row mask), so masked batches on a GPU never pass through the host.
+ */
+async function takeSteps(x: Tensor, from: Int32Array, N: number, T: number): Promise<Tensor> {
   const W = x.shape[2]!;
-  const src = x.dataSync();
-  const out = new Float32Array(src.length);
+  if (N * T === 0 || W === 0) return tensor(new Float32Array(x.size), x.shape, { device: x.device as BackendName });
+  const rows = Int32Array.from(from, (s, i) => (s >= 0 ? i - (i % T) + s : 0));
+  const valid = Uint8Array.from(from, (s) => (s >= 0 ? 1 : 0));
+  const flat = await native.reshape(x.handle, [N * T, W]);
+  let gathered: NativeTensor | null = null;
+  let shaped: NativeTensor | null = null;
+  try {
+    gathered = native.gatherRows(flat, rows);
+    shaped = await native.reshape(gathered, [N, T, W]);
+    return fromNative(await native.maskRows(shaped, valid));
+  } finally {
+    for (const t of [flat, gathered, shaped]) t?.dispose();
+  }
+}
+
+/** For each packed position (n, k): the caller step of the k-th unmasked step, or -1. */
+function packedSources(plan: MaskPlan): Int32Array {
+  const { N, T, valid } = plan;
+  const from = new Int32Array(N * T).fill(-1);
   for (let n = 0; n < N; n++) {
     let k = 0;
-    for (let t = 0; t < T; t++) {
-      if (!valid[n * T + t]) continue;
-      const [from, to] = toPacked ? [n * T + t, n * T + k] : [n * T + k, n * T + t];
-      out.set(src.subarray(from * W, (from + 1) * W), to * W);
-      k++;
-    }
+    for (let t = 0; t < T; t++) if (valid[n * T + t]) from[n * T + k++] = t;
   }
-  return tensor(out, x.shape);
+  return from;
+}
+
+/** For each caller position (n, t): the packed step holding it, or -1 where masked. */
+function callerSources(plan: MaskPlan): Int32Array {
+  const { N, T, valid } = plan;
+  const from = new Int32Array(N * T).fill(-1);
+  for (let n = 0; n < N; n++) {
+    let k = 0;
+    for (let t = 0; t < T; t++) if (valid[n * T + t]) from[n * T + t] = k++;
+  }
+  return from;
 }
 
 /** The layer's input: each sequence's unmasked steps first, zeros after. */
-export function packInput(x: Tensor, plan: MaskPlan): Tensor {
-  return movePacked(x, plan, true);
+export function packInput(x: Tensor, plan: MaskPlan): Promise<Tensor> {
+  return takeSteps(x, packedSources(plan), plan.N, plan.T);
 }
 
 /** The input gradient back at the caller's positions (zeros at masked steps). */
-export function unpackInputGradient(dx: Tensor, plan: MaskPlan): Tensor {
-  return movePacked(dx, plan, false);
+export function unpackInputGradient(dx: Tensor, plan: MaskPlan): Promise<Tensor> {
+  return takeSteps(dx, callerSources(plan), plan.N, plan.T);
 }
 
 /**
@@ -181,26 +209,34 @@ function forEachOutput(plan: MaskPlan, goBackwards: boolean, carry: boolean, vis
 }
 
 /** A sequence output `[N, T, H]` of the packed batch spread back to the processing positions. */
-export function unpackOutput(out: Tensor, plan: MaskPlan, goBackwards: boolean, carry: boolean): Tensor {
-  const H = out.shape[2]!;
-  const T = plan.T;
-  const src = out.dataSync();
-  const dst = new Float32Array(src.length);
+export function unpackOutput(out: Tensor, plan: MaskPlan, goBackwards: boolean, carry: boolean): Promise<Tensor> {
+  const from = new Int32Array(plan.N * plan.T);
   forEachOutput(plan, goBackwards, carry, (n, p, k) => {
-    if (k >= 0) dst.set(src.subarray((n * T + k) * H, (n * T + k + 1) * H), (n * T + p) * H);
+    from[n * plan.T + p] = k;
   });
-  return tensor(dst, out.shape);
+  return takeSteps(out, from, plan.N, plan.T);
 }
 
-/** The gradient of {@link unpackOutput}: each position's dOutput summed onto the packed step it shows. */
-export function packOutputGradient(dOut: Tensor, plan: MaskPlan, goBackwards: boolean, carry: boolean): Tensor {
+/**
+ * The gradient of {@link unpackOutput}: each position's dOutput summed onto the packed step
+ * it shows. Without carry each packed step is shown once (a gather on the device); a carried
+ * step is shown at several positions, and their sum is taken on the host.
+ */
+export async function packOutputGradient(dOut: Tensor, plan: MaskPlan, goBackwards: boolean, carry: boolean): Promise<Tensor> {
   const H = dOut.shape[2]!;
   const T = plan.T;
+  if (!carry) {
+    const from = new Int32Array(plan.N * T).fill(-1);
+    forEachOutput(plan, goBackwards, false, (n, p, k) => {
+      if (k >= 0) from[n * T + k] = p;
+    });
+    return takeSteps(dOut, from, plan.N, T);
+  }
   const src = dOut.dataSync();
   const dst = new Float32Array(src.length);
   forEachOutput(plan, goBackwards, carry, (n, p, k) => {
     if (k < 0) return;
     for (let j = 0; j < H; j++) dst[(n * T + k) * H + j]! += src[(n * T + p) * H + j]!;
   });
-  return tensor(dst, dOut.shape);
+  return tensor(dst, dOut.shape, { device: dOut.device as BackendName });
 }

@@ -529,7 +529,7 @@ export class RecurrentLayer implements SequenceLayer, Layer {
       initial = this.carried;
     }
     // A mask runs as lengths over the packed unmasked steps (see lib/mask.ts).
-    const packed = plan ? packInput(input, plan) : input;
+    const packed = plan ? await packInput(input, plan) : input;
     let r;
     try {
       r = await native.rnnForward(
@@ -548,7 +548,7 @@ export class RecurrentLayer implements SequenceLayer, Layer {
     if (this.config.stateful) this.carry(states);
     let output = fromNative(r.output);
     if (plan && this.config.returnSequences) {
-      const spread = unpackOutput(output, plan, this.config.goBackwards, this.config.maskedOutput === 'carry');
+      const spread = await unpackOutput(output, plan, this.config.goBackwards, this.config.maskedOutput === 'carry');
       output.dispose();
       output = spread;
     }
@@ -652,12 +652,12 @@ export class RecurrentLayer implements SequenceLayer, Layer {
     const dStates = this.checkStateGrads(opts.dStates, fwd.states, `${where}: dStates`);
     const plan = fwd.mask;
     const c = this.config;
-    const dPacked = plan && c.returnSequences ? packOutputGradient(dOutput, plan, c.goBackwards, c.maskedOutput === 'carry') : dOutput;
+    const dPacked = plan && c.returnSequences ? await packOutputGradient(dOutput, plan, c.goBackwards, c.maskedOutput === 'carry') : dOutput;
     try {
       const g = await native.rnnBackward(fwd.reserve, dPacked.handle, dStates[0] ?? null, dStates[1] ?? null);
       if (plan) {
         const dx = fromNative(g.dx);
-        g.dx = unpackInputGradient(dx, plan).handle;
+        g.dx = (await unpackInputGradient(dx, plan)).handle;
         dx.dispose();
       }
       return g;
