@@ -78,7 +78,9 @@ async function checkIds(name: string, pattern: Pattern, build: () => ReturnType<
   if (step) {
     const outShape = want.shape;
     const yv = rng.normal(outShape.reduce((a, b) => a * b, 1), 0, 0.7);
-    await expectSameSgdStep(m, t, twin.pairs, { xs: [x], ys: [rk.tensor(yv, outShape)], txs: [tx], tys: [tf.tensor(yv, outShape)] }, GRAD_TOL);
+    // A sequence output carries the embedding's mask: the loss counts its valid steps only.
+    const outputMasks = [outShape.length === 3 ? Uint8Array.from(ids, (v) => (v !== 0 ? 1 : 0)) : null];
+    await expectSameSgdStep(m, t, twin.pairs, { xs: [x], ys: [rk.tensor(yv, outShape)], txs: [tx], tys: [tf.tensor(yv, outShape)], outputMasks }, GRAD_TOL);
     expectSameOutputs(await m.predict(x), t.predict(tx) as tf.Tensor, FWD_TOL, `${name}: predict after the step`);
   }
   m.dispose();
@@ -192,10 +194,28 @@ describe('predict and fit with an explicit [N,T] mask on float inputs equal tfjs
         const yv = rng.normal(want.size, 0, 0.7);
         m.compile({ loss: 'mse', optimizer: rk.optimizers.sgd({ learningRate: 0.1 }) });
         t.compile({ loss: 'meanSquaredError', optimizer: tf.train.sgd(0.1) });
-        const tfLoss = (t.evaluate(tx, tf.tensor(yv, want.shape)) as tf.Scalar).dataSync()[0]!;
-        expectClose([await m.evaluate(x, rk.tensor(yv, want.shape), { mask, batchSize: 4 })], [tfLoss], FWD_TOL, 'evaluate with a mask');
+        // A sequence output carries the mask: its mse is the mean over the valid steps (Keras);
+        // tfjs ignores the mask, so that mean is taken here from tfjs's predictions.
+        // evaluate averages the batches' losses weighted by their samples, as Keras's loss tracker.
+        const p = want.dataSync();
+        const perSample = p.length / N;
+        const width = p.length / mask.length;
+        let expected = 0;
+        for (let b = 0; b < N; b += 4) {
+          let sq = 0;
+          let count = 0;
+          for (let j = b * perSample; j < Math.min(N, b + 4) * perSample; j++) {
+            if (!returnSequences || mask[Math.floor(j / width)]) {
+              sq += (p[j]! - yv[j]!) ** 2;
+              count++;
+            }
+          }
+          expected += (count ? sq / count : 0) * (Math.min(N, b + 4) - b);
+        }
+        expectClose([await m.evaluate(x, rk.tensor(yv, want.shape), { mask, batchSize: 4 })], [expected / N], FWD_TOL, 'evaluate with a mask');
         const { x: x2, tx: tx2 } = floatData(mask, D, rng, false);
-        await expectSameSgdStep(m, t, pairs, { xs: [x2], ys: [rk.tensor(yv, want.shape)], txs: [tx2], tys: [tf.tensor(yv, want.shape)], fitOptions: { mask } }, GRAD_TOL);
+        const outputMasks = [returnSequences ? mask : null];
+        await expectSameSgdStep(m, t, pairs, { xs: [x2], ys: [rk.tensor(yv, want.shape)], txs: [tx2], tys: [tf.tensor(yv, want.shape)], fitOptions: { mask }, outputMasks }, GRAD_TOL);
         m.dispose();
         t.dispose();
       });
@@ -410,6 +430,7 @@ describe('stacked: masks propagate through returnSequences layers, Dense and Tim
           ys: [rk.tensor(y1v, [n, 2]), rk.tensor(y2v, [n, T, 2])],
           txs: [tf.tensor(Int32Array.from(ids2), [n, T], 'int32')],
           tys: [tf.tensor(y1v, [n, 2]), tf.tensor(y2v, [n, T, 2])],
+          outputMasks: [null, Uint8Array.from(ids2, (v) => (v !== 0 ? 1 : 0))],
         },
         GRAD_TOL,
       );
@@ -489,5 +510,60 @@ describe('where tfjs differs from Keras', () => {
       rmSync(dir, { recursive: true, force: true });
       t.dispose();
     }
+  });
+});
+
+describe('the loss of a masked sequence output (Keras weights it by the output mask)', () => {
+  /** Embedding(maskZero) -> LSTM(returnSequences) -> TimeDistributed(Dense softmax): a tagger. */
+  function tagger(seed: number): rk.Sequential {
+    const m = rk.sequential([
+      rk.layers.embedding({ inputDim: 7, outputDim: 4, maskZero: true, seed }),
+      rk.layers.lstm({ units: 5, returnSequences: true, seed: seed + 1 }),
+      rk.layers.timeDistributed({ layer: rk.layers.dense({ units: 3, activation: 'softmax', seed: seed + 2 }) }),
+    ]);
+    m.compile({ loss: 'sparseCategoricalCrossentropy', optimizer: rk.optimizers.sgd({ learningRate: 0.5 }), metrics: ['accuracy'] });
+    return m;
+  }
+  const [N, T] = [4, 6];
+  // Front padding, holes and right padding; one sequence without padding.
+  const ids = Float32Array.from([0, 0, 3, 1, 2, 5, 4, 0, 6, 0, 1, 2, 1, 2, 3, 4, 5, 6, 3, 5, 1, 0, 0, 0]);
+  const labels = (rng: Rng) => Float32Array.from({ length: N * T }, () => Math.floor(rng.uniform(1, 0, 2.999)[0]!));
+
+  it('evaluate is the mean cross-entropy over the unmasked steps, computed here from predict', async () => {
+    const m = tagger(11);
+    const y = labels(new Rng(5));
+    const p = ((await m.predict(rk.tensor(ids, [N, T]))) as rk.Tensor).dataSync();
+    let sum = 0;
+    let count = 0;
+    for (let i = 0; i < N * T; i++) {
+      if (ids[i] === 0) continue;
+      sum -= Math.log(p[i * 3 + y[i]!]!);
+      count++;
+    }
+    expect(await m.evaluate(rk.tensor(ids, [N, T]), rk.tensor(y, [N, T]))).toBeCloseTo(sum / count, 5);
+    m.dispose();
+  });
+
+  it('targets at masked steps change neither the loss nor a training step', async () => {
+    const rng = new Rng(9);
+    const y1 = labels(rng);
+    const y2 = Float32Array.from(y1, (v, i) => (ids[i] === 0 ? (v + 1) % 3 : v));
+    const steps: Float32Array[][] = [];
+    const losses: number[] = [];
+    for (const y of [y1, y2]) {
+      const m = tagger(21);
+      const h = await m.fit(rk.tensor(ids, [N, T]), rk.tensor(y, [N, T]), { epochs: 1, batchSize: N, shuffle: false, verbose: 0 });
+      losses.push(h.history.loss[0]!);
+      steps.push(m.getWeights().map((w) => w.dataSync().slice()));
+      m.dispose();
+    }
+    expect(losses[1]).toBe(losses[0]);
+    steps[1]!.forEach((w, k) => expect(Array.from(w), `weight ${k}`).toEqual(Array.from(steps[0]![k]!)));
+    // ...while a target at a valid step does change the step.
+    const y3 = Float32Array.from(y1, (v, i) => (i === 2 ? (v + 1) % 3 : v));
+    const m = tagger(21);
+    await m.fit(rk.tensor(ids, [N, T]), rk.tensor(y3, [N, T]), { epochs: 1, batchSize: N, shuffle: false, verbose: 0 });
+    expect(Array.from(m.getWeights()[0]!.dataSync())).not.toEqual(Array.from(steps[0]![0]!));
+    m.dispose();
   });
 });

@@ -101,8 +101,52 @@ function countCorrect(loss: LossName, fromLogits: boolean, pred: Tensor, target:
   return native.countCorrect(loss, fromLogits, pred.handle, target.handle);
 }
 
+/**
+ * One output's loss, gradient and correct count. A sequence output `[N, T, ...]` that carries
+ * a step mask is scored on its unmasked steps only, as Keras weights the loss by the output
+ * mask (the mean over the valid steps); its gradient is zero at masked steps.
+ */
+async function outputLoss(compiled: Required<CompileArgs>, output: Tensor, y: Tensor, mask: StepMask | null) {
+  const accuracy = (p: Tensor, t: Tensor) => (compiled.metrics.length ? countCorrect(compiled.loss, compiled.fromLogits, p, t) : { correct: 0, total: 0 });
+  const [N, T] = output.shape as [number, number];
+  const masked = mask && !mask.allValid && output.shape.length >= 3 && mask.N === N && mask.T === T && y.shape[0] === N && y.shape[1] === T;
+  if (!masked) {
+    const r = await computeLoss(compiled.loss, y, output, { fromLogits: compiled.fromLogits });
+    return { ...r, ...accuracy(output, y) };
+  }
+  const rows: number[] = [];
+  for (let i = 0; i < N * T; i++) if (mask.valid[i]) rows.push(i);
+  if (rows.length === 0) return { value: 0, gradient: fromNative(native.scale(output.handle, 0)), correct: 0, total: 0 };
+  const stepRows = async (t: Tensor) => fromNative(await native.reshape(t.handle, [N * T, ...t.shape.slice(2)]));
+  const owned: Tensor[] = [];
+  try {
+    const outSteps = await stepRows(output);
+    const ySteps = await stepRows(y);
+    owned.push(outSteps, ySteps);
+    const index = Int32Array.from(rows);
+    const outValid = fromNative(native.gatherRows(outSteps.handle, index));
+    const yValid = fromNative(native.gatherRows(ySteps.handle, index));
+    owned.push(outValid, yValid);
+    const r = await computeLoss(compiled.loss, yValid, outValid, { fromLogits: compiled.fromLogits });
+    owned.push(r.gradient);
+    // The gradient back at every step: its valid row, zeros at masked steps.
+    const back = new Int32Array(N * T);
+    rows.forEach((row, k) => {
+      back[row] = k;
+    });
+    const spread = fromNative(native.gatherRows(r.gradient.handle, back));
+    owned.push(spread);
+    const shaped = fromNative(await native.reshape(spread.handle, [N, T, ...output.shape.slice(2)]));
+    owned.push(shaped);
+    const gradient = fromNative(await native.maskRows(shaped.handle, mask.valid));
+    return { value: r.value, gradient, ...accuracy(outValid, yValid) };
+  } finally {
+    for (const t of owned) t.dispose();
+  }
+}
+
 /** The loss of every output, summed (Keras's total loss), with each output's gradient. */
-async function lossesOf(compiled: Required<CompileArgs>, outputs: readonly Tensor[], ys: readonly Tensor[], where: string) {
+async function lossesOf(compiled: Required<CompileArgs>, outputs: readonly Tensor[], ys: readonly Tensor[], masks: readonly (StepMask | null)[], where: string) {
   if (outputs.length !== ys.length) throw rangeError(`${where}: the model has ${outputs.length} outputs, got ${ys.length} targets`);
   let value = 0;
   let correct = 0;
@@ -110,14 +154,11 @@ async function lossesOf(compiled: Required<CompileArgs>, outputs: readonly Tenso
   const gradients: Tensor[] = [];
   try {
     for (let i = 0; i < outputs.length; i++) {
-      const r = await computeLoss(compiled.loss, ys[i]!, outputs[i]!, { fromLogits: compiled.fromLogits });
+      const r = await outputLoss(compiled, outputs[i]!, ys[i]!, masks[i] ?? null);
       value += r.value;
       gradients.push(r.gradient);
-      if (compiled.metrics.length) {
-        const a = countCorrect(compiled.loss, compiled.fromLogits, outputs[i]!, ys[i]!);
-        correct += a.correct;
-        total += a.total;
-      }
+      correct += r.correct;
+      total += r.total;
     }
   } catch (e) {
     for (const g of gradients) g.dispose();
@@ -130,7 +171,7 @@ async function lossesOf(compiled: Required<CompileArgs>, outputs: readonly Tenso
 export async function trainOnBatch(graph: Graph, compiled: Required<CompileArgs>, batch: Batch): Promise<{ loss: number; correct: number; total: number }> {
   const pass = await graph.run(batch.xs, batch.masks, true);
   try {
-    const { value, gradients, correct, total } = await lossesOf(compiled, pass.outputs, batch.ys, 'fit');
+    const { value, gradients, correct, total } = await lossesOf(compiled, pass.outputs, batch.ys, pass.outputMasks(), 'fit');
     let layerGrads: Map<Layer, Tensor[]>;
     try {
       layerGrads = await pass.backward(gradients);
@@ -193,7 +234,7 @@ async function evaluateIndices(graph: Graph, compiled: Required<CompileArgs>, da
     try {
       const pass = await graph.run(batch.xs, batch.masks, false);
       try {
-        const r = await lossesOf(compiled, pass.outputs, batch.ys, 'evaluate');
+        const r = await lossesOf(compiled, pass.outputs, batch.ys, pass.outputMasks(), 'evaluate');
         for (const g of r.gradients) g.dispose();
         correct += r.correct;
         counted += r.total;

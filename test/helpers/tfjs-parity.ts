@@ -88,6 +88,31 @@ export interface StepData {
   tys: tf.Tensor[];
   /** Options added to rnnkit's fit (mask, lengths). */
   fitOptions?: rk.FitOptions;
+  /**
+   * Per output, the step mask `[N·T]` it carries (null: none). Keras, and rnnkit, score a
+   * masked sequence output on its valid steps only (mse: the mean over them); tfjs ignores the
+   * mask. tfjs is then given targets whose mse gradient is that one: its own prediction at
+   * masked steps, and p − (p − y)·N·T/M at the M valid ones.
+   */
+  outputMasks?: (Uint8Array | null)[];
+}
+
+/** tfjs targets giving tfjs's unmasked mse the gradient of the masked one (see {@link StepData}). */
+function maskedTargets(tfModel: tf.LayersModel, data: StepData): tf.Tensor[] {
+  if (!data.outputMasks?.some((m) => m)) return data.tys;
+  const preds = tfModel.predict(data.txs.length === 1 ? data.txs[0]! : data.txs);
+  const list = Array.isArray(preds) ? preds : [preds];
+  return data.tys.map((y, i) => {
+    const mask = data.outputMasks![i];
+    if (!mask) return y;
+    const p = list[i]!.dataSync();
+    const yv = y.dataSync();
+    const width = p.length / mask.length;
+    const valid = mask.reduce((a, v) => a + v, 0);
+    const scale = mask.length / valid;
+    const out = Float32Array.from(p, (pv, j) => (mask[Math.floor(j / width)] ? pv - (pv - yv[j]!) * scale : pv));
+    return tf.tensor(out, y.shape);
+  });
 }
 
 /**
@@ -108,7 +133,8 @@ export async function expectSameSgdStep(rkModel: rk.ModelBase, tfModel: tf.Layer
     ...(data.fitOptions ?? {}),
   });
   tfModel.compile({ loss: 'meanSquaredError', optimizer: tf.train.sgd(lr) });
-  await tfModel.fit(data.txs.length === 1 ? data.txs[0]! : data.txs, data.tys.length === 1 ? data.tys[0]! : data.tys, {
+  const tys = maskedTargets(tfModel, data);
+  await tfModel.fit(data.txs.length === 1 ? data.txs[0]! : data.txs, tys.length === 1 ? tys[0]! : tys, {
     epochs: 1,
     batchSize: N,
     shuffle: false,
