@@ -111,6 +111,12 @@ export const layers = {
   averagePooling1D,
   globalMaxPooling1D,
   globalAveragePooling1D,
+  /** tfjs-layers' spellings of the same factories. */
+  maxPooling1d: maxPooling1D,
+  averagePooling1d: averagePooling1D,
+  globalMaxPooling1d: globalMaxPooling1D,
+  globalAveragePooling1d: globalAveragePooling1D,
+  spatialDropout1D: spatialDropout1d,
 };
 export { Sequential, sequential } from './models/sequential';
 export type { ModelLayer } from './models/sequential';

@@ -965,3 +965,13 @@ describe('two inputs joined by Concatenate, with convolution and pooling, both w
     t.dispose();
   });
 });
+
+describe('rk.layers names', () => {
+  it("tfjs-layers' spellings of the 1-D pooling and spatial dropout factories make the same layers", () => {
+    expect(rk.layers.maxPooling1d({}).className).toBe('MaxPooling1D');
+    expect(rk.layers.averagePooling1d({}).className).toBe('AveragePooling1D');
+    expect(rk.layers.globalMaxPooling1d({}).className).toBe('GlobalMaxPooling1D');
+    expect(rk.layers.globalAveragePooling1d({}).className).toBe('GlobalAveragePooling1D');
+    expect(rk.layers.spatialDropout1D({ rate: 0.1 }).className).toBe('SpatialDropout1D');
+  });
+});
