@@ -1,4 +1,4 @@
-// Kernels for x86-64 CPUs with AVX2 and FMA: 8-float vectors, 3-row A groups.
+// Kernels for x86-64 CPUs with AVX2 and FMA: 8-float vectors, 6-row A groups.
 #include "kernels.h"
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
@@ -14,12 +14,18 @@ namespace rk::cpu::avx2 {
 namespace {
 
 using V = Vec;
-constexpr int64_t kMr = 3;
+// 16 ymm registers: 6 rows × 16 columns (half a panel) is 12 accumulators, 2 B vectors
+// and a broadcast, as BLIS's Haswell kernel: 8 loads per 12 FMAs. 3 rows × a whole panel
+// (12 accumulators, 4 B vectors) did not fit: GCC re-read 2 B vectors from memory for
+// every row, 11 loads per 12 FMAs, and lost a quarter of its speed when B was not 64-byte
+// aligned (gemm()'s per-call packing), where this kernel loses a few percent.
+constexpr int64_t kMr = 6;
+constexpr int kSliceVectors = 2;
 template <int R>
-constexpr int kPanelsPerPass = R == 1 ? 2 : 1;
+constexpr int kSlicesPerPass = R == 1 ? 4 : R <= 3 ? 2 : 1;
 
 #include "kernels_impl_micro.inc"
-constexpr auto& kRowsKernels = RowsTable<1, 2, 3>::table;
+constexpr auto& kRowsKernels = RowsTable<1, 2, 3, 4, 5, 6>::table;
 #include "kernels_impl_entry.inc"
 
 }  // namespace

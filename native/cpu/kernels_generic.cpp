@@ -11,8 +11,9 @@ namespace {
 
 using V = float;
 constexpr int64_t kMr = 4;
+constexpr int kSliceVectors = static_cast<int>(kPanel);  // whole panels
 template <int R>
-constexpr int kPanelsPerPass = 1;
+constexpr int kSlicesPerPass = 1;
 static inline float fma(float a, float b, float c) { return a * b + c; }
 
 #include "kernels_impl_micro.inc"
