@@ -45,12 +45,6 @@ inline Vec pow2(Vec n) {
   const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n.v), _mm512_set1_epi32(127)), 23);
   return _mm512_castsi512_ps(bits);
 }
-// 1/d from the 14-bit estimate and one Newton step (≈1 ulp): cheaper than a divide.
-// For 0 < d < 2^126; beyond it the estimate flushes to 0, which is the sigmoid's answer anyway.
-inline Vec vrecip(Vec d) {
-  const __m512 r = _mm512_rcp14_ps(d.v);
-  return _mm512_fmadd_ps(r, _mm512_fnmadd_ps(d.v, r, _mm512_set1_ps(1.0f)), r);
-}
 inline Vec load_lanes(const float* p, int lanes) {
   if (lanes == 16) return _mm512_loadu_ps(p);
   return _mm512_maskz_loadu_ps(static_cast<__mmask16>((1u << lanes) - 1), p);
@@ -86,13 +80,6 @@ inline Vec pow2(Vec n) {
   const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n.v), _mm256_set1_epi32(127)), 23);
   return _mm256_castsi256_ps(bits);
 }
-// 1/d from the 12-bit estimate and one Newton step (relative error ≲ 2^-22, well inside the
-// tests' 1e-5): the divide it replaces is the slowest instruction of the pointwise step.
-// For 0 < d < 2^126; beyond it the estimate flushes to 0, which is the sigmoid's answer anyway.
-inline Vec vrecip(Vec d) {
-  const __m256 r = _mm256_rcp_ps(d.v);
-  return _mm256_fmadd_ps(r, _mm256_fnmadd_ps(d.v, r, _mm256_set1_ps(1.0f)), r);
-}
 inline __m256i lane_mask(int lanes) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(lanes), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
@@ -124,7 +111,7 @@ inline Vec vexp(Vec x) {
   return p * pow2(n);
 }
 
-inline Vec vsigmoid(Vec x) { return vrecip(Vec(1.0f) + vexp(Vec(0.0f) - x)); }
+inline Vec vsigmoid(Vec x) { return Vec(1.0f) / (Vec(1.0f) + vexp(Vec(0.0f) - x)); }
 
 // tanh as the odd rational minimax p(x)/q(x) of degrees 13/6 that Eigen (TensorFlow's CPU
 // kernels) and ONNX Runtime's MLAS use, clamped where tanh rounds to ±1: no exp and no
@@ -143,7 +130,7 @@ inline Vec vtanh(Vec x) {
   q = fma(q, x2, Vec(1.18534705686654e-04f));
   q = fma(q, x2, Vec(2.26843463243900e-03f));
   q = fma(q, x2, Vec(4.89352518554385e-03f));
-  return (p * x) * vrecip(q);  // q ≥ 4.9e-3 on the clamped range
+  return (p * x) / q;
 }
 
 // Activations without a SIMD form here fall back to the scalar ones, lane by lane.
