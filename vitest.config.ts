@@ -45,10 +45,14 @@ function extraPaths(): CpuPath[] {
   const best = isas[isas.length - 1]!;
   const paths: CpuPath[] = isas.flatMap((isa) => [1, 2].map((threads) => ({ isa, threads })));
   // The default project already runs the best instruction set on every thread.
+  // The per-step loop and the rows split on every vector ISA (users have AVX2-only machines).
+  const vector = isas.filter((i) => i !== 'generic');
   return [
     ...paths.filter((p) => !(p.isa === best && p.threads === 2)),
-    { isa: best, threads: 2, fused: false },
-    { isa: best, threads: 2, split: 'rows' },
+    ...vector.flatMap((isa) => [
+      { isa, threads: 2, fused: false },
+      { isa, threads: 2, split: 'rows' as const },
+    ]),
   ];
 }
 
