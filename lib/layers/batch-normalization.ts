@@ -1,18 +1,17 @@
 /**
  * Keras `BatchNormalization` over the last axis, forward and backward on the native core.
  */
-import type { BackendName } from '../backend';
-import { expectObject, optionalBoolean, optionalInteger, rangeError, rejectUnknownOptions, typeError } from '../errors';
-import { InitializerSpec, validateInitializer } from '../initializers';
+import { rangeError, typeError } from '../errors';
+import { InitializerSpec } from '../initializers';
 import { baseConfig, declaredShape, get, JsonObject, kerasInitializer, Obj, optBool } from '../io/keras-config';
 import { modelFileError } from '../io/untrusted-files';
 import type { StepMask } from '../mask';
 import { native } from '../native';
 import { expectTensor, fromNative, Tensor } from '../tensor';
-import { declaredInputOption, LayerBase, layerNameOption, simplePass } from './base';
-import { axisOption, ChannelWeights, channelsOf, checkLastAxis, initializerFromConfig, positiveNumberOption, singleShape, zerosLike } from './channel-weights';
-import { shapeList } from './layer';
-import type { LayerPass, RunContext, Shape, WeightValues } from './layer';
+import { simplePass } from './base';
+import { NormalizationLayer } from './normalization-base';
+import { initializerFromConfig, zerosLike } from './channel-weights';
+import type { LayerPass, RunContext } from './layer';
 import { registerLayer } from './registry';
 
 /** Options of {@link batchNormalization} (tfjs-layers names, Keras defaults). */
@@ -76,68 +75,29 @@ const OPTIONS = [
  * Weights: `[gamma, beta, moving_mean, moving_variance]` (gamma/beta only when `scale`/
  * `center`); only gamma and beta are trainable.
  */
-export class BatchNormalization extends LayerBase {
+export class BatchNormalization extends NormalizationLayer {
   readonly className = 'BatchNormalization';
-  /** The axis as given (-1 or the last axis's index). */
-  readonly axis: number;
   readonly momentum: number;
-  readonly epsilon: number;
-  readonly center: boolean;
-  readonly scale: boolean;
-  readonly betaInitializer: InitializerSpec;
-  readonly gammaInitializer: InitializerSpec;
   readonly movingMeanInitializer: InitializerSpec;
   readonly movingVarianceInitializer: InitializerSpec;
-  private readonly vectors: ChannelWeights;
 
   /** @internal Use {@link batchNormalization}. */
   constructor(args: BatchNormalizationLayerArgs = {}) {
     const where = 'layers.batchNormalization';
-    const o = expectObject(args, `${where}: options`);
-    rejectUnknownOptions(o, OPTIONS, where);
-    super(layerNameOption(o.name, 'batch_normalization', where), declaredInputOption(o.inputShape, o.batchInputShape, where));
-    this.axis = axisOption(o.axis, where);
-    if (o.momentum !== undefined && typeof o.momentum !== 'number') throw typeError(`${where}: momentum must be a number`);
-    this.momentum = o.momentum === undefined ? 0.99 : (o.momentum as number);
+    let moving: [InitializerSpec, InitializerSpec] = ['zeros', 'ones'];
+    super(args, where, 'batch_normalization', OPTIONS, (_o, init) => {
+      moving = [init('movingMeanInitializer', 'zeros'), init('movingVarianceInitializer', 'ones')];
+      return [
+        { name: 'moving_mean', initializer: moving[0], trainable: false },
+        { name: 'moving_variance', initializer: moving[1], trainable: false },
+      ];
+    });
+    [this.movingMeanInitializer, this.movingVarianceInitializer] = moving;
+    const momentum = (args as Record<string, unknown>).momentum;
+    if (momentum !== undefined && typeof momentum !== 'number') throw typeError(`${where}: momentum must be a number`);
+    this.momentum = momentum === undefined ? 0.99 : momentum;
     if (!(this.momentum >= 0 && this.momentum <= 1)) throw rangeError(`${where}: momentum must be in [0, 1], got ${this.momentum}`);
-    this.epsilon = positiveNumberOption(o.epsilon, `${where}: epsilon`, 1e-3);
-    this.center = optionalBoolean(o.center, `${where}: center`, true);
-    this.scale = optionalBoolean(o.scale, `${where}: scale`, true);
-    const init = (key: string, fallback: InitializerSpec): InitializerSpec => (o[key] === undefined ? fallback : validateInitializer(o[key], `${where}: ${key}`));
-    this.betaInitializer = init('betaInitializer', 'zeros');
-    this.gammaInitializer = init('gammaInitializer', 'ones');
-    this.movingMeanInitializer = init('movingMeanInitializer', 'zeros');
-    this.movingVarianceInitializer = init('movingVarianceInitializer', 'ones');
-    const seed = optionalInteger(o.seed, `${where}: seed`, Math.floor(Math.random() * 0x7fffffff));
-    this.vectors = new ChannelWeights(
-      this.name,
-      [
-        ...(this.scale ? [{ name: 'gamma', initializer: this.gammaInitializer, trainable: true }] : []),
-        ...(this.center ? [{ name: 'beta', initializer: this.betaInitializer, trainable: true }] : []),
-        { name: 'moving_mean', initializer: this.movingMeanInitializer, trainable: false },
-        { name: 'moving_variance', initializer: this.movingVarianceInitializer, trainable: false },
-      ],
-      seed,
-    );
     if (this.declaredInputShape) this.build([this.declaredInputShape]);
-  }
-
-  override get built(): boolean {
-    return this.vectors.built;
-  }
-
-  computeOutputShape(inputShapes: readonly Shape[]): Shape[] {
-    const shape = singleShape(inputShapes, this.name);
-    channelsOf(shape, `${this.name}.computeOutputShape`);
-    checkLastAxis(this.axis, shape.length, this.name);
-    return [[...shape]];
-  }
-
-  override build(inputShapes: Shape | readonly Shape[]): void {
-    this.assertLive('build');
-    const shape = singleShape(shapeList(inputShapes), this.name);
-    this.computeOutputShape([shape]);
-    this.vectors.build(channelsOf(shape, `${this.name}.build`));
   }
 
   async run(inputs: readonly Tensor[], context: RunContext): Promise<LayerPass> {
@@ -173,10 +133,7 @@ export class BatchNormalization extends LayerBase {
         const dy = dOutputs[0] ? expectTensor(dOutputs[0], `${this.name}.backward: dOutputs[0]`) : zerosLike(y);
         try {
           const g = await native.batchNormBackward(x.handle, dy.handle, gamma?.handle ?? null, mean.handle, variance.handle, this.epsilon, weights);
-          const [dgamma, dbeta] = [fromNative(g.dgamma), fromNative(g.dbeta)];
-          if (!this.scale) dgamma.dispose();
-          if (!this.center) dbeta.dispose();
-          return { dInputs: [fromNative(g.dx)], dWeights: [...(this.scale ? [dgamma] : []), ...(this.center ? [dbeta] : [])] };
+          return { dInputs: [fromNative(g.dx)], dWeights: this.affineGradients(g.dgamma, g.dbeta) };
         } finally {
           if (dy !== dOutputs[0]) dy.dispose();
         }
@@ -185,54 +142,11 @@ export class BatchNormalization extends LayerBase {
     );
   }
 
-  override getWeights(): Tensor[] {
-    this.assertLive('getWeights');
-    return this.vectors.copies();
-  }
-  override setWeights(weights: readonly WeightValues[]): void {
-    this.assertLive('setWeights');
-    this.vectors.set(weights);
-  }
-  override weightCount(): number {
-    return this.vectors.specs.length;
-  }
-  override weightNames(): string[] {
-    return this.vectors.names();
-  }
-  override countParams(): number {
-    this.assertLive('countParams');
-    return this.vectors.count(false);
-  }
-  /** gamma and beta only: the moving statistics are not trained. */
-  override countTrainableParams(): number {
-    this.assertLive('countTrainableParams');
-    return this.vectors.count(true);
-  }
-  /** The live gamma and beta (those enabled). */
-  override trainableWeights(): Tensor[] {
-    this.assertLive('trainableWeights');
-    return this.vectors.trainable();
-  }
-  override to(backend: BackendName): this {
-    this.assertLive('to');
-    this.vectors.to(backend, `${this.name}.to`);
-    return this;
-  }
-  override dispose(): void {
-    super.dispose();
-    this.vectors.dispose();
-  }
-
   getConfig(): JsonObject {
     return {
       ...baseConfig(this.name, this.declaredInputShape ? [...this.declaredInputShape] : null),
-      axis: this.axis,
+      ...this.normalizationConfig(),
       momentum: this.momentum,
-      epsilon: this.epsilon,
-      center: this.center,
-      scale: this.scale,
-      beta_initializer: kerasInitializer(this.betaInitializer, 'zeros'),
-      gamma_initializer: kerasInitializer(this.gammaInitializer, 'ones'),
       moving_mean_initializer: kerasInitializer(this.movingMeanInitializer, 'zeros'),
       moving_variance_initializer: kerasInitializer(this.movingVarianceInitializer, 'ones'),
       beta_regularizer: null,

@@ -8,8 +8,9 @@ import { expectBackendName, getBackend } from '../backend';
 import { describe, rangeError, rnnkitError, typeError } from '../errors';
 import { initializerDraw, InitializerSpec } from '../initializers';
 import { Tensor, tensor } from '../tensor';
-import type { Shape, WeightValues } from './layer';
+import type { WeightValues } from './layer';
 import { initNow } from './weight-init';
+import { zeros } from './layer-helpers';
 
 /** One vector: its Keras name, initializer and whether an optimizer trains it. */
 export interface ChannelWeightSpec {
@@ -145,7 +146,7 @@ export function channelsOf(shape: readonly (number | null)[], owner: string, min
 
 /** A zero tensor shaped as `like`, on its device (the gradient of an output left out of the loss). */
 export function zerosLike(like: Tensor): Tensor {
-  return tensor(new Float32Array(like.size), like.shape, { device: like.device as BackendName });
+  return zeros(like.shape, like.device);
 }
 
 /**
@@ -192,10 +193,4 @@ export function initializerFromConfig(value: unknown): InitializerSpec | undefin
   return value as InitializerSpec;
 }
 
-/** The one input shape of a single-input layer. */
-export function singleShape(inputShapes: readonly Shape[], owner: string): Shape {
-  if (!Array.isArray(inputShapes) || inputShapes.length !== 1) {
-    throw typeError(`${owner}: takes one input, got ${Array.isArray(inputShapes) ? `${inputShapes.length} shapes` : describe(inputShapes)}`);
-  }
-  return inputShapes[0]!;
-}
+export { singleShape } from './layer-helpers';

@@ -1,17 +1,16 @@
 /**
  * Keras `LayerNormalization` over the last axis, forward and backward on the native core.
  */
-import type { BackendName } from '../backend';
-import { expectObject, optionalBoolean, optionalInteger, rejectUnknownOptions, typeError } from '../errors';
-import { InitializerSpec, validateInitializer } from '../initializers';
-import { baseConfig, declaredShape, get, JsonObject, kerasInitializer, Obj, optBool } from '../io/keras-config';
+import { typeError } from '../errors';
+import { InitializerSpec } from '../initializers';
+import { baseConfig, declaredShape, get, JsonObject, Obj, optBool } from '../io/keras-config';
 import { modelFileError } from '../io/untrusted-files';
 import { native } from '../native';
 import { expectTensor, fromNative, Tensor } from '../tensor';
-import { declaredInputOption, LayerBase, layerNameOption, simplePass } from './base';
-import { axisOption, ChannelWeights, channelsOf, checkLastAxis, initializerFromConfig, positiveNumberOption, singleShape, zerosLike } from './channel-weights';
-import { shapeList } from './layer';
-import type { LayerPass, RunContext, Shape, WeightValues } from './layer';
+import { simplePass } from './base';
+import { NormalizationLayer } from './normalization-base';
+import { initializerFromConfig, zerosLike } from './channel-weights';
+import type { LayerPass, RunContext } from './layer';
 import { registerLayer } from './registry';
 
 /** Options of {@link layerNormalization} (tfjs-layers names, Keras defaults). */
@@ -46,57 +45,13 @@ const OPTIONS = ['axis', 'epsilon', 'center', 'scale', 'betaInitializer', 'gamma
  * offset by `beta` (`[C]` each). The same in training and inference; the incoming mask
  * passes through.
  */
-export class LayerNormalization extends LayerBase {
+export class LayerNormalization extends NormalizationLayer {
   readonly className = 'LayerNormalization';
-  /** The axis as given (-1 or the last axis's index). */
-  readonly axis: number;
-  readonly epsilon: number;
-  readonly center: boolean;
-  readonly scale: boolean;
-  readonly betaInitializer: InitializerSpec;
-  readonly gammaInitializer: InitializerSpec;
-  private readonly vectors: ChannelWeights;
 
   /** @internal Use {@link layerNormalization}. */
   constructor(args: LayerNormalizationLayerArgs = {}) {
-    const where = 'layers.layerNormalization';
-    const o = expectObject(args, `${where}: options`);
-    rejectUnknownOptions(o, OPTIONS, where);
-    super(layerNameOption(o.name, 'layer_normalization', where), declaredInputOption(o.inputShape, o.batchInputShape, where));
-    this.axis = axisOption(o.axis, where);
-    this.epsilon = positiveNumberOption(o.epsilon, `${where}: epsilon`, 1e-3);
-    this.center = optionalBoolean(o.center, `${where}: center`, true);
-    this.scale = optionalBoolean(o.scale, `${where}: scale`, true);
-    this.betaInitializer = o.betaInitializer === undefined ? 'zeros' : validateInitializer(o.betaInitializer, `${where}: betaInitializer`);
-    this.gammaInitializer = o.gammaInitializer === undefined ? 'ones' : validateInitializer(o.gammaInitializer, `${where}: gammaInitializer`);
-    const seed = optionalInteger(o.seed, `${where}: seed`, Math.floor(Math.random() * 0x7fffffff));
-    this.vectors = new ChannelWeights(
-      this.name,
-      [
-        ...(this.scale ? [{ name: 'gamma', initializer: this.gammaInitializer, trainable: true }] : []),
-        ...(this.center ? [{ name: 'beta', initializer: this.betaInitializer, trainable: true }] : []),
-      ],
-      seed,
-    );
+    super(args, 'layers.layerNormalization', 'layer_normalization', OPTIONS);
     if (this.declaredInputShape) this.build([this.declaredInputShape]);
-  }
-
-  override get built(): boolean {
-    return this.vectors.built;
-  }
-
-  computeOutputShape(inputShapes: readonly Shape[]): Shape[] {
-    const shape = singleShape(inputShapes, this.name);
-    channelsOf(shape, `${this.name}.computeOutputShape`);
-    checkLastAxis(this.axis, shape.length, this.name);
-    return [[...shape]];
-  }
-
-  override build(inputShapes: Shape | readonly Shape[]): void {
-    this.assertLive('build');
-    const shape = singleShape(shapeList(inputShapes), this.name);
-    this.computeOutputShape([shape]);
-    this.vectors.build(channelsOf(shape, `${this.name}.build`));
   }
 
   async run(inputs: readonly Tensor[], context: RunContext): Promise<LayerPass> {
@@ -120,10 +75,7 @@ export class LayerNormalization extends LayerBase {
         const dy = dOutputs[0] ? expectTensor(dOutputs[0], `${this.name}.backward: dOutputs[0]`) : zerosLike(y);
         try {
           const g = await native.layerNormBackward(x.handle, dy.handle, gamma?.handle ?? null, mean.handle, rstd.handle);
-          const [dgamma, dbeta] = [fromNative(g.dgamma), fromNative(g.dbeta)];
-          if (!this.scale) dgamma.dispose();
-          if (!this.center) dbeta.dispose();
-          return { dInputs: [fromNative(g.dx)], dWeights: [...(this.scale ? [dgamma] : []), ...(this.center ? [dbeta] : [])] };
+          return { dInputs: [fromNative(g.dx)], dWeights: this.affineGradients(g.dgamma, g.dbeta) };
         } finally {
           if (dy !== dOutputs[0]) dy.dispose();
         }
@@ -132,51 +84,10 @@ export class LayerNormalization extends LayerBase {
     );
   }
 
-  override getWeights(): Tensor[] {
-    this.assertLive('getWeights');
-    return this.vectors.copies();
-  }
-  override setWeights(weights: readonly WeightValues[]): void {
-    this.assertLive('setWeights');
-    this.vectors.set(weights);
-  }
-  override weightCount(): number {
-    return this.vectors.specs.length;
-  }
-  override weightNames(): string[] {
-    return this.vectors.names();
-  }
-  override countParams(): number {
-    this.assertLive('countParams');
-    return this.vectors.count(false);
-  }
-  override countTrainableParams(): number {
-    this.assertLive('countTrainableParams');
-    return this.vectors.count(true);
-  }
-  override trainableWeights(): Tensor[] {
-    this.assertLive('trainableWeights');
-    return this.vectors.trainable();
-  }
-  override to(backend: BackendName): this {
-    this.assertLive('to');
-    this.vectors.to(backend, `${this.name}.to`);
-    return this;
-  }
-  override dispose(): void {
-    super.dispose();
-    this.vectors.dispose();
-  }
-
   getConfig(): JsonObject {
     return {
       ...baseConfig(this.name, this.declaredInputShape ? [...this.declaredInputShape] : null),
-      axis: this.axis,
-      epsilon: this.epsilon,
-      center: this.center,
-      scale: this.scale,
-      beta_initializer: kerasInitializer(this.betaInitializer, 'zeros'),
-      gamma_initializer: kerasInitializer(this.gammaInitializer, 'ones'),
+      ...this.normalizationConfig(),
       beta_regularizer: null,
       gamma_regularizer: null,
       beta_constraint: null,
