@@ -34,7 +34,7 @@ interface CpuPath {
   isa: string;
   threads: number;
   fused?: boolean;
-  split?: 'rows';
+  split?: 'rows' | 'units';
 }
 
 function extraPaths(): CpuPath[] {
@@ -45,13 +45,15 @@ function extraPaths(): CpuPath[] {
   const best = isas[isas.length - 1]!;
   const paths: CpuPath[] = isas.flatMap((isa) => [1, 2].map((threads) => ({ isa, threads })));
   // The default project already runs the best instruction set on every thread.
-  // The per-step loop and the rows split on every vector ISA (users have AVX2-only machines).
+  // The per-step loop, the rows split and the units split (as a team that ends mid-run) on
+  // every vector ISA (users have AVX2-only machines).
   const vector = isas.filter((i) => i !== 'generic');
   return [
     ...paths.filter((p) => !(p.isa === best && p.threads === 2)),
     ...vector.flatMap((isa) => [
       { isa, threads: 2, fused: false },
       { isa, threads: 2, split: 'rows' as const },
+      { isa, threads: 2, split: 'units' as const },
     ]),
   ];
 }
@@ -92,6 +94,9 @@ export default defineConfig({
             RNNKIT_NUM_THREADS: String(threads),
             RNNKIT_CPU_FUSED: fused ? '1' : '0',
             RNNKIT_CPU_SPLIT: split ?? 'auto',
+            // The units split as a team of every thread, which ends mid-run at its 7th
+            // meeting: the caller takes over a member's work as after a stall.
+            ...(split === 'units' ? { RNNKIT_CPU_TEAM_ENDS_AT: '7' } : {}),
           },
           setupFiles: ['test/helpers/cpu-path.ts'],
         },

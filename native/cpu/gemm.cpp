@@ -122,13 +122,20 @@ void gemm_part(const Kernels& kern, bool trans_a, int64_t row0, int64_t row1, in
   }
 }
 
+// Work below these sizes stays on the calling thread: handing it off costs more (a few
+// microseconds, more when a worker has to be woken) than it saves.
+constexpr double kMinFlopsPerPart = 1 << 20;
+constexpr double kMinCopiesPerPart = 1 << 16;
+
 // Splits the work: by panels when there are enough for every thread (each thread then
 // keeps its columns of B in its own cache), else by rows.
 void run_gemm(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
               const float* packed_b, float beta, float* c, int64_t ldc) {
   const Kernels& kern = active_kernels();
   const int64_t panels = panel_count(n);
-  ThreadPool::instance().run([&](int index, int count) {
+  ThreadPool& pool = ThreadPool::instance();
+  const int parts = pool.parts_for(2.0 * static_cast<double>(m) * n * k, kMinFlopsPerPart);
+  pool.run([&](int index, int count) {
     // Splitting by panels gives each thread its own columns of B (kept in its cache across
     // row blocks) but has every thread pack all of A: worth it unless A is the larger work.
     const bool many_rows = m >= 2 * kMc * count;
@@ -136,7 +143,7 @@ void run_gemm(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const 
     const Range q = by_panels ? split_range(panels, 1, index, count) : Range{0, panels};
     const Range r = by_panels ? Range{0, m} : split_range(m, kern.mr, index, count);
     gemm_part(kern, trans_a, r.begin, r.end, q.begin, q.end, n, k, alpha, a, lda, packed_b, beta, c, ldc);
-  });
+  }, parts);
 }
 
 }  // namespace
@@ -145,10 +152,11 @@ size_t packed_b_bytes(int64_t k, int64_t n) { return static_cast<size_t>(panel_c
 
 void pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* packed) {
   const int64_t panels = panel_count(n);
-  ThreadPool::instance().run([&](int index, int count) {
+  ThreadPool& pool = ThreadPool::instance();
+  pool.run([&](int index, int count) {
     const Range q = split_range(panels, 1, index, count);
     pack_b_panels(trans_b, k, n, b, ldb, packed, q.begin, q.end);
-  });
+  }, pool.parts_for(static_cast<double>(k) * n, kMinCopiesPerPart));
 }
 
 void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,

@@ -37,21 +37,53 @@ void multiply_chunks(const Kernels& kern, int64_t rows, int64_t hidden, int64_t 
 // has enough rows to reuse R well, and it needs no cross-core traffic per step.
 struct Share {
   Range rows, chunks;
+  int64_t u0, u1;  // the units of `chunks`
   bool meet;
 };
 
 constexpr int64_t kMinRowsPerThread = 8;
+// The least work per step and thread worth a meeting per step (a meeting costs a few
+// hundred nanoseconds between cores): below it one thread runs the whole recurrence.
+constexpr double kMinStepFlopsPerThread = 64 * 1024;
 
-bool split_by_rows(int64_t batch, int count) {
-  static const char* forced = std::getenv("RNNKIT_CPU_SPLIT");
-  if (forced && std::string(forced) == "rows") return true;
-  if (forced && std::string(forced) == "units") return false;
-  return batch >= kMinRowsPerThread * count;
+// RNNKIT_CPU_SPLIT=rows or units forces a split (units: a team of every thread the units
+// allow, whatever the work), for tests and measurements.
+std::string forced_split() {
+  static const std::string forced = [] {
+    const char* env = std::getenv("RNNKIT_CPU_SPLIT");
+    return std::string(env ? env : "");
+  }();
+  return forced;
 }
 
-Share share_of(int64_t batch, int64_t hidden, int index, int count) {
-  if (count > 1 && split_by_rows(batch, count)) return {split_range(batch, 1, index, count), {0, chunk_count(hidden)}, false};
-  return {{0, batch}, split_range(chunk_count(hidden), 1, index, count), count > 1};
+bool split_by_rows(int64_t batch, int threads) {
+  if (forced_split() == "rows") return true;
+  if (forced_split() == "units") return false;
+  return batch >= kMinRowsPerThread * threads;
+}
+
+Share share_of(bool by_rows, int64_t batch, int64_t hidden, int index, int count) {
+  const Range all_chunks{0, chunk_count(hidden)};
+  const Range rows = by_rows ? split_range(batch, 1, index, count) : Range{0, batch};
+  const Range chunks = by_rows ? all_chunks : split_range(all_chunks.end, 1, index, count);
+  return {rows, chunks, chunks.begin * kPanel, std::min(hidden, chunks.end * kPanel), !by_rows && count > 1};
+}
+
+// Runs body(index, count, by_rows) for a recurrence over `batch` rows and `hidden` units
+// with `gates` gate blocks: split by rows into independent parts, or by units into a team
+// sized by the work per step.
+template <typename Body>
+void share_recurrence(int64_t batch, int64_t hidden, int64_t gates, int64_t steps, const Body& body) {
+  ThreadPool& pool = ThreadPool::instance();
+  const int threads = pool.threads();
+  if (threads > 1 && split_by_rows(batch, threads)) {
+    pool.run([&](int part, int parts) { body(part, parts, true); }, std::min<int64_t>(threads, batch));
+    return;
+  }
+  const double step_flops = 2.0 * static_cast<double>(batch) * gates * hidden * hidden;
+  const int wanted = forced_split() == "units" ? threads : pool.parts_for(step_flops, kMinStepFlopsPerThread);
+  const int team = static_cast<int>(std::min<int64_t>(chunk_count(hidden), wanted));
+  pool.run_team([&](int index, int count) { body(index, count, false); }, team, step_flops * steps);
 }
 
 template <typename P>
@@ -135,12 +167,16 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
   float* const h_states = const_cast<float*>(first.h_prev);
   float* const c_states = const_cast<float*>(first.c_prev);
   ThreadPool& pool = ThreadPool::instance();
-  pool.run([&](int index, int count) {
-    const Share share = share_of(N, H, index, count);
-    const Range chunks = share.chunks;
-    const int64_t u0 = chunks.begin * kPanel, u1 = std::min(H, chunks.end * kPanel);
+  share_recurrence(N, H, G, args.steps, [&](int index, int count, bool by_rows) {
+    Share share = share_of(by_rows, N, H, index, count);
     const int64_t rows = share.rows.end - share.rows.begin;
     if (rows <= 0) return;  // only when splitting by rows: no meetings to attend
+    // A meeting may end the team (a member lost its core): the caller then does every unit.
+    auto meet = [&] {
+      count = pool.meet(index, count);
+      if (index < count) share = share_of(by_rows, N, H, index, count);
+      return index < count;
+    };
     for (int64_t t = 0; t < args.steps; ++t) {
       rk_cell_forward_args a = first;
       a.step = t;
@@ -159,17 +195,17 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
 
       if (gru_before) {
         // r, z and r⊙h_prev for my units; the candidate's GEMM needs r⊙h_prev of all units.
-        multiply_chunks(kern, rows, H, 2, a.h_prev, args.recurrent, chunks.begin, chunks.end, hr, GH, t);
+        multiply_chunks(kern, rows, H, 2, a.h_prev, args.recurrent, share.chunks.begin, share.chunks.end, hr, GH, t);
         a.phase = 0;
-        if (u0 < u1) kern.cell_forward(a, u0, u1);
-        if (share.meet) pool.barrier(index, count);
-        multiply_chunks(kern, rows, H, 1, a.extra, args.candidate, chunks.begin, chunks.end, hr + 2 * H, GH, t);
+        if (share.u0 < share.u1) kern.cell_forward(a, share.u0, share.u1);
+        if (share.meet && !meet()) return;
+        multiply_chunks(kern, rows, H, 1, a.extra, args.candidate, share.chunks.begin, share.chunks.end, hr + 2 * H, GH, t);
         a.phase = 1;
       } else {
-        multiply_chunks(kern, rows, H, G, a.h_prev, args.recurrent, chunks.begin, chunks.end, hr, GH, t);
+        multiply_chunks(kern, rows, H, G, a.h_prev, args.recurrent, share.chunks.begin, share.chunks.end, hr, GH, t);
       }
-      if (u0 < u1) kern.cell_forward(a, u0, u1);
-      if (share.meet) pool.barrier(index, count);  // the next step reads every unit of h
+      if (share.u0 < share.u1) kern.cell_forward(a, share.u0, share.u1);
+      if (share.meet && !meet()) return;  // the next step reads every unit of h
     }
   });
 }
@@ -181,18 +217,22 @@ void recurrent_backward(const rk_recurrent_backward_args& args) {
   const bool gru_before = last.cell == RK_CELL_GRU_RESET_BEFORE;
   const int64_t recurrent_rows = gru_before ? 2 * H : GH;
   ThreadPool& pool = ThreadPool::instance();
-  pool.run([&](int index, int count) {
+  share_recurrence(N, H, G, args.steps, [&](int index, int count, bool by_rows) {
     // Panels of a plain pack_b over H columns are the units' 32-wide chunks.
-    const Share share = share_of(N, H, index, count);
-    const Range chunks = share.chunks;
-    const int64_t u0 = chunks.begin * kPanel, u1 = std::min(H, chunks.end * kPanel);
-    const int64_t cols = u1 - u0, rows = share.rows.end - share.rows.begin;
+    Share share = share_of(by_rows, N, H, index, count);
+    const int64_t rows = share.rows.end - share.rows.begin;
     if (rows <= 0) return;
+    auto meet = [&] {
+      count = pool.meet(index, count);
+      if (index < count) share = share_of(by_rows, N, H, index, count);
+      return index < count;
+    };
     // The gate gradients are read in place, GH floats per row.
     auto multiply = [&](const float* a, int64_t k, const void* packed, bool accumulate, float* c) {
-      if (cols <= 0) return;
-      kern.gemm_block(rows, k, a, GH, static_cast<const float*>(packed) + chunks.begin * k * kPanel,
-                      k * kPanel, chunks.end - chunks.begin, 1, 0, cols, 1.0f, accumulate, c + u0, H, false);
+      const Range chunks = share.chunks;
+      if (share.u1 <= share.u0) return;
+      kern.gemm_block(rows, k, a, GH, static_cast<const float*>(packed) + chunks.begin * k * kPanel, k * kPanel,
+                      chunks.end - chunks.begin, 1, 0, share.u1 - share.u0, 1.0f, accumulate, c + share.u0, H, false);
     };
     for (int64_t i = 0; i < args.steps; ++i) {
       rk_cell_backward_args a = last;
@@ -217,13 +257,13 @@ void recurrent_backward(const rk_recurrent_backward_args& args) {
       }
       a = rows_of(a, share.rows);
       a.phase = 0;
-      if (u0 < u1) kern.cell_backward(a, u0, u1);
-      if (share.meet) pool.barrier(index, count);  // the GEMMs read the gate gradients of every unit
+      if (share.u0 < share.u1) kern.cell_backward(a, share.u0, share.u1);
+      if (share.meet && !meet()) return;  // the GEMMs read the gate gradients of every unit
       if (gru_before) {
         multiply(a.dgh + 2 * H, H, args.candidate, false, const_cast<float*>(a.d_rh));
         a.phase = 1;
-        if (u0 < u1) kern.cell_backward(a, u0, u1);
-        if (share.meet) pool.barrier(index, count);  // the reset gate's gradients of every unit
+        if (share.u0 < share.u1) kern.cell_backward(a, share.u0, share.u1);
+        if (share.meet && !meet()) return;  // the reset gate's gradients of every unit
       }
       multiply(a.dgh, recurrent_rows, args.recurrent, true, a.dh_prev);
     }

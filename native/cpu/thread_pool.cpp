@@ -1,13 +1,14 @@
 #include "thread_pool.h"
 
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
 #include <string>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define RK_PAUSE() _mm_pause()
+#elif defined(__aarch64__)
+#define RK_PAUSE() asm volatile("yield")
 #else
 #define RK_PAUSE() std::this_thread::yield()
 #endif
@@ -15,19 +16,33 @@
 namespace rk::cpu {
 namespace {
 
-// Waiting threads spin (cheap, microsecond hand-offs between timesteps) for a while, then
-// yield their core (another process may need it: spinning on an oversubscribed machine
-// starves the very thread being waited for), and idle workers finally sleep.
-constexpr auto kSpinFor = std::chrono::microseconds(200);
-constexpr auto kIdleSleepAfter = std::chrono::milliseconds(2);
+using Clock = std::chrono::steady_clock;
+
+// Waiting threads spin (a hand-off between runs or steps takes microseconds) for a while,
+// then yield their core (another process may need it, and on an oversubscribed machine
+// spinning starves the very thread being waited for); idle workers finally sleep.
+constexpr auto kSpinFor = std::chrono::microseconds(50);
+constexpr auto kIdleSleepAfter = std::chrono::microseconds(500);
+// How long a team waits for its members: awake workers join within a microsecond or two,
+// sleeping ones need the kernel to wake them (tens of microseconds), which is worth a
+// quarter of the time the work would take alone at kSoloFlopsPerUs, at most kJoinAsleep.
+constexpr auto kJoinAwake = std::chrono::microseconds(30);
+constexpr auto kJoinAsleep = std::chrono::microseconds(300);
+constexpr double kSoloFlopsPerUs = 50e3;
+// A meeting that waits this long, and several times longer than the work since the last
+// one took, means a member is not running: it lost its core to another thread.
+constexpr auto kMinStall = std::chrono::microseconds(100);
+constexpr int kStallOverWork = 4;
+// After a stall, teams are of one for this long before the pool tries more again.
+constexpr auto kCrowdedFor = std::chrono::milliseconds(250);
 
 class Backoff {
  public:
   // Returns false once `limit` has passed since construction.
   template <typename Duration>
   bool wait(Duration limit) {
-    if ((++spins_ & 255) == 0) {
-      const auto elapsed = std::chrono::steady_clock::now() - start_;
+    if ((++spins_ & 63) == 0) {
+      const auto elapsed = Clock::now() - start_;
       if (elapsed > limit) return false;
       yielding_ = elapsed > kSpinFor;
     }
@@ -39,12 +54,26 @@ class Backoff {
   }
 
  private:
-  std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
+  Clock::time_point start_ = Clock::now();
   uint32_t spins_ = 0;
   bool yielding_ = false;
 };
 
 constexpr auto kForever = std::chrono::hours(24 * 365);
+
+// For tests: every team ends at this meeting of its run, as if a member had stalled, so that
+// the hand-over of a member's work to the caller is checked on every path.
+uint64_t forced_shrink_meeting() {
+  static const uint64_t meeting = [] {
+    const char* env = std::getenv("RNNKIT_CPU_TEAM_ENDS_AT");
+    return env ? std::strtoull(env, nullptr, 10) : 0;
+  }();
+  return meeting;
+}
+
+int64_t now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch()).count();
+}
 
 }  // namespace
 
@@ -80,52 +109,125 @@ void ThreadPool::set_threads(int count) {
   threads_ = std::max(1, count);
 }
 
-void ThreadPool::ensure_workers(int count) {
-  while (static_cast<int>(workers_.size()) < count - 1) {
-    const int index = static_cast<int>(workers_.size()) + 1;
-    workers_.emplace_back([this, index] { worker(index); });
-  }
+int ThreadPool::parts_for(double work, double min_per_part) const {
+  const double parts = min_per_part > 0 ? work / min_per_part : threads();
+  return static_cast<int>(std::clamp(parts, 1.0, static_cast<double>(threads())));
 }
 
-void ThreadPool::run_erased(Fn fn, void* ctx) {
-  const int count = threads();
-  std::unique_lock<std::mutex> lock(run_mutex_, std::try_to_lock);
-  if (count <= 1 || !lock.owns_lock()) {
-    fn(ctx, 0, 1);
-    return;
+void ThreadPool::ensure_workers(int count) {
+  while (static_cast<int>(workers_.size()) < count - 1) {
+    workers_.emplace_back([this] { worker(); });
   }
-  ensure_workers(count);
   if (arrivals_size_ < count) {
     arrivals_ = std::make_unique<Arrivals[]>(count);
     arrivals_size_ = count;
   }
-  for (int i = 0; i < count; ++i) arrivals_[i].count.store(0, std::memory_order_relaxed);
+}
+
+bool ThreadPool::crowded() const { return now_ns() < crowded_until_ns_.load(std::memory_order_relaxed); }
+
+void ThreadPool::run_erased(Fn fn, void* ctx, int parts, double team_flops) {
+  const bool team = team_flops >= 0;
+  const int threads = this->threads();
+  std::unique_lock<std::mutex> lock(run_mutex_, std::try_to_lock);
+  const bool alone = threads <= 1 || parts <= 1 || !lock.owns_lock() || (team && crowded());
+  if (alone) {
+    if (team) {
+      fn(ctx, 0, 1);
+    } else {
+      for (int p = 0; p < parts; ++p) fn(ctx, p, parts);
+    }
+    return;
+  }
+  ensure_workers(threads);
   fn_ = fn;
   ctx_ = ctx;
-  count_ = count;
-  // Every worker acknowledges every run, also those beyond `count` (after a thread-count
-  // change), so that none can still be reading this run's fields when the next one starts.
-  remaining_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
+  team_mode_ = team;
+  if (team) {
+    parts_ = std::min(parts, threads);
+    team_.store(1, std::memory_order_relaxed);
+    for (int i = 0; i < parts_; ++i) arrivals_[i].count.store(0, std::memory_order_relaxed);
+    stall_seen_.store(false, std::memory_order_relaxed);
+    shrink_at_.store(0, std::memory_order_relaxed);
+    const bool asleep = sleeping_.load(std::memory_order_acquire) > 0;
+    const auto worth = std::chrono::microseconds(static_cast<int64_t>(team_flops / kSoloFlopsPerUs / 4));
+    publish();
+    const int size = form_team(parts_, asleep ? std::clamp(worth, kJoinAwake, kJoinAsleep) : kJoinAwake);
+    arrivals_[0].last_meet = Clock::now();
+    fn(ctx, 0, size);
+  } else {
+    parts_ = parts;
+    next_part_.store(0, std::memory_order_relaxed);
+    publish();
+    for (int p; (p = next_part_.fetch_add(1, std::memory_order_relaxed)) < parts;) fn(ctx, p, parts);
+  }
+  close_and_wait();
+}
+
+void ThreadPool::publish() {
+  const uint64_t gen = generation_.load(std::memory_order_relaxed) + 1;
+  open_.store(gen, std::memory_order_seq_cst);
   {
     std::lock_guard<std::mutex> guard(sleep_mutex_);
-    generation_.fetch_add(1, std::memory_order_release);
+    generation_.store(gen, std::memory_order_release);
   }
   if (sleeping_.load(std::memory_order_acquire) > 0) wake_.notify_all();
-  fn(ctx, 0, count);
-  for (Backoff b; remaining_.load(std::memory_order_acquire) != 0;) b.wait(kForever);
 }
 
-void ThreadPool::barrier(int index, int count) {
-  if (count <= 1) return;
-  const uint64_t arrived = arrivals_[index].count.load(std::memory_order_relaxed) + 1;
-  arrivals_[index].count.store(arrived, std::memory_order_release);
-  for (int other = 0; other < count; ++other) {
-    if (other == index) continue;
-    for (Backoff b; arrivals_[other].count.load(std::memory_order_acquire) < arrived;) b.wait(kForever);
+void ThreadPool::close_and_wait() {
+  // A worker that enters after this sees the run closed and touches none of its fields.
+  open_.store(0, std::memory_order_seq_cst);
+  for (Backoff b; active_.load(std::memory_order_seq_cst) != 0;) b.wait(kForever);
+}
+
+int ThreadPool::form_team(int max_threads, std::chrono::microseconds window) {
+  const auto deadline = Clock::now() + window;
+  int size = team_.load(std::memory_order_acquire);
+  for (Backoff b; size < max_threads && Clock::now() < deadline; size = team_.load(std::memory_order_acquire))
+    b.wait(kForever);
+  while (!team_.compare_exchange_weak(size, kSealed + size, std::memory_order_acq_rel)) {
   }
+  return size;
 }
 
-void ThreadPool::worker(int index) {
+void ThreadPool::join_team() {
+  int slot = team_.load(std::memory_order_acquire);
+  do {
+    if (slot >= parts_) return;  // sealed (kSealed + size) or full
+  } while (!team_.compare_exchange_weak(slot, slot + 1, std::memory_order_acq_rel));
+  int sealed;
+  for (Backoff b; (sealed = team_.load(std::memory_order_acquire)) < kSealed;) b.wait(kForever);
+  arrivals_[slot].last_meet = Clock::now();
+  fn_(ctx_, slot, sealed - kSealed);
+}
+
+int ThreadPool::meet(int index, int team) {
+  if (team <= 1) return team;
+  Arrivals& mine = arrivals_[index];
+  const auto arrived_at = Clock::now();
+  const uint64_t meeting = mine.count.load(std::memory_order_relaxed) + 1;
+  // The caller decides, before it arrives, whether the team ends at this meeting; the
+  // others read the decision once the meeting is complete (the caller's arrival, which
+  // they have then seen, was stored after it).
+  if (index == 0 && stall_seen_.load(std::memory_order_relaxed)) {
+    shrink_at_.store(meeting, std::memory_order_relaxed);
+    crowded_until_ns_.store(now_ns() + std::chrono::nanoseconds(kCrowdedFor).count(), std::memory_order_relaxed);
+  } else if (index == 0 && meeting == forced_shrink_meeting()) {
+    shrink_at_.store(meeting, std::memory_order_relaxed);
+  }
+  mine.count.store(meeting, std::memory_order_release);
+  for (int other = 0; other < team; ++other) {
+    if (other == index) continue;
+    for (Backoff b; arrivals_[other].count.load(std::memory_order_acquire) < meeting;) b.wait(kForever);
+  }
+  const auto left_at = Clock::now();
+  const auto waited = left_at - arrived_at, worked = arrived_at - mine.last_meet;
+  if (waited > kMinStall && waited > kStallOverWork * worked) stall_seen_.store(true, std::memory_order_relaxed);
+  mine.last_meet = left_at;
+  return shrink_at_.load(std::memory_order_relaxed) == meeting ? 1 : team;
+}
+
+void ThreadPool::worker() {
   uint64_t seen = 0;
   for (;;) {
     uint64_t gen = generation_.load(std::memory_order_acquire);
@@ -140,8 +242,18 @@ void ThreadPool::worker(int index) {
       gen = generation_.load(std::memory_order_acquire);
     }
     seen = gen;
-    if (index < count_) fn_(ctx_, index, count_);
-    remaining_.fetch_sub(1, std::memory_order_acq_rel);
+    // Entering before checking that the run is open, against the caller closing it before
+    // checking that nobody is inside: one of the two sees the other (both sequentially
+    // consistent).
+    active_.fetch_add(1, std::memory_order_seq_cst);
+    if (open_.load(std::memory_order_seq_cst) == gen) {
+      if (team_mode_) {
+        join_team();
+      } else {
+        for (int p; (p = next_part_.fetch_add(1, std::memory_order_relaxed)) < parts_;) fn_(ctx_, p, parts_);
+      }
+    }
+    active_.fetch_sub(1, std::memory_order_release);
   }
 }
 

@@ -1,10 +1,20 @@
-// A persistent pool of CPU worker threads. run() hands a body to `count` threads (the
-// caller is one of them) and returns when all are done. Idle workers spin briefly before
-// sleeping, so the per-timestep launches of an RNN cost microseconds, not a wake-up each.
+// A persistent pool of CPU worker threads, built for a machine it does not have to itself.
+// Work comes in two forms:
+//  - run(): independent parts, each claimed by whichever thread gets to it first. The caller
+//    claims parts too and never waits for a worker that has not started one, so a worker
+//    that is asleep or not being scheduled costs nothing but its own part.
+//  - run_team(): parts that meet at barriers (a recurrence, step by step), so all of them
+//    must run at once. The team is the workers that join within a short window; a meeting
+//    that waits far longer than the work between meetings took (a member lost its core)
+//    ends the team there, the caller finishes alone, and the pool runs teams of one for a
+//    while before trying again.
+// Idle workers spin briefly (the runs of one forward pass follow each other within
+// microseconds), then yield, then sleep.
 #ifndef RNNKIT_CPU_THREAD_POOL_H
 #define RNNKIT_CPU_THREAD_POOL_H
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -18,30 +28,56 @@ class ThreadPool {
  public:
   static ThreadPool& instance();
 
-  // Threads a run() uses, the caller included.
+  // The most threads a run uses, the caller included.
   int threads() const { return threads_.load(std::memory_order_relaxed); }
   void set_threads(int count);
   static int hardware_threads();
 
-  // Runs body(index, count) for index 0..count-1 with count = threads(). Concurrent callers
-  // (two forward passes at once) do not wait for each other: the later one runs alone.
+  // How many parts `work` is worth splitting into when each part should have at least
+  // `min_per_part` of it: 1 (run on the caller, no hand-off) up to threads().
+  int parts_for(double work, double min_per_part) const;
+
+  // Runs body(part, parts) once for every part in [0, parts), parts = threads() by default.
+  // Concurrent callers (two forward passes at once) do not wait for each other: the later
+  // one runs its parts alone.
   template <typename F>
-  void run(F&& body) {
-    run_erased([](void* ctx, int index, int count) { (*static_cast<F*>(ctx))(index, count); }, &body);
+  void run(F&& body, int parts = 0) {
+    run_erased(&call<F>, &body, parts > 0 ? parts : threads(), -1);
   }
 
-  // Inside run(), by thread `index`: waits until all `count` threads of the run arrive
-  // (count 1: no wait).
-  void barrier(int index, int count);
+  // Runs body(index, team) on `team` threads at once, team <= max_threads. Inside, meet()
+  // is the barrier between the members. `flops`, the work's size, bounds how long the
+  // caller waits for sleeping workers to join rather than starting alone.
+  template <typename F>
+  void run_team(F&& body, int max_threads, double flops) {
+    run_erased(&call<F>, &body, max_threads, flops);
+  }
+
+  // A barrier of a run_team() body for member `index` of `team`. Returns the team that goes
+  // on: the same, or 1 once a member has been seen not to get its core. Members at or above
+  // the returned size must leave the body at once (the caller, index 0, always stays and
+  // takes over all the work).
+  int meet(int index, int team);
 
   ~ThreadPool();
 
  private:
   using Fn = void (*)(void*, int, int);
+  using Clock = std::chrono::steady_clock;
+  template <typename F>
+  static void call(void* ctx, int index, int count) {
+    (*static_cast<F*>(ctx))(index, count);
+  }
   ThreadPool();
-  void run_erased(Fn fn, void* ctx);
-  void worker(int index);
+  // team_flops < 0: independent parts.
+  void run_erased(Fn fn, void* ctx, int parts, double team_flops);
+  int form_team(int max_threads, std::chrono::microseconds window);
+  void join_team();
+  void worker();
   void ensure_workers(int count);
+  bool crowded() const;
+  void publish();
+  void close_and_wait();
 
   std::atomic<int> threads_{1};
   std::mutex run_mutex_;  // one run at a time
@@ -49,20 +85,35 @@ class ThreadPool {
   std::condition_variable wake_;
   std::vector<std::thread> workers_;
   std::atomic<uint64_t> generation_{0};
-  std::atomic<int> remaining_{0};
   std::atomic<int> sleeping_{0};
   std::atomic<bool> stop_{false};
-  // Barriers count arrivals per thread, each in its own cache line: arriving is a store to
+
+  // The run in progress. Its fields are written before open_ is set to its generation and
+  // read only by workers that entered it (active_) while it was open.
+  Fn fn_ = nullptr;
+  void* ctx_ = nullptr;
+  int parts_ = 0;
+  bool team_mode_ = false;
+  std::atomic<uint64_t> open_{0};
+  std::atomic<int> active_{0};
+  std::atomic<int> next_part_{0};
+  // Team formation: members joined so far (the caller is member 0), or, once sealed,
+  // kSealed + the team's size.
+  static constexpr int kSealed = 1 << 20;
+  std::atomic<int> team_{0};
+
+  // Barriers count arrivals per member, each in its own cache line: arriving is a store to
   // a line only its owner writes, and waiting reads the others' lines (for two threads, one
   // cache-line transfer each way instead of a shared counter bouncing between cores).
   struct alignas(64) Arrivals {
     std::atomic<uint64_t> count{0};
+    Clock::time_point last_meet{};  // the owner's own, for telling work from waiting
   };
   std::unique_ptr<Arrivals[]> arrivals_;
   int arrivals_size_ = 0;
-  Fn fn_ = nullptr;
-  void* ctx_ = nullptr;
-  int count_ = 0;
+  std::atomic<bool> stall_seen_{false};
+  std::atomic<uint64_t> shrink_at_{0};  // the meeting at which the team ends, 0: none
+  std::atomic<int64_t> crowded_until_ns_{0};
 };
 
 // Splits [0, total) into `count` contiguous parts aligned to `grain`; part `index`.
