@@ -37,6 +37,11 @@ describe('CPU settings', () => {
     expect(() => rk.setNumThreads('2' as unknown as number)).toThrow(/threads/);
   });
 
+  it('counts the teams that ended on a stall (read only; the stress suite makes them happen)', () => {
+    expect(rk.getDeviceOption('cpu', 'stalled_teams')).toMatch(/^\d+$/);
+    expect(() => rk.setDeviceOption('cpu', 'stalled_teams', '0')).toThrow(/no settable option/);
+  });
+
   it('lists supported instruction sets best first, switches between them and rejects others', () => {
     const isas = rk.supportedIsas();
     expect(isas[isas.length - 1]).toBe('generic');

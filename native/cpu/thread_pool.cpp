@@ -211,6 +211,7 @@ int ThreadPool::meet(int index, int team) {
   // they have then seen, was stored after it).
   if (index == 0 && stall_seen_.load(std::memory_order_relaxed)) {
     shrink_at_.store(meeting, std::memory_order_relaxed);
+    stalled_teams_.fetch_add(1, std::memory_order_relaxed);
     crowded_until_ns_.store(now_ns() + std::chrono::nanoseconds(kCrowdedFor).count(), std::memory_order_relaxed);
   } else if (index == 0 && meeting == forced_shrink_meeting()) {
     shrink_at_.store(meeting, std::memory_order_relaxed);

@@ -59,6 +59,9 @@ class ThreadPool {
   // takes over all the work).
   int meet(int index, int team);
 
+  // Teams ended so far because a member lost its core.
+  uint64_t stalled_teams() const { return stalled_teams_.load(std::memory_order_relaxed); }
+
   ~ThreadPool();
 
  private:
@@ -114,6 +117,7 @@ class ThreadPool {
   std::atomic<bool> stall_seen_{false};
   std::atomic<uint64_t> shrink_at_{0};  // the meeting at which the team ends, 0: none
   std::atomic<int64_t> crowded_until_ns_{0};
+  std::atomic<uint64_t> stalled_teams_{0};
 };
 
 // Splits [0, total) into `count` contiguous parts aligned to `grain`; part `index`.

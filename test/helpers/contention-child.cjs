@@ -1,0 +1,64 @@
+// Child process of test/stress/contention.stress.ts: the CPU pool's settings are read once
+// per process, so each setting runs here. Runs every cell's forward and backward `rounds`
+// times, several passes at once, and prints one JSON line: a SHA-1 of every output and
+// gradient per case (equal across rounds and settings, or the pool mixed up its work).
+const crypto = require('node:crypto');
+const path = require('node:path');
+const rk = require(path.resolve(__dirname, '../../dist'));
+
+function uniform(seed, n) {
+  let s = seed >>> 0;
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    a[i] = (s / 2 ** 32) * 2 - 1;
+  }
+  return a;
+}
+
+const CASES = [
+  ['lstm', {}, [1, 40, 16, 128]],
+  ['gru', { resetAfter: false }, [2, 30, 8, 96]],
+  ['gru', {}, [4, 30, 8, 160]],
+  ['simpleRNN', {}, [3, 30, 8, 256]],
+  ['lstm', {}, [32, 12, 8, 64]],
+];
+
+async function runCase([kind, options, [N, T, D, H]]) {
+  const layer = rk.layers[kind]({ units: H, returnSequences: true, seed: 11, ...options });
+  const x = rk.tensor(uniform(N * T * D, N * T * D), [N, T, D]);
+  const dOutput = rk.tensor(uniform(H + 1, N * T * H), [N, T, H]);
+  const fwd = await layer.forward(x, { training: true });
+  const g = await layer.backward(fwd, { dOutput });
+  const hash = crypto.createHash('sha1');
+  for (const t of [fwd.output, g.dInput, ...g.dWeights]) hash.update(Buffer.from(t.dataSync().buffer));
+  fwd.dispose();
+  layer.dispose();
+  return hash.digest('hex');
+}
+
+async function main() {
+  const rounds = Number(process.argv[2] ?? 3);
+  const hashes = CASES.map(() => new Set());
+  for (let round = 0; round < rounds; round++) {
+    // Two passes at once: the later caller runs without the pool while the first holds it.
+    const results = await Promise.all([...CASES, ...CASES].map(runCase));
+    results.forEach((h, i) => hashes[i % CASES.length].add(h));
+    // Past the pool's 250 ms of running alone after a stall, so that the next round forms
+    // teams again.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  return {
+    threads: rk.getNumThreads(),
+    stalledTeams: Number(rk.getDeviceOption('cpu', 'stalled_teams')),
+    hashes: hashes.map((s) => [...s]),
+  };
+}
+
+main().then(
+  (out) => console.log(JSON.stringify(out)),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
