@@ -19,15 +19,27 @@ function childCpuSeconds() {
 }
 
 /**
+ * The environment of a child: ours, with RNNKIT_ISA set to `isa` when given (rnnkit reads it
+ * at load, so every kernel of that process runs that ISA).
+ */
+function childEnv({ isa } = {}) {
+  const env = { ...process.env };
+  if (isa) env.RNNKIT_ISA = isa;
+  return env;
+}
+
+/**
  * @param {object} task see worker.js
+ * @param {{isa?: string}} [options] see childEnv
  * @returns {Promise<object>} the worker's reply; rejects with the worker's error, or when it
  *   died without replying. Resolves only once the child has exited, so that nothing of it
  *   is left running when the next measurement starts.
  */
-function runInChild(task) {
+function runInChild(task, options) {
   return new Promise((resolve, reject) => {
     const child = fork(WORKER, [], {
       execArgv: ['--expose-gc'],
+      env: childEnv(options),
       serialization: 'advanced',
       // The child's stdout goes to our stderr: our stdout is the report alone.
       stdio: ['ignore', 2, 2, 'ipc'],
@@ -47,4 +59,4 @@ function runInChild(task) {
   });
 }
 
-module.exports = { runInChild, childCpuSeconds };
+module.exports = { runInChild, childCpuSeconds, childEnv };
