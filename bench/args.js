@@ -1,28 +1,31 @@
 'use strict';
 /**
- * The bench's command line: `node bench/run.js [--quick] [--isa NAME[,NAME...]]`.
+ * The bench's command line: `node bench/run.js [--quick] [--isa NAME[,NAME...]] [--contention]`.
  * Kept apart from run.js (which loads the addon) so that it can be tested on its own.
  */
 
-const USAGE = `usage: npm run bench [-- [--quick] [--isa NAME[,NAME...]]]
+const USAGE = `usage: npm run bench [-- [--quick] [--isa NAME[,NAME...]] [--contention]]
   --quick        a short smoke run (fewer repetitions, one round; results go to latest-quick.*)
   --isa LIST     the instruction sets to run rnnkit with, e.g. avx2 or avx512,avx2 (default:
                  RNNKIT_ISA when set, else every vector ISA this CPU and build support;
-                 'generic' only when asked for)`;
+                 'generic' only when asked for)
+  --contention   the contention run instead of the main one: rnnkit's default settings while
+                 a busy process spins on one core, against 1 thread on the quiet machine`;
 
 class UsageError extends Error {}
 
 /**
  * @param {string[]} argv the arguments after the script
- * @returns {{quick: boolean, isas: string[] | null}} isas null: not given
+ * @returns {{quick: boolean, contention: boolean, isas: string[] | null}} isas null: not given
  * @throws {UsageError} for an unknown or malformed argument
  */
 function parseArgs(argv) {
-  const out = { quick: false, isas: null };
+  const out = { quick: false, contention: false, isas: null };
   const unknown = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') out.quick = true;
+    else if (a === '--contention') out.contention = true;
     else if (a === '--isa' || a.startsWith('--isa=')) {
       const value = a === '--isa' ? argv[++i] : a.slice('--isa='.length);
       if (!value || value.startsWith('--')) throw new UsageError('--isa needs a value, e.g. --isa avx2 or --isa avx512,avx2');

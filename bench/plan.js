@@ -2,7 +2,7 @@
 /**
  * What the benchmark runs: the shapes and cells of issues 3 and 11, the implementations per
  * row (rnnkit once per instruction set), which slow peers are skipped (and predicted) in
- * full and quick runs, the scaling series and the time budgets.
+ * full and quick runs, the scaling series, the contention mode's rows and the time budgets.
  * Everything tunable lives here.
  */
 
@@ -114,7 +114,22 @@ const TIMING = {
  */
 const ROUNDS = { full: 4, quick: 1 };
 
+/**
+ * --contention: rnnkit's default settings (no setNumThreads, no RNNKIT_NUM_THREADS) while one
+ * other process spins on one core, against its 1-thread time on the quiet machine (issue 11):
+ * `maxRatio` is the contended time over the quiet 1-thread time the target allows. Each
+ * figure is the median of `rounds` round medians (see bench/contention.js).
+ */
+const CONTENTION = {
+  rows: [
+    { shape: s(1, 100, 64, 128), cell: 'lstm', mode: 'forward', maxRatio: 1.2 },
+    { shape: s(1, 100, 64, 128), cell: 'gru', mode: 'forward', maxRatio: 1.2 },
+    { shape: s(32, 100, 128, 256), cell: 'lstm', mode: 'forward', maxRatio: 1.0 },
+  ].map((row, i) => ({ ...row, seed: 3000 + 10 * i })),
+  rounds: { full: 3, quick: 1 },
+};
+
 /** Relative L2 error allowed between any implementation and rnnkit. */
 const TOLERANCE = 1e-4;
 
-module.exports = { THREAD_COUNTS, ROWS, SCALING, TIMING, ROUNDS, TOLERANCE, skipOf, implsFor, defaultIsas, rnnkitKey, isShape, isComputeBound, isLatency };
+module.exports = { THREAD_COUNTS, ROWS, SCALING, TIMING, ROUNDS, CONTENTION, TOLERANCE, skipOf, implsFor, defaultIsas, rnnkitKey, isShape, isComputeBound, isLatency };

@@ -1,11 +1,12 @@
 'use strict';
 /**
- * `npm run bench` (`node bench/run.js [--quick] [--isa LIST]`, see
+ * `npm run bench` (`node bench/run.js [--quick] [--isa LIST] [--contention]`, see
  * bench/args.js): rnnkit, once per instruction set (AVX-512 and AVX2 on an AVX-512 CPU),
  * against onnxruntime-node and TensorFlow.js (cpu, wasm) on the shapes of issues 3 and 11,
  * each implementation and row in its own fresh child process (bench/isolate.js). Prints
  * Markdown tables, issue 11's targets per ISA among them, and writes
  * bench/results/latest.json and latest.svg (latest-quick.* for --quick).
+ * --contention runs bench/contention.js instead.
  *
  * Flow: machine and FMA peak per ISA → main rows (each: time in a child, check outputs
  * agree) → FLOP-scaled predictions for skipped slow peers → scaling series → targets → report.
@@ -17,6 +18,7 @@ const ort = require('./peers/ort');
 const tfjs = require('./peers/tfjs');
 const { probePeaks, summarizePeaks } = require('./peak');
 const { parseArgs, chooseIsas, UsageError, USAGE } = require('./args');
+const { runContention } = require('./contention');
 const { benchRows, benchScaling, predictSkipped } = require('./suite');
 const { childCpuSeconds } = require('./isolate');
 const { evaluateTargets } = require('./targets');
@@ -67,7 +69,8 @@ async function warnIfBusy() {
 }
 
 async function main() {
-  const { quick, isas } = options();
+  const { quick, isas, contention } = options();
+  if (contention) return runContention({ quick, isas, machine: describeMachine(), warnIfBusy, log });
   const started = Date.now();
   const ctx = { quick, isas, impls: plan.implsFor(isas), timing: plan.TIMING[quick ? 'quick' : 'full'], rounds: plan.ROUNDS[quick ? 'quick' : 'full'] };
   const m = describeMachine();

@@ -25,7 +25,7 @@ function createRunner(impl, job) {
     // The parent forks rnnkit's children with RNNKIT_ISA set (bench/isolate.js).
     throw new Error(`rnnkit runs ${peer.isa()}, not the ${impl.isa} the bench asked for (RNNKIT_ISA=${process.env.RNNKIT_ISA})`);
   }
-  if (impl.peer !== 'tfjs') return peer.create(job, impl.threads);
+  if (impl.peer !== 'tfjs') return peer.create(job, impl.threads ?? null);
   peer.init(Math.max(...THREAD_COUNTS));
   return peer.create(job, impl.backend);
 }
