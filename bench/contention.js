@@ -210,8 +210,8 @@ function contentionLimit(row, f, ratio) {
   if (r1 !== null) parts.push(`1 thread ${times(r1)}`);
   if (r2 !== null) parts.push(`2 threads ${times(r2)}`);
   let why;
-  if (r1 !== null && r1 <= row.maxRatio && threads > 1) why = 'one thread alone would meet it: the default thread count fights the busy core (a thread that shares it stalls every step\'s barrier)';
-  else if (r1 !== null && r1 > row.maxRatio) why = 'even one thread is slowed: the scheduler shares its core with the busy process part of the time';
+  if (r1 !== null && r1 <= row.maxRatio && threads > 1) why = `1 thread meets it: the default's ${threads} threads are what lose to the busy process (one of them has to share a core with it)`;
+  else if (r1 !== null && r1 > row.maxRatio) why = 'even 1 thread misses it: the busy process takes part of the core rnnkit runs on';
   else why = 'the default settings lose to the busy process';
   return `${parts.join('; ')}: ${why}`;
 }

@@ -194,7 +194,7 @@ describe('contention verdicts', () => {
     const miss = contention.judgeContention(big, { 'quiet-1t': fig(10), 'busy-default': fig(20), 'busy-1t': fig(9.5), 'busy-2t': fig(20) });
     expect(miss.status).toBe('MISS');
     expect(miss.limit).toMatch(/needs ≤ 10\.0 ms; the default ran 2 threads \(2\.00x\); 1 thread 0\.95x/);
-    expect(miss.limit).toMatch(/one thread alone would meet it/);
+    expect(miss.limit).toMatch(/1 thread meets it: the default's 2 threads are what lose/);
   });
 
   it('fails on disagreeing outputs, n/a without a figure, † when crowded', () => {
