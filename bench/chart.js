@@ -1,21 +1,32 @@
 'use strict';
 /**
  * The results chart: hand-written SVG, one group of horizontal bars per benchmark row (ms
- * per implementation, log scale, since the peers span four orders of magnitude). Predicted
- * times are dashed outlines; rows a peer cannot run say why in place of the bar.
+ * per implementation, log scale, since the peers span four orders of magnitude): rnnkit at
+ * 1 and 2 threads with each measured ISA, then the peers. Predicted times are dashed
+ * outlines; rows a peer cannot run say why in place of the bar.
  */
 const fs = require('fs');
 const path = require('path');
 const { shapeLabel, CELL_LABEL } = require('./data');
 const { BUSY_CORES } = require('./machine');
+const { rnnkitKey } = require('./plan');
 
-const SERIES = [
-  { label: 'rnnkit 1 thread', color: '#1f6fb2', pick: (row) => row.results['rnnkit-1t'] },
-  { label: 'rnnkit 2 threads', color: '#0b3d6b', pick: (row) => row.results['rnnkit-2t'] },
-  { label: 'onnxruntime-node (best of 1, 2 threads)', color: '#e07b00', pick: (row) => bestOf(row, ['ort-1t', 'ort-2t']), threadsTag: true },
-  { label: 'tfjs wasm', color: '#3a9a3a', pick: (row) => row.results['tfjs-wasm'] },
-  { label: 'tfjs cpu', color: '#8e5bb5', pick: (row) => row.results['tfjs-cpu'] },
-];
+/** rnnkit's colours per ISA (in the order measured, best first): [1 thread, 2 threads]. */
+const RNNKIT_COLORS = [['#1f6fb2', '#0b3d6b'], ['#5fb8cf', '#1d7f96'], ['#9aa7b4', '#5c6b7a']];
+
+/** The chart's bar series: rnnkit per ISA and thread count, then the peers. */
+function seriesOf(isas) {
+  return [
+    ...isas.flatMap((isa, i) => [1, 2].map((t, j) => ({
+      label: `rnnkit ${isa} ${t} thread${t > 1 ? 's' : ''}`,
+      color: RNNKIT_COLORS[Math.min(i, RNNKIT_COLORS.length - 1)][j],
+      pick: (row) => row.results[rnnkitKey(isa, t)],
+    }))),
+    { label: 'onnxruntime-node (best of 1, 2 threads)', color: '#e07b00', pick: (row) => bestOf(row, ['ort-1t', 'ort-2t']), threadsTag: true },
+    { label: 'tfjs wasm', color: '#3a9a3a', pick: (row) => row.results['tfjs-wasm'] },
+    { label: 'tfjs cpu', color: '#8e5bb5', pick: (row) => row.results['tfjs-cpu'] },
+  ];
+}
 
 /** The faster of several thread settings, tagged with its thread count. */
 function bestOf(row, keys) {
@@ -48,10 +59,10 @@ function scale(values) {
   return { lo, hi, x: (v) => x0 + ((Math.log10(v) - lo) / Math.max(hi - lo, 1)) * (x1 - x0) };
 }
 
-function chartValues(rows) {
+function chartValues(rows, series) {
   const vs = [];
   for (const row of rows) {
-    for (const s of SERIES) {
+    for (const s of series) {
       const r = s.pick(row);
       if (r?.medianMs) vs.push(r.medianMs);
       if (r?.predictedMs) vs.push(r.predictedMs);
@@ -87,22 +98,38 @@ function bar(series, r, y, sc) {
   return `<text x="${x0 + 4}" y="${mid}" class="note">${esc(r?.note ?? 'not run')}</text>`;
 }
 
-function group(row, y, sc) {
+function group(row, y, sc, series) {
   const parts = [];
-  const h = SERIES.length * (L.barH + L.barGap);
+  const h = series.length * (L.barH + L.barGap);
   const mode = row.mode === 'training' ? 'training step' : 'forward';
   parts.push(`<text x="${L.left - 10}" y="${y + h / 2 - 3}" text-anchor="end" class="row">${esc(shapeLabel(row.shape))} ${esc(CELL_LABEL[row.cell])}</text>`);
   parts.push(`<text x="${L.left - 10}" y="${y + h / 2 + 12}" text-anchor="end" class="sub">${mode}</text>`);
-  SERIES.forEach((s, i) => parts.push(bar(s, s.pick(row), y + i * (L.barH + L.barGap), sc)));
+  series.forEach((s, i) => parts.push(bar(s, s.pick(row), y + i * (L.barH + L.barGap), sc)));
   return parts.join('\n');
 }
 
-function legend(y) {
+const LEGEND_LINE = 18;
+
+/** Where each legend item goes: left to right, wrapped onto a new line at the chart's edge. */
+function legendLayout(series) {
   let x = L.left;
-  return SERIES.map((s) => {
-    const item = `<rect x="${x}" y="${y - 10}" width="12" height="12" fill="${s.color}"/><text x="${x + 16}" y="${y}" class="legend">${esc(s.label)}</text>`;
-    x += 24 + s.label.length * 6.6;
-    return item;
+  let line = 0;
+  return series.map((s) => {
+    const w = 24 + s.label.length * 6.6;
+    if (x > L.left && x + w > L.width - 16) {
+      x = L.left;
+      line += 1;
+    }
+    const at = { s, x, line };
+    x += w;
+    return at;
+  });
+}
+
+function legend(y, series) {
+  return legendLayout(series).map(({ s, x, line }) => {
+    const yy = y + line * LEGEND_LINE;
+    return `<rect x="${x}" y="${yy - 10}" width="12" height="12" fill="${s.color}"/><text x="${x + 16}" y="${yy}" class="legend">${esc(s.label)}</text>`;
   }).join('\n');
 }
 
@@ -113,13 +140,15 @@ function busyNote(res) {
 
 /**
  * @param {string} file
- * @param {{rows: object[], date: string, machine: object, quick: boolean}} res
+ * @param {{rows: object[], isas: string[], date: string, machine: object, quick: boolean}} res
  */
 function writeSvg(file, res) {
-  const sc = scale(chartValues(res.rows));
-  const groupH = SERIES.length * (L.barH + L.barGap) + L.groupGap;
-  const height = L.top + res.rows.length * groupH + 44;
-  const plotBottom = L.top + res.rows.length * groupH - L.groupGap / 2;
+  const series = seriesOf(res.isas);
+  const sc = scale(chartValues(res.rows, series));
+  const top = L.top + Math.max(...legendLayout(series).map((a) => a.line)) * LEGEND_LINE;
+  const groupH = series.length * (L.barH + L.barGap) + L.groupGap;
+  const height = top + res.rows.length * groupH + 44;
+  const plotBottom = top + res.rows.length * groupH - L.groupGap / 2;
   const m = res.machine;
   const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="${L.width}" height="${height}" viewBox="0 0 ${L.width} ${height}" font-family="Helvetica, Arial, sans-serif">
 <style>
@@ -130,9 +159,9 @@ function writeSvg(file, res) {
 <rect width="100%" height="100%" fill="#fff"/>
 <text x="16" y="24" class="title">rnnkit vs onnxruntime-node vs TensorFlow.js: median ms per call (log scale, shorter is faster)</text>
 <text x="16" y="42" class="subtitle">${esc(`${res.date.slice(0, 16).replace('T', ' ')} UTC${res.quick ? ' (--quick)' : ''} · ${m.cpu}, ${m.cores} cores · node ${m.node} · onnxruntime-node ${m.ort} · tfjs ${m.tfjs} · shapes (N,T,D,H)`)}</text>
-${legend(64)}
-${axis(sc, L.top - 8, plotBottom)}
-${res.rows.map((row, i) => group(row, L.top + i * groupH, sc)).join('\n')}
+${legend(64, series)}
+${axis(sc, top - 8, plotBottom)}
+${res.rows.map((row, i) => group(row, top + i * groupH, sc, series)).join('\n')}
 <text x="16" y="${height - 26}" class="subtitle">Same seeded data and weights for every implementation; outputs agree with rnnkit within relative L2 ${res.tolerance.toExponential(0)} before timing. Training step = forward + backward with weight gradients.</text>
 <text x="16" y="${height - 9}" class="subtitle">Dashed: not run, predicted from a measured shape by FLOP ratio.${busyNote(res)}</text>
 </svg>

@@ -18,16 +18,33 @@ function childCpuSeconds() {
   return childCpu;
 }
 
+/** rnnkit's tuning variables, which a run of its default settings must not inherit. */
+const TUNING_VARIABLES = ['RNNKIT_NUM_THREADS', 'RNNKIT_CPU_FUSED', 'RNNKIT_CPU_SPLIT'];
+
+/**
+ * The environment of a child: ours, with RNNKIT_ISA set to `isa` when given (rnnkit reads it
+ * at load, so every kernel of that process runs that ISA), and without rnnkit's tuning
+ * variables (RNNKIT_NUM_THREADS above all) when `defaults`.
+ */
+function childEnv({ isa, defaults } = {}) {
+  const env = { ...process.env };
+  if (isa) env.RNNKIT_ISA = isa;
+  if (defaults) for (const v of TUNING_VARIABLES) delete env[v];
+  return env;
+}
+
 /**
  * @param {object} task see worker.js
+ * @param {{isa?: string, defaults?: boolean}} [options] see childEnv
  * @returns {Promise<object>} the worker's reply; rejects with the worker's error, or when it
  *   died without replying. Resolves only once the child has exited, so that nothing of it
  *   is left running when the next measurement starts.
  */
-function runInChild(task) {
+function runInChild(task, options) {
   return new Promise((resolve, reject) => {
     const child = fork(WORKER, [], {
       execArgv: ['--expose-gc'],
+      env: childEnv(options),
       serialization: 'advanced',
       // The child's stdout goes to our stderr: our stdout is the report alone.
       stdio: ['ignore', 2, 2, 'ipc'],
@@ -47,4 +64,4 @@ function runInChild(task) {
   });
 }
 
-module.exports = { runInChild, childCpuSeconds };
+module.exports = { runInChild, childCpuSeconds, childEnv, TUNING_VARIABLES };

@@ -11,7 +11,7 @@ const { runInChild } = require('./isolate');
 const { BUSY_CORES } = require('./machine');
 const rnnkit = require('./peers/rnnkit');
 const tfjs = require('./peers/tfjs');
-const { IMPLS, SCALING, TOLERANCE, skipOf } = require('./plan');
+const { SCALING, TOLERANCE, skipOf } = require('./plan');
 
 /** Why `impl` does not run on `row` (an 'unsupported' or 'not run' result), or null. */
 function notRunResult(impl, row, ctx) {
@@ -44,10 +44,11 @@ function compare(values, reference) {
  * `reference` (rnnkit 1t's) when given. Returns the result and the compared values.
  */
 async function benchImpl(impl, job, warmup, ctx, reference) {
-  const reply = await runInChild({ kind: 'impl', impl, job, warmup, timing: ctx.timing.main });
+  const reply = await runInChild({ kind: 'impl', impl, job, warmup, timing: ctx.timing.main }, { isa: impl.isa });
   // Known only once the wasm backend has started (in its child).
   if (reply.wasmThreads !== undefined) ctx.tfjsWasmThreads = reply.wasmThreads;
   const r = { status: 'ok', ...reply.timing, peakRssMB: reply.peakMB, deltaRssMB: reply.deltaMB };
+  if (reply.isa !== undefined) Object.assign(r, { isa: reply.isa, threads: reply.threadsUsed });
   if (reply.reserveBytes !== undefined) r.reserveBytes = reply.reserveBytes;
   if (reference) {
     const { err, what } = compare(reply.values, reference);
@@ -59,9 +60,10 @@ async function benchImpl(impl, job, warmup, ctx, reference) {
 }
 
 /**
- * Benchmarks the rows. rnnkit on one thread runs first on each row and is the reference of
- * its agreement check; every other implementation, rnnkit on two threads included, is
- * compared with it. The fast implementations run ctx.rounds times, each time in a fresh
+ * Benchmarks the rows with the implementations of ctx.impls (plan.implsFor). rnnkit on one
+ * thread with the first ISA runs first on each row and is the reference of its agreement
+ * check; every other implementation, rnnkit on two threads and with the other ISAs
+ * included, is compared with it. The fast implementations run ctx.rounds times, each time in a fresh
  * process, and the rounds go over all rows in turn (round 1 of every row, then round 2...),
  * so that one row's rounds are a minute or more apart; the round with the lowest median
  * stands, and a disagreement in any round fails the implementation.
@@ -69,18 +71,19 @@ async function benchImpl(impl, job, warmup, ctx, reference) {
 async function benchRows(rows, ctx, log, afterRound) {
   const states = rows.map((row) => ({ row, job: prepareJob(row), warmup: warmupJob(row), results: {}, reference: null }));
   const rounds = (impl) => (impl.peer === 'tfjs' ? 1 : ctx.rounds);
+  const width = Math.max(...ctx.impls.map((i) => i.label.length));
   for (let round = 0; round < ctx.rounds; ++round) {
     for (const state of states) {
       const { row, job, warmup, results } = state;
       log(`${row.mode} ${row.cell} (${Object.values(row.shape).join(',')})${ctx.rounds > 1 ? `, round ${round + 1}/${ctx.rounds}` : ''}\n`);
-      for (const impl of IMPLS.filter((i) => round < rounds(i))) {
+      for (const impl of ctx.impls.filter((i) => round < rounds(i))) {
         const skipped = notRunResult(impl, row, ctx);
         if (skipped) {
           results[impl.key] = skipped;
           continue;
         }
         if (results[impl.key]?.status === 'error') continue;
-        log(`  ${impl.label.padEnd(10)}`);
+        log(`  ${impl.label.padEnd(width)}`);
         try {
           const { result, values } = await benchImpl(impl, job, warmup, ctx, state.reference);
           if (!state.reference && impl.peer === 'rnnkit') state.reference = values;
@@ -135,9 +138,9 @@ function predictSkipped(rows) {
   }
 }
 
-/** rnnkit's forward time along each scaling series, at `threads`, all in one clean child process. */
-async function benchScaling(threads, ctx) {
-  const reply = await runInChild({ kind: 'scaling', series: SCALING, threads, timing: ctx.timing.scaling });
+/** rnnkit's forward time along each scaling series, at `threads` with `isa`, all in one clean child process. */
+async function benchScaling(threads, isa, ctx) {
+  const reply = await runInChild({ kind: 'scaling', series: SCALING, threads, isa, timing: ctx.timing.scaling }, { isa });
   return reply.scaling;
 }
 

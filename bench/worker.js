@@ -6,7 +6,8 @@
  *  - { kind: 'impl', impl, job, warmup, timing }: one implementation on one row's job
  *    (bench/job.js); replies with the timing, peak RSS, and the output or gradients for
  *    the parent's agreement check;
- *  - { kind: 'scaling', series, threads, timing }: rnnkit's scaling series.
+ *  - { kind: 'scaling', series, threads, isa, timing }: rnnkit's scaling series.
+ * rnnkit's children run the ISA in their RNNKIT_ISA (set by the parent), checked here.
  * Every reply carries the child's CPU seconds, so that the parent does not count them as
  * foreign load.
  */
@@ -20,7 +21,11 @@ const PEERS = { rnnkit: './peers/rnnkit', ort: './peers/ort', tfjs: './peers/tfj
 
 function createRunner(impl, job) {
   const peer = require(PEERS[impl.peer]);
-  if (impl.peer !== 'tfjs') return peer.create(job, impl.threads);
+  if (impl.peer === 'rnnkit' && impl.isa && peer.isa() !== impl.isa) {
+    // The parent forks rnnkit's children with RNNKIT_ISA set (bench/isolate.js).
+    throw new Error(`rnnkit runs ${peer.isa()}, not the ${impl.isa} the bench asked for (RNNKIT_ISA=${process.env.RNNKIT_ISA})`);
+  }
+  if (impl.peer !== 'tfjs') return peer.create(job, impl.threads ?? null);
   peer.init(Math.max(...THREAD_COUNTS));
   return peer.create(job, impl.backend);
 }
@@ -57,12 +62,14 @@ async function benchImpl({ impl, job, warmup, timing }) {
   delete result.timing.samples;
   const reply = { ...result, peakMB, deltaMB };
   if (impl.backend === 'wasm') reply.wasmThreads = require(PEERS.tfjs).wasmThreads();
+  if (impl.peer === 'rnnkit') Object.assign(reply, { isa: require(PEERS.rnnkit).isa(), threadsUsed: require(PEERS.rnnkit).threads.get() });
   return reply;
 }
 
-/** rnnkit forward time along each series' dimension, at `threads`. */
-async function benchScaling({ series, threads, timing }) {
+/** rnnkit forward time along each series' dimension, at `threads`, with `isa`. */
+async function benchScaling({ series, threads, isa, timing }) {
   const rnnkit = require(PEERS.rnnkit);
+  if (isa && rnnkit.isa() !== isa) throw new Error(`rnnkit runs ${rnnkit.isa()}, not ${isa}`);
   const { prepareJob } = require('./job');
   const out = [];
   for (const s of series) {
@@ -81,7 +88,7 @@ async function benchScaling({ series, threads, timing }) {
         runner.dispose();
       }
     }
-    out.push({ vary: s.vary, cell: s.cell, threads, points });
+    out.push({ vary: s.vary, cell: s.cell, threads, isa: rnnkit.isa(), points });
   }
   return { scaling: out };
 }

@@ -50,11 +50,11 @@ function referenceWeights({ shape, cell, seed }) {
 
 /**
  * @param {{shape, cell, mode: 'forward'|'training', x: Float32Array, dOutput: Float32Array, weights}} job
- * @param {number} nThreads
+ * @param {number|null} nThreads null: rnnkit's default (no setNumThreads call)
  */
 function create(job, nThreads) {
   const { N, T, D, H } = job.shape;
-  threads.set(nThreads);
+  if (nThreads !== null) threads.set(nThreads);
   const layer = makeLayer(job.cell, H, job.seed);
   layer.setWeights(job.weights.keras.map((w) => w.values));
   const x = rk.tensor(job.x, [N, T, D]);
