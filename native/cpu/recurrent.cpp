@@ -42,6 +42,7 @@ struct Share {
 };
 
 constexpr int64_t kMinRowsPerThread = 8;
+constexpr int64_t kMinRowsPerCrowdedPart = 4;
 // The least work per step and thread worth a meeting per step (a meeting costs a few
 // hundred nanoseconds between cores): below it one thread runs the whole recurrence.
 constexpr double kMinStepFlopsPerThread = 64 * 1024;
@@ -77,7 +78,10 @@ void share_recurrence(int64_t batch, int64_t hidden, int64_t gates, int64_t step
   ThreadPool& pool = ThreadPool::instance();
   const int threads = pool.threads();
   if (threads > 1 && split_by_rows(batch, threads)) {
-    pool.run([&](int part, int parts) { body(part, parts, true); }, std::min<int64_t>(threads, batch));
+    // While the pool is crowded, finer parts (down to kMinRowsPerCrowdedPart rows) let the
+    // threads that run take over the rows of one that does not.
+    const int parts = pool.max_parts() > threads ? static_cast<int>(std::clamp<int64_t>(batch / kMinRowsPerCrowdedPart, threads, pool.max_parts())) : threads;
+    pool.run([&](int part, int count) { body(part, count, true); }, std::min<int64_t>(parts, batch));
     return;
   }
   const double step_flops = 2.0 * static_cast<double>(batch) * gates * hidden * hidden;

@@ -33,6 +33,9 @@ constexpr double kSoloFlopsPerUs = 50e3;
 // one took, means a member is not running: it lost its core to another thread.
 constexpr auto kMinStall = std::chrono::microseconds(100);
 constexpr int kStallOverWork = 4;
+// Independent parts: a wait for the others' parts over a quarter of the caller's own work
+// time (and over kMinStall) is a straggler that lost its core.
+constexpr int kStragglerShare = 4;
 // After a stall, teams are of one for this long before the pool tries more again.
 constexpr auto kCrowdedFor = std::chrono::milliseconds(250);
 
@@ -111,8 +114,10 @@ void ThreadPool::set_threads(int count) {
 
 int ThreadPool::parts_for(double work, double min_per_part) const {
   const double parts = min_per_part > 0 ? work / min_per_part : threads();
-  return static_cast<int>(std::clamp(parts, 1.0, static_cast<double>(threads())));
+  return static_cast<int>(std::clamp(parts, 1.0, static_cast<double>(max_parts())));
 }
+
+int ThreadPool::max_parts() const { return crowded() ? kCrowdedParts * threads() : threads(); }
 
 void ThreadPool::ensure_workers(int count) {
   while (static_cast<int>(workers_.size()) < count - 1) {
@@ -125,6 +130,10 @@ void ThreadPool::ensure_workers(int count) {
 }
 
 bool ThreadPool::crowded() const { return now_ns() < crowded_until_ns_.load(std::memory_order_relaxed); }
+
+void ThreadPool::note_crowded() {
+  crowded_until_ns_.store(now_ns() + std::chrono::nanoseconds(kCrowdedFor).count(), std::memory_order_relaxed);
+}
 
 void ThreadPool::run_erased(Fn fn, void* ctx, int parts, double team_flops) {
   const bool team = team_flops >= 0;
@@ -158,8 +167,16 @@ void ThreadPool::run_erased(Fn fn, void* ctx, int parts, double team_flops) {
   } else {
     parts_ = parts;
     next_part_.store(0, std::memory_order_relaxed);
+    const auto start = Clock::now();
     publish();
     for (int p; (p = next_part_.fetch_add(1, std::memory_order_relaxed)) < parts;) fn(ctx, p, parts);
+    const auto done = Clock::now();
+    close_and_wait();
+    // Waiting long for parts others claimed, as long as a good share of the caller's own
+    // work took, means a worker is not getting its core.
+    const auto waited = Clock::now() - done;
+    if (waited > kMinStall && waited * kStragglerShare > done - start) note_crowded();
+    return;
   }
   close_and_wait();
 }
@@ -212,7 +229,7 @@ int ThreadPool::meet(int index, int team) {
   if (index == 0 && stall_seen_.load(std::memory_order_relaxed)) {
     shrink_at_.store(meeting, std::memory_order_relaxed);
     stalled_teams_.fetch_add(1, std::memory_order_relaxed);
-    crowded_until_ns_.store(now_ns() + std::chrono::nanoseconds(kCrowdedFor).count(), std::memory_order_relaxed);
+    note_crowded();
   } else if (index == 0 && meeting == forced_shrink_meeting()) {
     shrink_at_.store(meeting, std::memory_order_relaxed);
   }

@@ -34,8 +34,13 @@ class ThreadPool {
   static int hardware_threads();
 
   // How many parts `work` is worth splitting into when each part should have at least
-  // `min_per_part` of it: 1 (run on the caller, no hand-off) up to threads().
+  // `min_per_part` of it: 1 (run on the caller, no hand-off) up to max_parts().
   int parts_for(double work, double min_per_part) const;
+  // The most parts worth cutting independent work into: threads(), or kCrowdedParts times
+  // that while the pool is crowded (some thread recently did not get its core), so that
+  // the threads that do run can claim the parts of one that does not.
+  int max_parts() const;
+  static constexpr int kCrowdedParts = 4;
 
   // Runs body(part, parts) once for every part in [0, parts), parts = threads() by default.
   // Concurrent callers (two forward passes at once) do not wait for each other: the later
@@ -79,6 +84,7 @@ class ThreadPool {
   void worker();
   void ensure_workers(int count);
   bool crowded() const;
+  void note_crowded();
   void publish();
   void close_and_wait();
 
