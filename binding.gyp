@@ -21,6 +21,7 @@
         "native/cpu/kernels_avx2.cpp",
         "native/cpu/kernels_avx512.cpp",
         "native/cpu/kernels_generic.cpp",
+        "native/cpu/kernels_neon.cpp",
         "native/cpu/normalization.cpp",
         "native/cpu/peak_probe.cpp",
         "native/cpu/recurrent.cpp",

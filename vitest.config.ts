@@ -38,10 +38,14 @@ interface CpuPath {
 }
 
 function extraPaths(): CpuPath[] {
-  const flags = cpuFlags();
   const isas = ['generic'];
-  if (/\bavx2\b/.test(flags) && /\bfma\b/.test(flags)) isas.push('avx2');
-  if (/\bavx512f\b/.test(flags)) isas.push('avx512');
+  if (process.arch === 'x64') {
+    const flags = cpuFlags();
+    if (/\bavx2\b/.test(flags) && /\bfma\b/.test(flags)) isas.push('avx2');
+    if (/\bavx512f\b/.test(flags)) isas.push('avx512');
+  }
+  // Every arm64 CPU has Advanced SIMD (under qemu-user /proc/cpuinfo is the host's).
+  if (process.arch === 'arm64') isas.push('neon');
   const best = isas[isas.length - 1]!;
   const paths: CpuPath[] = isas.flatMap((isa) => [1, 2].map((threads) => ({ isa, threads })));
   // The default project already runs the best instruction set on every thread.

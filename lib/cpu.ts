@@ -1,7 +1,10 @@
 import { native } from './native';
 
-/** Instruction sets the CPU kernels come in; 'generic' is portable C++ for any CPU. */
-export type Isa = 'avx512' | 'avx2' | 'generic';
+/**
+ * Instruction sets the CPU kernels come in: 'avx512' and 'avx2' on x86-64, 'neon' (Advanced
+ * SIMD) on arm64; 'generic' is portable C++ for any CPU.
+ */
+export type Isa = 'avx512' | 'avx2' | 'neon' | 'generic';
 
 /**
  * Sets how many threads the CPU backend uses (default: the machine's hardware threads, or

@@ -15,6 +15,8 @@ const Kernels* kernels_for(const std::string& name) {
     return avx512_kernels();
   if (name == "avx2" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return avx2_kernels();
 #endif
+  // Advanced SIMD is part of the arm64 baseline: every arm64 CPU has it.
+  if (name == "neon") return neon_kernels();
   if (name == "generic") return &generic_kernels();
   return nullptr;
 }
@@ -40,7 +42,7 @@ std::atomic<const Kernels*>& active() {
 
 std::vector<std::string> supported_isas() {
   std::vector<std::string> names;
-  for (const char* name : {"avx512", "avx2"})
+  for (const char* name : {"avx512", "avx2", "neon"})
     if (kernels_for(name)) names.push_back(name);
   names.push_back("generic");
   return names;

@@ -36,6 +36,7 @@ struct Kernels {
 const Kernels& generic_kernels();
 const Kernels* avx2_kernels();    // null when this build has no AVX2 code
 const Kernels* avx512_kernels();  // null when this build has no AVX-512 code
+const Kernels* neon_kernels();    // null unless this build is for arm64
 
 }  // namespace rk::cpu
 

@@ -15,6 +15,10 @@
 #include <immintrin.h>
 #define RK_PROBE_X86 1
 #endif
+#if defined(__aarch64__) && defined(__ARM_NEON) && (defined(__GNUC__) || defined(__clang__))
+#include <arm_neon.h>
+#define RK_PROBE_NEON 1
+#endif
 
 namespace rk::cpu {
 namespace {
@@ -51,6 +55,20 @@ __attribute__((target("avx2,fma"))) float chains_avx2(long iterations) {
 }
 #endif
 
+#ifdef RK_PROBE_NEON
+float chains_neon(long iterations) {
+  float32x4_t acc[kChains];
+  const float32x4_t mul = vdupq_n_f32(0.9999f), add = vdupq_n_f32(1e-4f);
+  for (int i = 0; i < kChains; ++i) acc[i] = vdupq_n_f32(static_cast<float>(i));
+  for (long it = 0; it < iterations; ++it)
+#pragma GCC unroll 12
+    for (int i = 0; i < kChains; ++i) acc[i] = vfmaq_f32(add, acc[i], mul);
+  float32x4_t sum = acc[0];
+  for (int i = 1; i < kChains; ++i) sum = vaddq_f32(sum, acc[i]);
+  return vaddvq_f32(sum);
+}
+#endif
+
 float chains_generic(long iterations) {
   float acc[kChains][8];
   for (int i = 0; i < kChains; ++i)
@@ -76,6 +94,9 @@ double measure_fma_peak(const std::string& isa, int threads, double seconds) {
 #ifdef RK_PROBE_X86
   if (isa == "avx512") chains = chains_avx512, lanes = 16;
   if (isa == "avx2") chains = chains_avx2;
+#endif
+#ifdef RK_PROBE_NEON
+  if (isa == "neon") chains = chains_neon, lanes = 4;
 #endif
   // Dedicated threads started together: the probe measures the cores, not the pool.
   std::atomic<int> ready{0};

@@ -1,11 +1,16 @@
 // SIMD lane types of the CPU device, one per instruction set, with the operators and
 // activations the shared cell templates need. Included only by the kernel translation
-// unit of its instruction set (kernels_<isa>.cpp), after that unit's target pragma;
-// everything lives in that instruction set's namespace.
+// unit of its instruction set (kernels_<isa>.cpp), after that unit's target pragma (x86;
+// arm64's Advanced SIMD is baseline and needs none); everything lives in that instruction
+// set's namespace. The activations' polynomials below the lane types are shared by all.
 #ifndef RNNKIT_CPU_SIMD_H
 #define RNNKIT_CPU_SIMD_H
 
+#if defined(RK_SIMD_NEON)
+#include <arm_neon.h>
+#else
 #include <immintrin.h>
+#endif
 
 #include "../core/cell_step.h"
 
@@ -13,8 +18,10 @@
 #define RK_SIMD_NS avx512
 #elif defined(RK_SIMD_AVX2)
 #define RK_SIMD_NS avx2
+#elif defined(RK_SIMD_NEON)
+#define RK_SIMD_NS neon
 #else
-#error "define RK_SIMD_AVX512 or RK_SIMD_AVX2 before including simd.h"
+#error "define RK_SIMD_AVX512, RK_SIMD_AVX2 or RK_SIMD_NEON before including simd.h"
 #endif
 
 namespace rk::cpu::RK_SIMD_NS {
@@ -55,7 +62,52 @@ inline void store_lanes(float* p, Vec x, int lanes) {
   else
     _mm512_mask_storeu_ps(p, static_cast<__mmask16>((1u << lanes) - 1), x.v);
 }
-#else
+#elif defined(RK_SIMD_NEON)
+struct Vec {
+  static constexpr int width = 4;
+  float32x4_t v;
+  Vec() = default;
+  Vec(float32x4_t x) : v(x) {}
+  Vec(float x) : v(vdupq_n_f32(x)) {}
+};
+using Mask = uint32x4_t;
+inline Vec operator+(Vec a, Vec b) { return vaddq_f32(a.v, b.v); }
+inline Vec operator-(Vec a, Vec b) { return vsubq_f32(a.v, b.v); }
+inline Vec operator*(Vec a, Vec b) { return vmulq_f32(a.v, b.v); }
+inline Vec operator/(Vec a, Vec b) { return vdivq_f32(a.v, b.v); }
+inline Vec fma(Vec a, Vec b, Vec c) { return vfmaq_f32(c.v, a.v, b.v); }
+inline Vec vmin(Vec a, Vec b) { return vminq_f32(a.v, b.v); }
+inline Vec vmax(Vec a, Vec b) { return vmaxq_f32(a.v, b.v); }
+inline Vec vround(Vec a) { return vrndnq_f32(a.v); }  // to nearest, ties to even, as x86's
+inline Mask greater(Vec a, Vec b) { return vcgtq_f32(a.v, b.v); }
+inline Mask less(Vec a, Vec b) { return vcltq_f32(a.v, b.v); }
+inline Mask both(Mask a, Mask b) { return vandq_u32(a, b); }
+inline Vec select(Mask m, Vec yes, Vec no) { return vbslq_f32(m, yes.v, no.v); }
+inline Vec pow2(Vec n) {
+  const int32x4_t bits = vshlq_n_s32(vaddq_s32(vcvtnq_s32_f32(n.v), vdupq_n_s32(127)), 23);
+  return vreinterpretq_f32_s32(bits);
+}
+// Partial runs lane by lane: NEON has no masked loads or stores, and a whole vector may
+// reach past the end of the tensor. No call to memcpy: a call in the GEMM's store loop
+// would make GCC keep the accumulators in memory.
+inline Vec load_lanes(const float* p, int lanes) {
+  if (lanes == 4) return vld1q_f32(p);
+  float32x4_t v = vdupq_n_f32(0.0f);
+  v = vld1q_lane_f32(p, v, 0);
+  if (lanes > 1) v = vld1q_lane_f32(p + 1, v, 1);
+  if (lanes > 2) v = vld1q_lane_f32(p + 2, v, 2);
+  return v;
+}
+inline void store_lanes(float* p, Vec x, int lanes) {
+  if (lanes == 4) {
+    vst1q_f32(p, x.v);
+    return;
+  }
+  vst1q_lane_f32(p, x.v, 0);
+  if (lanes > 1) vst1q_lane_f32(p + 1, x.v, 1);
+  if (lanes > 2) vst1q_lane_f32(p + 2, x.v, 2);
+}
+#else  // RK_SIMD_AVX2
 struct Vec {
   static constexpr int width = 8;
   __m256 v;
