@@ -1,10 +1,11 @@
 import { defineConfig } from 'vitest/config';
+import { cpuPathProject, cpuPaths } from './test/helpers/cpu-paths';
 
 // `npm run test:arm64` (scripts/test-arm64.sh): the cross-built arm64 addon under qemu-aarch64.
 // The suites that exercise the CPU kernels (GEMM, fused recurrence, cells, clipping, dense)
 // run on each CPU path as vitest.config.ts names them: 'neon' and 'generic' at 1 and 2
-// threads, and on 'neon' the per-step loop and the rows split, at the same tolerances as on
-// x86-64.
+// threads, and on 'neon' the per-step loop, the rows split and the units split, at the same
+// tolerances as on x86-64.
 const kernelSuites = [
   'test/forward.test.ts',
   'test/gradients.test.ts',
@@ -15,18 +16,7 @@ const kernelSuites = [
   'test/clip.test.ts',
 ];
 
-interface CpuPath {
-  isa: string;
-  threads: number;
-  fused?: boolean;
-  split?: 'rows';
-}
-
-const paths: CpuPath[] = [
-  ...['neon', 'generic'].flatMap((isa) => [1, 2].map((threads) => ({ isa, threads }))),
-  { isa: 'neon', threads: 2, fused: false },
-  { isa: 'neon', threads: 2, split: 'rows' },
-];
+const paths = cpuPaths(['generic', 'neon'], false);
 
 export default defineConfig({
   test: {
@@ -37,20 +27,7 @@ export default defineConfig({
     projects: [
       // The instruction sets the arm64 build offers ('neon' first) and the settings' checks.
       { extends: true, test: { name: 'arm64', include: ['test/cpu-settings.test.ts'] } },
-      ...paths.map(({ isa, threads, fused = true, split }) => ({
-        extends: true,
-        test: {
-          name: `${isa}-${threads}t${fused ? '' : '-steps'}${split ? `-${split}` : ''}`,
-          include: kernelSuites,
-          env: {
-            RNNKIT_ISA: isa,
-            RNNKIT_NUM_THREADS: String(threads),
-            RNNKIT_CPU_FUSED: fused ? '1' : '0',
-            RNNKIT_CPU_SPLIT: split ?? 'auto',
-          },
-          setupFiles: ['test/helpers/cpu-path.ts'],
-        },
-      })),
+      ...paths.map((path) => cpuPathProject(path, kernelSuites)),
     ],
   },
 });

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { defineConfig } from 'vitest/config';
+import { cpuPathProject, cpuPaths, type CpuPath } from './test/helpers/cpu-paths';
 
 // The numeric suites run once per CPU path (instruction set × threads, the plain per-step
 // loop with the fused recurrence turned off, and the fused recurrence split by batch rows
@@ -30,13 +31,6 @@ function cpuFlags(): string {
   return existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '';
 }
 
-interface CpuPath {
-  isa: string;
-  threads: number;
-  fused?: boolean;
-  split?: 'rows' | 'units';
-}
-
 function extraPaths(): CpuPath[] {
   const isas = ['generic'];
   if (process.arch === 'x64') {
@@ -46,20 +40,7 @@ function extraPaths(): CpuPath[] {
   }
   // Every arm64 CPU has Advanced SIMD (under qemu-user /proc/cpuinfo is the host's).
   if (process.arch === 'arm64') isas.push('neon');
-  const best = isas[isas.length - 1]!;
-  const paths: CpuPath[] = isas.flatMap((isa) => [1, 2].map((threads) => ({ isa, threads })));
-  // The default project already runs the best instruction set on every thread.
-  // The per-step loop, the rows split and the units split (as a team that ends mid-run) on
-  // every vector ISA (users have AVX2-only machines).
-  const vector = isas.filter((i) => i !== 'generic');
-  return [
-    ...paths.filter((p) => !(p.isa === best && p.threads === 2)),
-    ...vector.flatMap((isa) => [
-      { isa, threads: 2, fused: false },
-      { isa, threads: 2, split: 'rows' as const },
-      { isa, threads: 2, split: 'units' as const },
-    ]),
-  ];
+  return cpuPaths(isas, true);
 }
 
 // The CUDA device plugin's sources compiled for the CPU (scripts/build-cuda.sh; npm install
@@ -88,23 +69,7 @@ export default defineConfig({
     hookTimeout: 120_000,
     projects: [
       { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
-      ...extraPaths().map(({ isa, threads, fused = true, split }) => ({
-        extends: true,
-        test: {
-          name: `${isa}-${threads}t${fused ? '' : '-steps'}${split ? `-${split}` : ''}`,
-          include: numericSuites,
-          env: {
-            RNNKIT_ISA: isa,
-            RNNKIT_NUM_THREADS: String(threads),
-            RNNKIT_CPU_FUSED: fused ? '1' : '0',
-            RNNKIT_CPU_SPLIT: split ?? 'auto',
-            // The units split as a team of every thread, which ends mid-run at its 7th
-            // meeting: the caller takes over a member's work as after a stall.
-            ...(split === 'units' ? { RNNKIT_CPU_TEAM_ENDS_AT: '7' } : {}),
-          },
-          setupFiles: ['test/helpers/cpu-path.ts'],
-        },
-      })),
+      ...extraPaths().map((path) => cpuPathProject(path, numericSuites)),
       ...cudaProjects,
     ],
   },
