@@ -346,15 +346,8 @@ int gather_rows(const float* src, int64_t row_width, const int64_t* indices, int
   return 0;
 }
 
-// In 16x16 tiles so that both sides stay in L1 (as layout.cpp's host transpose).
 int transpose_2d(const float* src, int64_t rows, int64_t cols, int64_t src_pitch, float* dst, int64_t dst_pitch) {
-  constexpr int64_t kTile = 16;
-  for (int64_t r0 = 0; r0 < rows; r0 += kTile)
-    for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
-      const int64_t r1 = std::min(rows, r0 + kTile), c1 = std::min(cols, c0 + kTile);
-      for (int64_t c = c0; c < c1; ++c)
-        for (int64_t r = r0; r < r1; ++r) dst[c * dst_pitch + r] = src[r * src_pitch + c];
-    }
+  transpose(src, rows, cols, src_pitch, dst, dst_pitch);
   return 0;
 }
 

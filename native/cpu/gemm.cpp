@@ -13,6 +13,10 @@ namespace {
 
 constexpr int64_t kKc = 384;  // depth of a packed A block: a group stays in L1 across panels
 constexpr int64_t kMc = 96;   // rows of a packed A block (a multiple of every kMr)
+// Up to this many panels of B, a plain op(A) = A is read in place instead of packed: packing
+// costs a pass over A that only a few panels would reuse (in a training step, the input and
+// state gradients' GEMMs have n = D or H, and packed A was a tenth of their time).
+constexpr int64_t kInPlaceMaxPanels = 8;
 
 int64_t panel_count(int64_t n) { return (n + kPanel - 1) / kPanel; }
 
@@ -65,6 +69,16 @@ void pack_a(bool trans_a, const float* a, int64_t lda, int64_t row0, int64_t row
   }
 }
 
+void transpose(const float* src, int64_t rows, int64_t cols, int64_t src_pitch, float* dst, int64_t dst_pitch) {
+  constexpr int64_t kTile = 16;
+  for (int64_t r0 = 0; r0 < rows; r0 += kTile)
+    for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
+      const int64_t r1 = std::min(rows, r0 + kTile), c1 = std::min(cols, c0 + kTile);
+      for (int64_t c = c0; c < c1; ++c)
+        for (int64_t r = r0; r < r1; ++r) dst[c * dst_pitch + r] = src[r * src_pitch + c];
+    }
+}
+
 namespace {
 
 // Allocator of 64-byte aligned floats: the GEMM kernels read packed B a vector at a time,
@@ -107,16 +121,18 @@ void gemm_part(const Kernels& kern, bool trans_a, int64_t row0, int64_t row1, in
   const int64_t mr = kern.mr;
   const int64_t kc_max = std::min(k, kKc);
   const int64_t mc = std::min(row1 - row0, kMc);
+  const bool in_place = !trans_a && q1 - q0 <= kInPlaceMaxPanels;
   std::vector<float>& scratch = thread_scratch();
-  const size_t need = static_cast<size_t>((mc + mr) * kc_max);
+  const size_t need = in_place ? 0 : static_cast<size_t>((mc + mr) * kc_max);
   if (scratch.size() < need) scratch.resize(need);
   for (int64_t p0 = 0; p0 < k; p0 += kKc) {
     const int64_t kc = std::min(kKc, k - p0);
     const bool accumulate = p0 > 0 || beta != 0.0f;
     for (int64_t i0 = row0; i0 < row1; i0 += kMc) {
       const int64_t rows = std::min(kMc, row1 - i0);
-      pack_a(trans_a, a, lda, i0, rows, p0, kc, mr, scratch.data());
-      kern.gemm_block(rows, kc, scratch.data(), 0, packed_b + q0 * k * kPanel + p0 * kPanel, k * kPanel, q1 - q0, 1,
+      const float* block_a = in_place ? a + i0 * lda + p0 : scratch.data();
+      if (!in_place) pack_a(trans_a, a, lda, i0, rows, p0, kc, mr, scratch.data());
+      kern.gemm_block(rows, kc, block_a, in_place ? lda : 0, packed_b + q0 * k * kPanel + p0 * kPanel, k * kPanel, q1 - q0, 1,
                       0, cols, alpha, accumulate, c + i0 * ldc + col0, ldc, false);
     }
   }
@@ -175,6 +191,17 @@ void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alp
   if (m <= 0 || n <= 0) return;
   if (k <= 0 || alpha == 0.0f) {
     gemm_packed_b(trans_a, m, n, 0, alpha, a, lda, nullptr, beta, c, ldc);
+    return;
+  }
+  // C = Aᵀ·B with few columns: packing Aᵀ is a transposing pass over all of A that only a
+  // few panels would reuse (a training step's weight gradients, dW = dGᵀ·X with n = D or H,
+  // spent a tenth of their time there). Cᵀ = Bᵀ·A packs the larger A as B, in plain row
+  // copies, and transposes the small C: the same sums in the same order, the same bits.
+  if (trans_a && !trans_b && beta == 0.0f && m > n && panel_count(n) <= kInPlaceMaxPanels) {
+    thread_local AlignedFloats transposed;
+    if (transposed.size() < static_cast<size_t>(m * n)) transposed.resize(static_cast<size_t>(m * n));
+    gemm(true, false, n, m, k, alpha, b, ldb, a, lda, 0.0f, transposed.data(), m);
+    transpose(transposed.data(), n, m, m, c, ldc);
     return;
   }
   // Reused across calls: no allocation once the largest operand has been seen.

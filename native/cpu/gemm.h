@@ -21,6 +21,9 @@ void pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, flo
 void pack_a(bool trans_a, const float* a, int64_t lda, int64_t row0, int64_t rows, int64_t p0, int64_t kc,
             int64_t mr, float* out);
 
+// dst[c, r] = src[r, c] for a [rows, cols] src, in tiles that keep both sides in L1.
+void transpose(const float* src, int64_t rows, int64_t cols, int64_t src_pitch, float* dst, int64_t dst_pitch);
+
 void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
                    const float* packed_b, float beta, float* c, int64_t ldc);
 
