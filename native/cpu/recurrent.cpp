@@ -45,7 +45,7 @@ constexpr int64_t kMinRowsPerThread = 8;
 constexpr int64_t kMinRowsPerCrowdedPart = 4;
 // The least work per step and thread worth a meeting per step (a meeting costs a few
 // hundred nanoseconds between cores): below it one thread runs the whole recurrence.
-constexpr double kMinStepFlopsPerThread = 64 * 1024;
+constexpr double kMinStepFlopsPerThread = 8 * 1024;
 
 // RNNKIT_CPU_SPLIT=rows or units forces a split (units: a team of every thread the units
 // allow, whatever the work), for tests and measurements.

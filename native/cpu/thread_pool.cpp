@@ -36,8 +36,11 @@ constexpr int kStallOverWork = 4;
 // Independent parts: a wait for the others' parts over a quarter of the caller's own work
 // time (and over kMinStall) is a straggler that lost its core.
 constexpr int kStragglerShare = 4;
-// After a stall, teams are of one for this long before the pool tries more again.
-constexpr auto kCrowdedFor = std::chrono::milliseconds(250);
+// After a stall, teams are of one for a while before the pool tries more again: 25 ms after
+// a lone stall (a thread of this very process, or a passing job, took the core), twice as
+// long each time the pool stalls again soon after trying, up to 2 s (a busy machine).
+constexpr int64_t kCrowdedMinNs = 25'000'000;
+constexpr int64_t kCrowdedMaxNs = 2'000'000'000;
 
 class Backoff {
  public:
@@ -132,7 +135,11 @@ void ThreadPool::ensure_workers(int count) {
 bool ThreadPool::crowded() const { return now_ns() < crowded_until_ns_.load(std::memory_order_relaxed); }
 
 void ThreadPool::note_crowded() {
-  crowded_until_ns_.store(now_ns() + std::chrono::nanoseconds(kCrowdedFor).count(), std::memory_order_relaxed);
+  const int64_t now = now_ns(), period = crowded_ns_.load(std::memory_order_relaxed);
+  const bool again_soon = now - crowded_until_ns_.load(std::memory_order_relaxed) < 2 * period;
+  const int64_t next = again_soon ? std::min(2 * period, kCrowdedMaxNs) : kCrowdedMinNs;
+  crowded_ns_.store(next, std::memory_order_relaxed);
+  crowded_until_ns_.store(now + next, std::memory_order_relaxed);
 }
 
 void ThreadPool::run_erased(Fn fn, void* ctx, int parts, double team_flops) {

@@ -7,7 +7,7 @@
 //    must run at once. The team is the workers that join within a short window; a meeting
 //    that waits far longer than the work between meetings took (a member lost its core)
 //    ends the team there, the caller finishes alone, and the pool runs teams of one for a
-//    while before trying again.
+//    while before trying again (25 ms, doubling while stalls keep coming, up to 2 s).
 // Idle workers spin briefly (the runs of one forward pass follow each other within
 // microseconds), then yield, then sleep.
 #ifndef RNNKIT_CPU_THREAD_POOL_H
@@ -123,6 +123,7 @@ class ThreadPool {
   std::atomic<bool> stall_seen_{false};
   std::atomic<uint64_t> shrink_at_{0};  // the meeting at which the team ends, 0: none
   std::atomic<int64_t> crowded_until_ns_{0};
+  std::atomic<int64_t> crowded_ns_{0};  // the length of the last crowded period
   std::atomic<uint64_t> stalled_teams_{0};
 };
 
