@@ -90,11 +90,22 @@ async function startSpinner() {
   return spinner;
 }
 
+/**
+ * The mean ms per call (the total time over the calls: what a service sees in throughput,
+ * and where a pool that stalls now and then shows, while the median of the calls hides it)
+ * and the 90th percentile.
+ */
+function callStats(samples) {
+  if (!samples?.length) return {};
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { meanMs: samples.reduce((a, b) => a + b, 0) / samples.length, p90Ms: sorted[Math.min(sorted.length - 1, Math.floor(0.9 * sorted.length))] };
+}
+
 /** One setting on one row with one ISA, in a fresh child; the result and the output. */
 async function measureOne(state, isa, config, timing) {
   const impl = { key: rnnkitKey(isa, config.threads), peer: 'rnnkit', isa, threads: config.threads };
   const reply = await runInChild({ kind: 'impl', impl, job: state.job, warmup: state.warmup, timing }, { isa, defaults: true });
-  const r = { ...reply.timing, threadsUsed: reply.threadsUsed, isa: reply.isa };
+  const r = { ...reply.timing, ...callStats(reply.timing.samples), threadsUsed: reply.threadsUsed, isa: reply.isa };
   delete r.samples;
   if (state.reference) r.relErr = relL2(reply.values.output, state.reference);
   else state.reference = reply.values.output;
@@ -166,16 +177,19 @@ async function runContention({ quick, isas, machine, warnIfBusy, log }) {
 }
 
 /**
- * One setting's figure over the rounds: the median of the round medians, every round's
- * median, and whether other processes (beyond the busy one we started) loaded the CPU.
+ * One setting's figure over the rounds: the median of the rounds' mean ms per call, every
+ * round's mean, the median of the rounds' call medians and 90th percentiles, and whether
+ * other processes (beyond the busy one we started) loaded the CPU.
  */
 function figure(list, busy) {
-  const okRuns = (list ?? []).filter((r) => r.medianMs !== undefined);
+  const okRuns = (list ?? []).filter((r) => r.meanMs !== undefined);
   if (!okRuns.length) return { ms: null, error: list?.find((r) => r.error)?.error ?? 'not measured' };
   const allowed = BUSY_CORES + (busy ? 1 : 0); // the spinner is one busy core of its own
   return {
-    ms: median(okRuns.map((r) => r.medianMs)),
-    roundMedians: okRuns.map((r) => r.medianMs),
+    ms: median(okRuns.map((r) => r.meanMs)),
+    roundMeans: okRuns.map((r) => r.meanMs),
+    callMedianMs: median(okRuns.map((r) => r.medianMs)),
+    p90Ms: median(okRuns.map((r) => r.p90Ms)),
     threads: okRuns[0].threadsUsed,
     foreignCores: Math.max(...okRuns.map((r) => r.foreignCores)),
     crowded: okRuns.some((r) => r.foreignCores > allowed),
@@ -252,13 +266,13 @@ function render(res) {
     '',
     `CPU: ${m.cpu} · ${m.cores} logical cores · ${m.isaFlags.join(' ')} · ${m.platform} · node ${m.node} · rnnkit ${m.rnnkit} (ISAs: ${res.isas.join(', ')}, each forced with RNNKIT_ISA)`,
     `Busy process: ${res.busyProcess}. Quiet: rnnkit with setNumThreads(1), nothing else running. Contended default: rnnkit's default settings (no setNumThreads, no RNNKIT_NUM_THREADS / RNNKIT_CPU_* in its environment) while the busy process spins.`,
-    `Each figure: the median of ${res.rounds} round${res.rounds > 1 ? 's' : ''} (each round a fresh process per setting; its median ms per call over the run's time budget); the median, not the best round, since the contended time depends on where the scheduler puts the spinner against rnnkit's threads.`,
+    `Each figure: mean ms per call (the total time over the calls, as a service sees it in throughput: a pool that stalls now and then shows there, while the median of the calls hides it), the median over ${res.rounds} round${res.rounds > 1 ? 's' : ''} (each round a fresh process per setting, timed over the run's time budget); the median, not the best round, since the contended time depends on where the scheduler puts the spinner against rnnkit's threads. For information, the contended default's median and 90th percentile of its calls.`,
     `Other processes used ${Number.isFinite(res.foreignCoresBefore) ? res.foreignCoresBefore.toFixed(2) : '?'} cores before the run.`,
     '',
-    '### Issue 11 under contention: contended default ms / quiet 1-thread ms',
+    '### Issue 11 under contention: contended default / quiet 1 thread, mean ms per call',
     '',
     table(
-      ['shape (N,T,D,H)', 'cell', 'ISA', 'quiet 1t ms', 'contended default ms (threads)', 'ratio', 'target', 'status', 'contended 1t ms', 'contended 2t ms', 'default, every round', 'what a miss would take / what limits it'],
+      ['shape (N,T,D,H)', 'cell', 'ISA', 'quiet 1t ms', 'contended default ms (threads)', 'ratio', 'target', 'status', 'contended 1t ms', 'contended 2t ms', 'default, every round', 'default: median / p90 of calls', 'what a miss would take / what limits it'],
       res.rows.map((r) => {
         const f = r.figures;
         const d = f['busy-default'];
@@ -273,7 +287,8 @@ function render(res) {
           r.status.startsWith('PASS') ? r.status : `**${r.status}**`,
           ms(f['busy-1t'].ms) + mark(f['busy-1t']),
           ms(f['busy-2t'].ms) + mark(f['busy-2t']),
-          d.roundMedians ? d.roundMedians.map(ms).join(' · ') : d.error,
+          d.roundMeans ? d.roundMeans.map(ms).join(' · ') : d.error,
+          d.roundMeans ? `${ms(d.callMedianMs)} / ${ms(d.p90Ms)}` : '–',
           r.limit ?? '',
         ];
       }),
