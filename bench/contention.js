@@ -90,23 +90,11 @@ async function startSpinner() {
   return spinner;
 }
 
-/**
- * The mean ms per call (the total time over the calls: what a service sees in throughput,
- * and where a pool that stalls now and then shows, while the median of the calls hides it)
- * and the 90th percentile.
- */
-function callStats(samples) {
-  if (!samples?.length) return {};
-  const sorted = [...samples].sort((a, b) => a - b);
-  return { meanMs: samples.reduce((a, b) => a + b, 0) / samples.length, p90Ms: sorted[Math.min(sorted.length - 1, Math.floor(0.9 * sorted.length))] };
-}
-
 /** One setting on one row with one ISA, in a fresh child; the result and the output. */
 async function measureOne(state, isa, config, timing) {
   const impl = { key: rnnkitKey(isa, config.threads), peer: 'rnnkit', isa, threads: config.threads };
   const reply = await runInChild({ kind: 'impl', impl, job: state.job, warmup: state.warmup, timing }, { isa, defaults: true });
-  const r = { ...reply.timing, ...callStats(reply.timing.samples), threadsUsed: reply.threadsUsed, isa: reply.isa };
-  delete r.samples;
+  const r = { ...reply.timing, threadsUsed: reply.threadsUsed, isa: reply.isa };
   if (state.reference) r.relErr = relL2(reply.values.output, state.reference);
   else state.reference = reply.values.output;
   return r;

@@ -19,11 +19,11 @@ function median(xs) {
  * @param {() => Promise<void>} fn
  * @param {number} firstMs
  * @param {{warmupMs:number, budgetMs:number, maxReps:number, reuseFirstMs:number}} t
- * @returns {Promise<{medianMs:number, minMs:number, reps:number, samples:number[], firstRunOnly:boolean}>}
+ * @returns {Promise<{medianMs:number, minMs:number, meanMs:number, p90Ms:number, reps:number, samples:number[], firstRunOnly:boolean}>}
  */
 async function measure(fn, firstMs, t) {
   if (firstMs > t.reuseFirstMs) {
-    return { medianMs: firstMs, minMs: firstMs, reps: 1, samples: [firstMs], firstRunOnly: true };
+    return { ...summary([firstMs]), reps: 1, samples: [firstMs], firstRunOnly: true };
   }
   // Warm-up: caches, page faults, JIT and thread pools settle; skipped when one call
   // already exceeds the warm-up time (the check call was warm-up enough).
@@ -41,7 +41,21 @@ async function measure(fn, firstMs, t) {
     // At least one run; a slow call simply exhausts the budget after it.
     if (performance.now() - start >= t.budgetMs) break;
   }
-  return { medianMs: median(samples), minMs: Math.min(...samples), reps: samples.length, samples, firstRunOnly: false };
+  return { ...summary(samples), reps: samples.length, samples, firstRunOnly: false };
+}
+
+/**
+ * Median, min, mean (the total time over the calls: what throughput sees, tail included) and
+ * 90th percentile of per-call times.
+ */
+function summary(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return {
+    medianMs: median(samples),
+    minMs: sorted[0],
+    meanMs: samples.reduce((a, b) => a + b, 0) / samples.length,
+    p90Ms: sorted[Math.min(sorted.length - 1, Math.floor(0.9 * sorted.length))],
+  };
 }
 
 /** Runs `fn` once and returns [result, ms]. */
