@@ -44,8 +44,8 @@ async function main() {
     // Two passes at once: the later caller runs without the pool while the first holds it.
     const results = await Promise.all([...CASES, ...CASES].map(runCase));
     results.forEach((h, i) => hashes[i % CASES.length].add(h));
-    // Past the pool's 250 ms of running alone after a stall, so that the next round forms
-    // teams again.
+    // Past the pool's running alone after a stall (25 ms, longer after repeated stalls), so
+    // that later rounds form teams again.
     await new Promise((resolve) => setTimeout(resolve, 300));
   }
   return {
