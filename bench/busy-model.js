@@ -10,16 +10,7 @@
  */
 const { spawn } = require('child_process');
 const rk = require('..');
-
-function uniform(seed, n) {
-  let s = seed >>> 0;
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    a[i] = (s / 2 ** 32) * 2 - 1;
-  }
-  return a;
-}
+const { uniform } = require('./data');
 
 function biLstmModel(T, D, H) {
   const input = rk.input({ shape: [T, D] });

@@ -49,7 +49,7 @@ constexpr double kMinStepFlopsPerThread = 8 * 1024;
 
 // RNNKIT_CPU_SPLIT=rows or units forces a split (units: a team of every thread the units
 // allow, whatever the work), for tests and measurements.
-std::string forced_split() {
+const std::string& forced_split() {
   static const std::string forced = [] {
     const char* env = std::getenv("RNNKIT_CPU_SPLIT");
     return std::string(env ? env : "");
@@ -70,24 +70,51 @@ Share share_of(bool by_rows, int64_t batch, int64_t hidden, int index, int count
   return {rows, chunks, chunks.begin * kPanel, std::min(hidden, chunks.end * kPanel), !by_rows && count > 1};
 }
 
-// Runs body(index, count, by_rows) for a recurrence over `batch` rows and `hidden` units
-// with `gates` gate blocks: split by rows into independent parts, or by units into a team
-// sized by the work per step.
+// One thread's part of a recurrence: its share, and the meetings of a team split by units.
+class Member {
+ public:
+  Member(bool by_rows, int64_t batch, int64_t hidden, int index, int count)
+      : by_rows_(by_rows), batch_(batch), hidden_(hidden), index_(index), count_(count),
+        share_(share_of(by_rows, batch, hidden, index, count)) {}
+  const Share& share() const { return share_; }
+  // Meets the team where the share says so. False: this thread leaves the recurrence (the
+  // team ended after a stall); the caller, which always stays, then shares it alone.
+  bool meet() {
+    if (!share_.meet) return true;
+    count_ = ThreadPool::instance().meet(index_, count_);
+    if (index_ >= count_) return false;
+    share_ = share_of(by_rows_, batch_, hidden_, index_, count_);
+    return true;
+  }
+
+ private:
+  bool by_rows_;
+  int64_t batch_, hidden_;
+  int index_, count_;
+  Share share_;
+};
+
+// Runs body(member) for a recurrence over `batch` rows and `hidden` units with `gates` gate
+// blocks: split by rows into independent parts, or by units into a team sized by the work
+// per step.
 template <typename Body>
 void share_recurrence(int64_t batch, int64_t hidden, int64_t gates, int64_t steps, const Body& body) {
   ThreadPool& pool = ThreadPool::instance();
   const int threads = pool.threads();
   if (threads > 1 && split_by_rows(batch, threads)) {
-    // While the pool is crowded, finer parts (down to kMinRowsPerCrowdedPart rows) let the
-    // threads that run take over the rows of one that does not.
-    const int parts = pool.max_parts() > threads ? static_cast<int>(std::clamp<int64_t>(batch / kMinRowsPerCrowdedPart, threads, pool.max_parts())) : threads;
-    pool.run([&](int part, int count) { body(part, count, true); }, std::min<int64_t>(parts, batch));
+    // While the pool is crowded (max_parts() above threads), finer parts, down to
+    // kMinRowsPerCrowdedPart rows, let the threads that run take over the rows of one that
+    // does not.
+    const int64_t parts = std::clamp<int64_t>(batch / kMinRowsPerCrowdedPart, threads, pool.max_parts());
+    pool.run([&](int part, int count) { body(Member(true, batch, hidden, part, count)); },
+             static_cast<int>(std::min(parts, batch)));
     return;
   }
   const double step_flops = 2.0 * static_cast<double>(batch) * gates * hidden * hidden;
   const int wanted = forced_split() == "units" ? threads : pool.parts_for(step_flops, kMinStepFlopsPerThread);
   const int team = static_cast<int>(std::min<int64_t>(chunk_count(hidden), wanted));
-  pool.run_team([&](int index, int count) { body(index, count, false); }, team, step_flops * steps);
+  pool.run_team([&](int index, int count) { body(Member(false, batch, hidden, index, count)); }, team,
+                step_flops * steps);
 }
 
 template <typename P>
@@ -170,17 +197,10 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
   // All state slots live in one buffer; step 0's h_prev (c_prev) is its start.
   float* const h_states = const_cast<float*>(first.h_prev);
   float* const c_states = const_cast<float*>(first.c_prev);
-  ThreadPool& pool = ThreadPool::instance();
-  share_recurrence(N, H, G, args.steps, [&](int index, int count, bool by_rows) {
-    Share share = share_of(by_rows, N, H, index, count);
+  share_recurrence(N, H, G, args.steps, [&](Member member) {
+    const Share& share = member.share();
     const int64_t rows = share.rows.end - share.rows.begin;
     if (rows <= 0) return;  // only when splitting by rows: no meetings to attend
-    // A meeting may end the team (a member lost its core): the caller then does every unit.
-    auto meet = [&] {
-      count = pool.meet(index, count);
-      if (index < count) share = share_of(by_rows, N, H, index, count);
-      return index < count;
-    };
     for (int64_t t = 0; t < args.steps; ++t) {
       rk_cell_forward_args a = first;
       a.step = t;
@@ -202,14 +222,14 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
         multiply_chunks(kern, rows, H, 2, a.h_prev, args.recurrent, share.chunks.begin, share.chunks.end, hr, GH, t);
         a.phase = 0;
         if (share.u0 < share.u1) kern.cell_forward(a, share.u0, share.u1);
-        if (share.meet && !meet()) return;
+        if (!member.meet()) return;
         multiply_chunks(kern, rows, H, 1, a.extra, args.candidate, share.chunks.begin, share.chunks.end, hr + 2 * H, GH, t);
         a.phase = 1;
       } else {
         multiply_chunks(kern, rows, H, G, a.h_prev, args.recurrent, share.chunks.begin, share.chunks.end, hr, GH, t);
       }
       if (share.u0 < share.u1) kern.cell_forward(a, share.u0, share.u1);
-      if (share.meet && !meet()) return;  // the next step reads every unit of h
+      if (!member.meet()) return;  // the next step reads every unit of h
     }
   });
 }
@@ -220,17 +240,11 @@ void recurrent_backward(const rk_recurrent_backward_args& args) {
   const int64_t N = last.batch, H = last.hidden, G = gate_count(last.cell), GH = G * H;
   const bool gru_before = last.cell == RK_CELL_GRU_RESET_BEFORE;
   const int64_t recurrent_rows = gru_before ? 2 * H : GH;
-  ThreadPool& pool = ThreadPool::instance();
-  share_recurrence(N, H, G, args.steps, [&](int index, int count, bool by_rows) {
+  share_recurrence(N, H, G, args.steps, [&](Member member) {
     // Panels of a plain pack_b over H columns are the units' 32-wide chunks.
-    Share share = share_of(by_rows, N, H, index, count);
+    const Share& share = member.share();
     const int64_t rows = share.rows.end - share.rows.begin;
     if (rows <= 0) return;
-    auto meet = [&] {
-      count = pool.meet(index, count);
-      if (index < count) share = share_of(by_rows, N, H, index, count);
-      return index < count;
-    };
     // The gate gradients are read in place, GH floats per row.
     auto multiply = [&](const float* a, int64_t k, const void* packed, bool accumulate, float* c) {
       const Range chunks = share.chunks;
@@ -262,12 +276,12 @@ void recurrent_backward(const rk_recurrent_backward_args& args) {
       a = rows_of(a, share.rows);
       a.phase = 0;
       if (share.u0 < share.u1) kern.cell_backward(a, share.u0, share.u1);
-      if (share.meet && !meet()) return;  // the GEMMs read the gate gradients of every unit
+      if (!member.meet()) return;  // the GEMMs read the gate gradients of every unit
       if (gru_before) {
         multiply(a.dgh + 2 * H, H, args.candidate, false, const_cast<float*>(a.d_rh));
         a.phase = 1;
         if (share.u0 < share.u1) kern.cell_backward(a, share.u0, share.u1);
-        if (share.meet && !meet()) return;  // the reset gate's gradients of every unit
+        if (!member.meet()) return;  // the reset gate's gradients of every unit
       }
       multiply(a.dgh, recurrent_rows, args.recurrent, true, a.dh_prev);
     }

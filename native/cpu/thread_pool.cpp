@@ -146,8 +146,7 @@ void ThreadPool::run_erased(Fn fn, void* ctx, int parts, double team_flops) {
   const bool team = team_flops >= 0;
   const int threads = this->threads();
   std::unique_lock<std::mutex> lock(run_mutex_, std::try_to_lock);
-  const bool alone = threads <= 1 || parts <= 1 || !lock.owns_lock() || (team && crowded());
-  if (alone) {
+  if (threads <= 1 || parts <= 1 || !lock.owns_lock() || (team && crowded())) {
     if (team) {
       fn(ctx, 0, 1);
     } else {
@@ -159,33 +158,43 @@ void ThreadPool::run_erased(Fn fn, void* ctx, int parts, double team_flops) {
   fn_ = fn;
   ctx_ = ctx;
   team_mode_ = team;
-  if (team) {
-    parts_ = std::min(parts, threads);
-    team_.store(1, std::memory_order_relaxed);
-    for (int i = 0; i < parts_; ++i) arrivals_[i].count.store(0, std::memory_order_relaxed);
-    stall_seen_.store(false, std::memory_order_relaxed);
-    shrink_at_.store(0, std::memory_order_relaxed);
-    const bool asleep = sleeping_.load(std::memory_order_acquire) > 0;
-    const auto worth = std::chrono::microseconds(static_cast<int64_t>(team_flops / kSoloFlopsPerUs / 4));
-    publish();
-    const int size = form_team(parts_, asleep ? std::clamp(worth, kJoinAwake, kJoinAsleep) : kJoinAwake);
-    arrivals_[0].last_meet = Clock::now();
-    fn(ctx, 0, size);
-  } else {
-    parts_ = parts;
-    next_part_.store(0, std::memory_order_relaxed);
-    const auto start = Clock::now();
-    publish();
-    for (int p; (p = next_part_.fetch_add(1, std::memory_order_relaxed)) < parts;) fn(ctx, p, parts);
-    const auto done = Clock::now();
-    close_and_wait();
-    // Waiting long for parts others claimed, as long as a good share of the caller's own
-    // work took, means a worker is not getting its core.
-    const auto waited = Clock::now() - done;
-    if (waited > kMinStall && waited * kStragglerShare > done - start) note_crowded();
-    return;
-  }
+  if (team)
+    run_as_team(std::min(parts, threads), team_flops);
+  else
+    run_in_parts(parts);
+}
+
+void ThreadPool::run_as_team(int max_threads, double flops) {
+  parts_ = max_threads;
+  team_.store(1, std::memory_order_relaxed);
+  for (int i = 0; i < max_threads; ++i) arrivals_[i].count.store(0, std::memory_order_relaxed);
+  stall_seen_.store(false, std::memory_order_relaxed);
+  shrink_at_.store(0, std::memory_order_relaxed);
+  const bool asleep = sleeping_.load(std::memory_order_acquire) > 0;
+  const auto worth = std::chrono::microseconds(static_cast<int64_t>(flops / kSoloFlopsPerUs / 4));
+  publish();
+  const int size = form_team(max_threads, asleep ? std::clamp(worth, kJoinAwake, kJoinAsleep) : kJoinAwake);
+  arrivals_[0].last_meet = Clock::now();
+  fn_(ctx_, 0, size);
   close_and_wait();
+}
+
+void ThreadPool::run_in_parts(int parts) {
+  parts_ = parts;
+  next_part_.store(0, std::memory_order_relaxed);
+  const auto start = Clock::now();
+  publish();
+  claim_parts();
+  const auto done = Clock::now();
+  close_and_wait();
+  // Waiting long for parts others claimed, as long as a good share of the caller's own work
+  // took, means a worker is not getting its core.
+  const auto waited = Clock::now() - done;
+  if (waited > kMinStall && waited * kStragglerShare > done - start) note_crowded();
+}
+
+void ThreadPool::claim_parts() {
+  for (int p; (p = next_part_.fetch_add(1, std::memory_order_relaxed)) < parts_;) fn_(ctx_, p, parts_);
 }
 
 void ThreadPool::publish() {
@@ -272,11 +281,10 @@ void ThreadPool::worker() {
     // consistent).
     active_.fetch_add(1, std::memory_order_seq_cst);
     if (open_.load(std::memory_order_seq_cst) == gen) {
-      if (team_mode_) {
+      if (team_mode_)
         join_team();
-      } else {
-        for (int p; (p = next_part_.fetch_add(1, std::memory_order_relaxed)) < parts_;) fn_(ctx_, p, parts_);
-      }
+      else
+        claim_parts();
     }
     active_.fetch_sub(1, std::memory_order_release);
   }

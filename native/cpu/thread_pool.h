@@ -79,6 +79,9 @@ class ThreadPool {
   ThreadPool();
   // team_flops < 0: independent parts.
   void run_erased(Fn fn, void* ctx, int parts, double team_flops);
+  void run_as_team(int max_threads, double flops);
+  void run_in_parts(int parts);
+  void claim_parts();  // runs parts of the current run until none is left unclaimed
   int form_team(int max_threads, std::chrono::microseconds window);
   void join_team();
   void worker();
