@@ -20,7 +20,15 @@ export type ErrorCode =
   /** A call came in the wrong order (e.g. `fit` before `compile`, weights of an unbuilt layer). */
   | 'RNNKIT_INVALID_STATE'
   /** A device (CPU or a plugin) failed. */
-  | 'RNNKIT_DEVICE';
+  | 'RNNKIT_DEVICE'
+  /** A serving queue (or its session table) is full; retry later. */
+  | 'RNNKIT_QUEUE_FULL'
+  /** A request's AbortSignal ended it. */
+  | 'RNNKIT_ABORTED'
+  /** A request's `timeoutMs` passed before its result. */
+  | 'RNNKIT_TIMEOUT'
+  /** The batcher or session was closed. */
+  | 'RNNKIT_CLOSED';
 
 /** Every {@link ErrorCode}, for checks. */
 export const ERROR_CODES: readonly ErrorCode[] = [
@@ -31,6 +39,10 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'RNNKIT_UNSUPPORTED',
   'RNNKIT_INVALID_STATE',
   'RNNKIT_DEVICE',
+  'RNNKIT_QUEUE_FULL',
+  'RNNKIT_ABORTED',
+  'RNNKIT_TIMEOUT',
+  'RNNKIT_CLOSED',
 ];
 
 /** An error raised by rnnkit: a TypeError, RangeError or Error with a stable `code`. */

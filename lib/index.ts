@@ -142,6 +142,10 @@ export type { LossName, LossResult } from './training/losses';
 export { Optimizer } from './training/optimizers';
 export type { AdamOptions, ClipOptions, RMSpropOptions, SGDOptions } from './training/optimizers';
 
+/** Serving: a dynamic batcher over a model, and streaming sessions (see `rk.serving.batcher`). */
+export * as serving from './serving/index';
+export type { Batcher, BatcherOptions, BatcherStats, Output, Percentiles, RequestOptions, Session, SessionOptions, SessionState } from './serving/index';
+
 /** Optimizers with Keras's update rules and gradient clipping, updating weights in place. */
 export const optimizers = { sgd, adam, rmsprop };
 export type { CompileArgs, FitCallbacks, FitOptions, History, Logs, MaskOptions } from './models/fit';

@@ -29,6 +29,10 @@ describe('error codes', () => {
         'RNNKIT_MODEL_FILE',
         'RNNKIT_OUT_OF_MEMORY',
         'RNNKIT_UNSUPPORTED',
+        'RNNKIT_QUEUE_FULL',
+        'RNNKIT_ABORTED',
+        'RNNKIT_TIMEOUT',
+        'RNNKIT_CLOSED',
       ].sort(),
     );
     const e = await caught(() => rk.layers.lstm({ units: 0 }));

@@ -505,6 +505,18 @@ export class RecurrentLayer implements SequenceLayer, Layer {
    * @throws TypeError/RangeError (as a rejected Promise) for malformed arguments
    */
   async forward(x: Tensor, options: ForwardOptions = {}): Promise<RecurrentForward> {
+    return this.forwardWith(x, options, this.config.stateful);
+  }
+
+  /**
+   * @internal A forward from the given states that leaves a stateful layer's carried states
+   * alone (serving sessions keep their own states).
+   */
+  async streamForward(x: Tensor, options: ForwardOptions): Promise<RecurrentForward> {
+    return this.forwardWith(x, options, false);
+  }
+
+  private async forwardWith(x: Tensor, options: ForwardOptions, carry: boolean): Promise<RecurrentForward> {
     const where = `${this.name}.forward`;
     this.assertLive('forward');
     const input = expectTensor(x, `${where}: x`);
@@ -522,7 +534,7 @@ export class RecurrentLayer implements SequenceLayer, Layer {
     await this.weightsReady();
 
     let initial = opts.initialState === undefined ? null : this.checkStates(opts.initialState, N, `${where}: initialState`);
-    if (!initial && this.config.stateful && this.carried) {
+    if (!initial && carry && this.carried) {
       if (this.carried[0]!.shape[0] !== N) {
         throw rangeError(`${where}: a stateful layer needs the same batch size every call (${this.carried[0]!.shape[0]}), got ${N}; call resetStates() first`);
       }
@@ -545,7 +557,7 @@ export class RecurrentLayer implements SequenceLayer, Layer {
       if (packed !== input) packed.dispose(); // a training reserve keeps its own reference
     }
     const states = [fromNative(r.h), ...(r.c ? [fromNative(r.c)] : [])];
-    if (this.config.stateful) this.carry(states);
+    if (carry) this.carry(states);
     let output = fromNative(r.output);
     if (plan && this.config.returnSequences) {
       const spread = await unpackOutput(output, plan, this.config.goBackwards, this.config.maskedOutput === 'carry');

@@ -1,0 +1,91 @@
+/**
+ * A request between acceptance and its answer: its input, the promise's settle functions,
+ * and the abort signal and timer that may end it early. It settles exactly once.
+ * @internal
+ */
+import { describe, rangeError, rnnkitError, typeError } from '../errors';
+import type { HostSequence } from './inputs';
+import type { Session } from './session';
+import type { Output, RequestOptions } from './types';
+
+export class Request {
+  /** When it was accepted (performance.now()). */
+  readonly acceptedAt = performance.now();
+  /** It is in a running batch. */
+  started = false;
+  private settled = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly onAbort: (() => void) | null = null;
+
+  constructor(
+    readonly input: HostSequence,
+    /** The session it steps, or null for a predict. */
+    readonly session: Session | null,
+    /** Answer with the output's last row alone (a session's single step). */
+    readonly lastOnly: boolean,
+    private readonly settle: { resolve(out: Output): void; reject(e: Error): void },
+    options: RequestOptions,
+    where: string,
+    /** Called when a signal or the timer ends it first. */
+    ended: (request: Request, reason: 'aborted' | 'timedOut') => void,
+  ) {
+    const signal = options.signal;
+    if (signal) {
+      this.onAbort = () => {
+        if (this.finish()) {
+          this.settle.reject(rnnkitError('RNNKIT_ABORTED', `${where}: aborted by its signal`));
+          ended(this, 'aborted');
+        }
+      };
+      signal.addEventListener('abort', this.onAbort, { once: true });
+    }
+    if (options.timeoutMs !== undefined) {
+      this.timer = setTimeout(() => {
+        if (this.finish()) {
+          this.settle.reject(rnnkitError('RNNKIT_TIMEOUT', `${where}: no result within timeoutMs = ${options.timeoutMs} ms`));
+          ended(this, 'timedOut');
+        }
+      }, options.timeoutMs);
+    }
+    this.signal = signal ?? null;
+  }
+
+  private readonly signal: AbortSignal | null;
+
+  /** Whether it still waits for its answer. */
+  get pending(): boolean {
+    return !this.settled;
+  }
+
+  resolve(out: Output): void {
+    if (this.finish()) this.settle.resolve(out);
+  }
+
+  reject(e: Error): void {
+    if (this.finish()) this.settle.reject(e);
+  }
+
+  /** Marks it settled and drops its timer and listener; false when it already was. */
+  private finish(): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    if (this.timer) clearTimeout(this.timer);
+    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
+    return true;
+  }
+}
+
+/** Checks a request's options. */
+export function readRequestOptions(value: unknown, where: string): RequestOptions {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw typeError(`${where}: options must be an object, got ${describe(value)}`);
+  const o = value as Record<string, unknown>;
+  const unknown = Object.keys(o).filter((k) => k !== 'signal' && k !== 'timeoutMs');
+  if (unknown.length) throw typeError(`${where}: unknown option${unknown.length > 1 ? 's' : ''} ${unknown.map((k) => `'${k}'`).join(', ')}; valid options are signal, timeoutMs`);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw typeError(`${where}: signal must be an AbortSignal, got ${describe(o.signal)}`);
+  if (o.timeoutMs !== undefined) {
+    if (typeof o.timeoutMs !== 'number') throw typeError(`${where}: timeoutMs must be a number of milliseconds, got ${describe(o.timeoutMs)}`);
+    if (!(o.timeoutMs > 0) || o.timeoutMs > 2 ** 31 - 1) throw rangeError(`${where}: timeoutMs must be in (0, 2147483647] milliseconds, got ${o.timeoutMs}`);
+  }
+  return o as RequestOptions;
+}
