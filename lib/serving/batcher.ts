@@ -11,7 +11,7 @@ import { StepMask } from '../mask';
 import type { ModelBase } from '../models/model-base';
 import { Tensor, tensor } from '../tensor';
 import { HostSequence, readSequence, readStep } from './inputs';
-import { planFor, ServingPlan, StepChain } from './model-plan';
+import { ChainStep, planFor, ServingPlan, StepChain } from './model-plan';
 import { Request, readRequestOptions } from './request';
 import { Session, StepQueue } from './session';
 import { BatcherStats, LatencyWindow } from './stats';
@@ -370,7 +370,7 @@ export class Batcher {
               s.dispose();
               batch.forEach((_, i) => (states[i]![stateOffset + k] = values.slice(i * H, (i + 1) * H)));
             }
-            next = fwd.output;
+            next = mask ? await this.carryAcrossChunks(fwd.output, mask, batch, step) : fwd.output;
           } finally {
             for (const t of initialState) t.dispose();
           }
@@ -398,6 +398,34 @@ export class Batcher {
       if (h !== x) h.dispose();
       x.dispose();
     }
+  }
+
+  /**
+   * A masked step carries the output of the last valid step before it, which may lie in an
+   * earlier chunk: there the chunk's own run has none, so the output before the chunk (the
+   * session's h) is put in. This holds for a last-step output whose chunk has no valid step,
+   * and for a sequence output with `maskedOutput: 'carry'` before the chunk's first valid step.
+   */
+  private async carryAcrossChunks(output: Tensor, mask: StepMask, batch: readonly Request[], step: ChainStep & { kind: 'recurrent' }): Promise<Tensor> {
+    const { layer, stateOffset } = step;
+    const sequence = layer.config.returnSequences;
+    if (sequence && layer.config.maskedOutput !== 'carry') return output;
+    const H = layer.config.units;
+    const T = mask.T;
+    const firstValid = batch.map((r, i) => {
+      let t = 0;
+      while (t < r.input.T && !mask.valid[i * T + t]) t++;
+      return t;
+    });
+    if (firstValid.every((t) => t === 0)) return output;
+    const values = await output.data();
+    batch.forEach((r, i) => {
+      const h = r.session!.states[stateOffset]!;
+      if (sequence) for (let t = 0; t < firstValid[i]!; t++) values.set(h, (i * T + t) * H);
+      else if (firstValid[i] === r.input.T) values.set(h, i * H);
+    });
+    output.dispose();
+    return tensor(values, sequence ? [batch.length, T, H] : [batch.length, H], { device: this.plan.device });
   }
 
   /** Applies the resets at the head of a session's queue (they wait for the calls before them). */
