@@ -53,7 +53,7 @@ const cudaProjects = existsSync(emulatedCuda)
         test: {
           name: 'cuda-emulated',
           // The numeric suites, plus models, training loops and model files on the device.
-          include: [...numericSuites, 'test/models.test.ts', 'test/models-extra.test.ts', 'test/fit.test.ts', 'test/tfjs-format.test.ts', 'test/masks.test.ts', 'test/functional-models.test.ts', 'test/functional-training.test.ts'],
+          include: [...numericSuites, 'test/models.test.ts', 'test/models-extra.test.ts', 'test/fit.test.ts', 'test/tfjs-format.test.ts', 'test/masks.test.ts', 'test/functional-models.test.ts', 'test/functional-training.test.ts', 'test/serving-batcher.test.ts', 'test/serving-sessions.test.ts'],
           env: { RNNKIT_CUDA_PLUGIN: emulatedCuda },
           setupFiles: ['test/helpers/cuda-emulated.ts'],
         },

@@ -5,6 +5,7 @@
  * a streaming session runs a step at a time (or why it cannot).
  * @internal
  */
+import { createHash } from 'node:crypto';
 import { BackendName, getBackend } from '../backend';
 import { rnnkitError } from '../errors';
 import { InputLayer } from '../layers/input-layer';
@@ -35,7 +36,7 @@ export interface StepChain {
   readonly stateSizes: readonly number[];
   /** Whether the output keeps the time axis (the last recurrent layer returns sequences). */
   readonly perStepOutput: boolean;
-  /** What a session state is valid for: the recurrent layers' kinds and sizes. */
+  /** What a session state is valid for: the recurrent layers' kinds and sizes, the input, and a hash of the weights. */
   readonly fingerprint: string;
 }
 
@@ -52,11 +53,14 @@ export interface ServingPlan {
   readonly chain: StepChain | Error;
 }
 
-/** Layers through which right padding with per-sequence lengths changes no valid result. */
+/**
+ * Layers through which right padding with per-sequence lengths changes no valid result
+ * (GlobalMaxPooling1D is not one: it ignores masks, as Keras's).
+ */
 const PAD_SAFE = new Set([
   'InputLayer', 'LSTM', 'GRU', 'SimpleRNN', 'Bidirectional', 'Embedding', 'Masking', 'Dense', 'TimeDistributed',
   'Dropout', 'SpatialDropout1D', 'Activation', 'LayerNormalization', 'BatchNormalization',
-  'GlobalAveragePooling1D', 'GlobalMaxPooling1D', 'Add', 'Multiply', 'Average', 'Concatenate',
+  'GlobalAveragePooling1D', 'Add', 'Multiply', 'Average', 'Concatenate',
 ]);
 /** Layers that act on each step (or each sample) alone, so a session can run them a step at a time. */
 const PER_STEP = new Set(['Dense', 'TimeDistributed', 'Dropout', 'SpatialDropout1D', 'Activation', 'Masking', 'LayerNormalization', 'BatchNormalization']);
@@ -86,7 +90,7 @@ export function planFor(model: ModelBase, where: string): ServingPlan {
   const fixedT = inputShape[1] ?? null;
   const sample: SampleSpec = { ids, width, fixedT };
   const padSafe = fixedT === null && layers.every((l) => PAD_SAFE.has(l.className)) && layers.some((l) => RECURRENT.has(l.className) || l.className === 'Bidirectional');
-  return { sample, padSafe, outputHasTime: outputFollowsTime(graph, sample), device: deviceOf(layers), chain: chainOf(graph, where) };
+  return { sample, padSafe, outputHasTime: outputFollowsTime(graph, sample), device: deviceOf(layers), chain: chainOf(graph, sample, model, where) };
 }
 
 /** Whether the output's axis 1 grows with the input's timesteps. */
@@ -110,7 +114,7 @@ function deviceOf(layers: readonly Layer[]): BackendName {
 }
 
 /** The model as a chain of step-wise layers, or the error that says which layer prevents it. */
-function chainOf(graph: Graph, where: string): StepChain | Error {
+function chainOf(graph: Graph, sample: SampleSpec, model: ModelBase, where: string): StepChain | Error {
   const refuse = (message: string) => rnnkitError('RNNKIT_UNSUPPORTED', `${where}: sessions need a model that runs a step at a time; ${message}`);
   const steps: ChainStep[] = [];
   const stateSizes: number[] = [];
@@ -138,5 +142,17 @@ function chainOf(graph: Graph, where: string): StepChain | Error {
   }
   if (previous !== graph.outputs[0]) return refuse('the output is not the end of the chain');
   if (stateSizes.length === 0) return refuse('it has no recurrent layer (use predict)');
-  return { steps, stateSizes, perStepOutput: time, fingerprint: kinds.join('>') };
+  const input = sample.ids ? `ids < ${sample.width}` : `${sample.width} features`;
+  return { steps, stateSizes, perStepOutput: time, fingerprint: `${kinds.join('>')}; ${input}; weights ${weightsHash(model)}` };
+}
+
+/** A short hash of every weight value, so that a state is resumed only by the weights that made it. */
+function weightsHash(model: ModelBase): string {
+  const hash = createHash('sha256');
+  for (const w of model.getWeights()) {
+    const v = w.dataSync();
+    hash.update(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+    w.dispose();
+  }
+  return hash.digest('hex').slice(0, 16);
 }

@@ -15,7 +15,7 @@ export class Request {
   started = false;
   private settled = false;
   private timer: NodeJS.Timeout | null = null;
-  private readonly onAbort: (() => void) | null = null;
+  private unwatch: (() => void) | null = null;
 
   constructor(
     readonly input: HostSequence,
@@ -29,15 +29,13 @@ export class Request {
     /** Called when a signal or the timer ends it first. */
     ended: (request: Request, reason: 'aborted' | 'timedOut') => void,
   ) {
-    const signal = options.signal;
-    if (signal) {
-      this.onAbort = () => {
+    if (options.signal) {
+      this.unwatch = watchAbort(options.signal, () => {
         if (this.finish()) {
           this.settle.reject(rnnkitError('RNNKIT_ABORTED', `${where}: aborted by its signal`));
           ended(this, 'aborted');
         }
-      };
-      signal.addEventListener('abort', this.onAbort, { once: true });
+      });
     }
     if (options.timeoutMs !== undefined) {
       this.timer = setTimeout(() => {
@@ -47,10 +45,7 @@ export class Request {
         }
       }, options.timeoutMs);
     }
-    this.signal = signal ?? null;
   }
-
-  private readonly signal: AbortSignal | null;
 
   /** Whether it still waits for its answer. */
   get pending(): boolean {
@@ -70,9 +65,36 @@ export class Request {
     if (this.settled) return false;
     this.settled = true;
     if (this.timer) clearTimeout(this.timer);
-    if (this.onAbort) this.signal?.removeEventListener('abort', this.onAbort);
+    this.unwatch?.();
     return true;
   }
+}
+
+/** The requests watching each signal: one listener per signal, however many requests share it. */
+const watchers = new WeakMap<AbortSignal, { readonly callbacks: Set<() => void>; readonly listener: () => void }>();
+
+/** Calls `onAbort` when `signal` aborts; returns the function that stops watching (the last one removes the listener). */
+function watchAbort(signal: AbortSignal, onAbort: () => void): () => void {
+  let watch = watchers.get(signal);
+  if (!watch) {
+    const callbacks = new Set<() => void>();
+    const listener = () => {
+      watchers.delete(signal);
+      for (const f of callbacks) f();
+    };
+    watch = { callbacks, listener };
+    watchers.set(signal, watch);
+    signal.addEventListener('abort', listener, { once: true });
+  }
+  const { callbacks, listener } = watch;
+  callbacks.add(onAbort);
+  return () => {
+    callbacks.delete(onAbort);
+    if (callbacks.size === 0 && watchers.get(signal)?.callbacks === callbacks) {
+      watchers.delete(signal);
+      signal.removeEventListener('abort', listener);
+    }
+  };
 }
 
 /** Checks a request's options. */

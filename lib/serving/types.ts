@@ -20,7 +20,7 @@ export interface RequestOptions {
 export interface SessionState {
   readonly format: 'rnnkit-session-state';
   readonly version: 1;
-  /** The recurrent layers it belongs to, e.g. `'LSTM(64)>GRU(32,resetAfter)'`. */
+  /** The model it belongs to: its recurrent layers, input and a hash of its weights, e.g. `'LSTM(64)>GRU(32,resetAfter); 8 features; weights 1f0c…'`. */
   readonly model: string;
   /** Steps fed since the session started (or was reset). */
   readonly steps: number;
