@@ -3,7 +3,7 @@
  * into a batch with per-sequence lengths (grouped by length so padding stays small); session
  * steps gather their sessions' states into a batch and scatter them back. One forward runs
  * at a time, and a batch starts when it is full or its oldest request has waited
- * `maxDelayMs`, so under load each forward takes what arrived during the last.
+ * `maxDelayMs` (default 0), so under load each forward takes what arrived during the last.
  */
 import { describe, expectObject, rangeError, rejectUnknownOptions, rethrow, rnnkitError, typeError } from '../errors';
 import { maskOptions } from '../layers/recurrent';
@@ -21,7 +21,11 @@ import type { Output, RequestOptions } from './types';
 export interface BatcherOptions {
   /** Most sequences (or session chunks) in one forward. Default 32. */
   maxBatchSize?: number;
-  /** How long the oldest waiting request may wait for others before its batch starts, in ms. Default 2; 0 runs at once. */
+  /**
+   * How long the oldest waiting request may wait for others before its batch starts, in ms.
+   * Default 0: a batch starts as soon as no forward runs, and under load requests gather while
+   * one does. A delay adds coalescing at light load, at the cost of that much latency.
+   */
   maxDelayMs?: number;
   /** Most requests waiting (predicts and session steps); past it requests reject with `RNNKIT_QUEUE_FULL`. Default 1024. */
   maxQueue?: number;
@@ -89,7 +93,7 @@ export class Batcher {
     this.maxBatchSize = integerOption(o.maxBatchSize, `${where}: maxBatchSize`, 32, 1 << 16);
     this.maxQueue = integerOption(o.maxQueue, `${where}: maxQueue`, 1024, 1 << 24);
     this.maxSessions = integerOption(o.maxSessions, `${where}: maxSessions`, 100000, 1 << 30);
-    this.maxDelayMs = numberOption(o.maxDelayMs, `${where}: maxDelayMs`, 2, 0, 60000);
+    this.maxDelayMs = numberOption(o.maxDelayMs, `${where}: maxDelayMs`, 0, 0, 60000);
     this.sessionTtlMs = numberOption(o.sessionTtlMs, `${where}: sessionTtlMs`, 600000, 1, Infinity);
     this.plan = planFor(model, where);
     const self = this;
