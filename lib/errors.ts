@@ -28,7 +28,12 @@ export type ErrorCode =
   /** A request's `timeoutMs` passed before its result. */
   | 'RNNKIT_TIMEOUT'
   /** The batcher or session was closed. */
-  | 'RNNKIT_CLOSED';
+  | 'RNNKIT_CLOSED'
+  /**
+   * No native binary loads on this platform (thrown by `require('rnnkit')` itself): the
+   * message names the platform, the binaries shipped, why each failed and how to build one.
+   */
+  | 'RNNKIT_NO_BINARY';
 
 /** Every {@link ErrorCode}, for checks. */
 export const ERROR_CODES: readonly ErrorCode[] = [
@@ -43,6 +48,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'RNNKIT_ABORTED',
   'RNNKIT_TIMEOUT',
   'RNNKIT_CLOSED',
+  'RNNKIT_NO_BINARY',
 ];
 
 /** An error raised by rnnkit: a TypeError, RangeError or Error with a stable `code`. */

@@ -5,7 +5,7 @@
  * spread back to the processing positions: an unmasked position gets its step's output, a
  * masked one zeros, or with `maskedOutput: 'carry'` the last output before it (zeros when
  * there is none). Masked inputs are never read, so NaN there reaches no result or gradient.
- * @internal
+ * Internal to rnnkit: not part of the public API.
  */
 import { describe, rangeError, typeError } from './errors';
 import type { BackendName } from './backend';

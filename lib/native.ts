@@ -1,9 +1,8 @@
 /**
- * The native addon, loaded by node-gyp-build from `prebuilds/` (or a local build), and
- * the types of what it exports. Internal: the public API wraps every entry.
- * @internal
+ * The native addon, loaded by lib/load-addon.ts from `prebuilds/` (or a local build, or
+ * `RNNKIT_ADDON`), and the types of what it exports. Internal: the public API wraps every entry.
  */
-import * as path from 'node:path';
+import { loadAddon } from './load-addon';
 
 /** A native float32 buffer on a device. */
 export interface NativeTensor {
@@ -262,16 +261,9 @@ export interface NativeAddon {
   setDeviceOption(backend: string, name: string, value: string): void;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const load = require('node-gyp-build') as (dir: string) => unknown;
-
 /**
- * The addon; lib/ and dist/ both sit one level below the package root. RNNKIT_ADDON names
- * another build of it (a .node file), e.g. the sanitizer build of `npm run test:asan`.
+ * The addon. RNNKIT_ADDON names another build of it (a .node file), e.g. the sanitizer build
+ * of `npm run test:asan`; without it, a local build, then the prebuild that fits this platform.
+ * When none loads, an Error with code RNNKIT_NO_BINARY says why (lib/load-addon.ts).
  */
-export const native = (
-  process.env.RNNKIT_ADDON
-    ? // eslint-disable-next-line @typescript-eslint/no-require-imports
-      require(path.resolve(process.env.RNNKIT_ADDON))
-    : load(path.join(__dirname, '..'))
-) as NativeAddon;
+export const native = loadAddon() as NativeAddon;

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# npm install's second step: builds the CUDA device plugins from source where that makes
+# The second native step of `npm install` / `npm ci` in a clone (scripts/prepare.js calls it;
+# the published package runs no install script): builds the CUDA device plugins where that makes
 # sense, and never fails the install (the CPU device needs none of this).
 #  - a prebuilt plugin beside the prebuilt addon: nothing to do;
 #  - no cmake: one line, and rnnkit runs on the CPU (rk.backends() says why);

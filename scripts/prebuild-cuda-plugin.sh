@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm run prebuild's second step: the CUDA device plugin ships beside the prebuilt addon
+# npm run prebuild:host's second step: the CUDA device plugin ships beside the prebuilt addon
 # (prebuilds/<platform>-<arch>/rnnkit_cuda.so), where the device registry looks for it, so
 # one package serves CPU-only and GPU machines without a build or a download at install.
 set -euo pipefail

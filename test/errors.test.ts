@@ -33,6 +33,7 @@ describe('error codes', () => {
         'RNNKIT_ABORTED',
         'RNNKIT_TIMEOUT',
         'RNNKIT_CLOSED',
+        'RNNKIT_NO_BINARY',
       ].sort(),
     );
     const e = await caught(() => rk.layers.lstm({ units: 0 }));

@@ -5,7 +5,7 @@
  * registry; weights are matched to layers by name (lib/io/weight-names.ts) and set before
  * the graph is built, so a file's sizes are checked against its weights before anything
  * large is allocated.
- * @internal
+ * Internal to rnnkit: not part of the public API.
  */
 import { describe } from '../errors';
 import '../layers/all';

@@ -29,7 +29,7 @@ export interface ModelJson {
   weightsManifest: { paths: string[]; weights: WeightSpec[] }[];
 }
 
-/** What the writer needs of a model. @internal */
+/** What the writer needs of a model. */
 export interface WritableModel {
   readonly name: string;
   /** `'Sequential'`, or `'Model'` for a functional model (tfjs's class names). */

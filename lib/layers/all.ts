@@ -1,7 +1,7 @@
 /**
  * Every layer kind, imported for its registration: what the model-file readers load.
  * A new layer file is added here.
- * @internal
+ * Internal to rnnkit: not part of the public API.
  */
 import './input-layer';
 import './recurrent';

@@ -254,13 +254,13 @@ export class Bidirectional implements Layer {
     };
   }
 
-  /** @internal For training loops: both directions' trainable weights, forward first. */
+  /** For training loops: both directions' trainable weights, forward first. */
   trainableWeights(): Tensor[] {
     this.assertLive('trainableWeights');
     return [...this.forwardLayer.trainableWeights(), ...this.backwardLayer.trainableWeights()];
   }
 
-  /** @internal Re-packs both directions after an optimizer changed their weights. */
+  /** Re-packs both directions after an optimizer changed their weights. */
   weightsUpdated(): void {
     for (const l of this.layers) l.weightsUpdated();
   }

@@ -1,7 +1,7 @@
 /**
  * Per-channel weight vectors `[C]` (gamma, beta, moving statistics) of the normalization
  * layers: creation from initializers, copies, replacement, moves and disposal in one place.
- * @internal
+ * Internal to rnnkit: not part of the public API.
  */
 import type { BackendName } from '../backend';
 import { expectBackendName, getBackend } from '../backend';

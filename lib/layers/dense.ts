@@ -227,14 +227,14 @@ export class Dense implements Layer {
     return { dInput: fromNative(g.dx), dWeights: [fromNative(g.dkernel), ...(g.dbias ? [fromNative(g.dbias)] : [])] };
   }
 
-  /** @internal For training loops: the weights an optimizer updates in place. */
+  /** For training loops: the weights an optimizer updates in place. */
   trainableWeights(): Tensor[] {
     this.assertLive('trainableWeights');
     if (!this.built) throw rnnkitError('RNNKIT_INVALID_STATE', `${this.name}.trainableWeights: the layer is not built`);
     return this.weights;
   }
 
-  /** @internal Nothing is derived from the weights. */
+  /** Nothing is derived from the weights. */
   weightsUpdated(): void {}
 
   /** @internal Backward with the gradients in {@link trainableWeights} order. */

@@ -99,12 +99,12 @@ export class Dropout implements Layer {
     return new DropoutForward(fromNative(r.output), this, fromNative(r.mask));
   }
 
-  /** @internal */
+  /** Part of the {@link Layer} contract. */
   trainableWeights(): Tensor[] {
     this.assertLive('trainableWeights');
     return [];
   }
-  /** @internal */
+  /** Part of the {@link Layer} contract. */
   weightsUpdated(): void {}
   /** Nothing to move: a dropout layer holds no weights. Returns this layer. */
   to(backend: BackendName): this {

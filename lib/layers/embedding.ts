@@ -170,13 +170,13 @@ export class Embedding implements Layer {
     return new EmbeddingForward(fromNative(r.output), this.config.maskZero ? r.lengths : null, this, x);
   }
 
-  /** @internal For training loops. */
+  /** For training loops. */
   trainableWeights(): Tensor[] {
     this.build();
     return [this.table!];
   }
 
-  /** @internal */
+  /** Part of the {@link Layer} contract. */
   weightsUpdated(): void {}
 
   /** @internal The table's gradient; ids have none (a zero tensor stands for it). */

@@ -2,7 +2,7 @@
  * What layers of the Layer contract share when they run (the weightless ones, Conv1D and
  * the pools): the checks of their inputs, run context and output gradients, and
  * their `fromConfig` plumbing.
- * @internal
+ * Internal to rnnkit: not part of the public API.
  */
 import type { BackendName } from '../backend';
 import { describe, isRnnkitError, optionalBoolean, rangeError, rnnkitError, typeError } from '../errors';

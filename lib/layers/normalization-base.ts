@@ -2,7 +2,7 @@
  * What LayerNormalization and BatchNormalization share: the options `axis`, `epsilon`,
  * `center`, `scale` and their initializers, per-channel weight vectors (gamma, beta, and
  * whatever statistics the layer adds), shapes, and the weight methods of the contract.
- * @internal
+ * Internal to rnnkit: not part of the public API.
  */
 import type { BackendName } from '../backend';
 import { expectObject, optionalBoolean, optionalInteger, rejectUnknownOptions } from '../errors';

@@ -607,7 +607,7 @@ export class RecurrentLayer implements SequenceLayer, Layer {
   }
 
   /**
-   * @internal For training loops: the weight tensors an optimizer updates in place. They
+   * For training loops: the weight tensors an optimizer updates in place. They
    * are Keras's variables in the canonical layout: a single Keras bias is the recurrent-side
    * bias alone (the input-side one stays zero); call {@link weightsUpdated} afterwards.
    */
@@ -620,7 +620,7 @@ export class RecurrentLayer implements SequenceLayer, Layer {
   }
 
   /**
-   * @internal Re-packs the weights after an optimizer changed them in place. A device that
+   * Re-packs the weights after an optimizer changed them in place. A device that
    * keeps no packed copy (CUDA) reads the canonical tensors directly: nothing to redo.
    */
   weightsUpdated(): void {

@@ -65,11 +65,11 @@ export class TimeDistributed implements Layer {
     return this.layer.forward(x, options);
   }
 
-  /** @internal */
+  /** Part of the {@link Layer} contract. */
   trainableWeights(): Tensor[] {
     return this.layer.trainableWeights();
   }
-  /** @internal */
+  /** Part of the {@link Layer} contract. */
   weightsUpdated(): void {}
   /** @internal */
   backwardTrainable(fwd: DenseForward, dOutput: Tensor): Promise<{ dInput: Tensor; dWeights: Tensor[] }> {

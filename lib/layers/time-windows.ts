@@ -2,7 +2,7 @@
  * What Conv1D and the pooling layers share: window options (a number or Keras's 1-tuple),
  * output lengths by TensorFlow's padding rules, the checks of a run's input and output
  * gradient, and reading their Keras configs.
- * @internal
+ * Internal to rnnkit: not part of the public API.
  */
 import { describe, optionalBoolean, rangeError, rnnkitError, typeError } from '../errors';
 import { StepMask } from '../mask';

@@ -8,7 +8,7 @@
  * {@link PendingInit}. Asynchronous entry points `await ready()`; synchronous ones that
  * need the values call `settle()`, which blocks until the worker is done (or does the work
  * itself if no worker has started it).
- * @internal
+ * Internal to rnnkit: not part of the public API.
  */
 import { getBackend } from '../backend';
 import { native, NativeInitArray, NativeInitJob, NativeInitResult, NativeInitTarget, NativeRnnWeights } from '../native';

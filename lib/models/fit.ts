@@ -2,7 +2,7 @@
  * The training loop of a model's graph: forward with `training: true`, the loss of every
  * output and its gradient, backward through the graph, clipping and the optimizer step on
  * the device, then the layers re-derive what they cache from their weights.
- * @internal
+ * Internal to rnnkit: not part of the public API.
  */
 import { describe, expectObject, optionalBoolean, optionalInteger, rangeError, rejectUnknownOptions, typeError } from '../errors';
 import type { Layer } from '../layers/layer';

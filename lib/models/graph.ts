@@ -3,7 +3,7 @@
  * outputs, a forward pass that hands each layer its inputs and masks, and a backward pass
  * that sums gradients where a tensor feeds several layers and where a layer is shared.
  * Sequential and functional models both run here.
- * @internal
+ * Internal to rnnkit: not part of the public API.
  */
 import { rangeError, rethrow, typeError } from '../errors';
 import type { Layer, LayerPass, Shape } from '../layers/layer';

@@ -2,7 +2,7 @@
  * Keras's `model.summary()` table: a row per layer with its type, output shape and
  * parameter count (and, for functional models, the layers it is connected to), then the
  * totals.
- * @internal
+ * Internal to rnnkit: not part of the public API.
  */
 import { formatShape } from '../layers/base';
 import type { Layer, Shape } from '../layers/layer';

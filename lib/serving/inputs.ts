@@ -2,7 +2,7 @@
  * One request's input as flat host values: a sequence `[T, D]` of feature rows, or `[T]`
  * integer ids for a model that starts with an Embedding. Every form a caller may pass is
  * read here, and every check that keeps a bad request from reaching a shared batch.
- * @internal
+ * Internal to rnnkit: not part of the public API.
  */
 import { describe, rangeError, typeError } from '../errors';
 import { Tensor } from '../tensor';

@@ -3,7 +3,7 @@
  * sample, whether sequences of different lengths can share a padded batch exactly, whether
  * the output has a time axis to cut back to each sequence's length, and the chain of layers
  * a streaming session runs a step at a time (or why it cannot).
- * @internal
+ * Internal to rnnkit: not part of the public API.
  */
 import { createHash } from 'node:crypto';
 import { BackendName, getBackend } from '../backend';

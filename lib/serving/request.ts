@@ -1,7 +1,7 @@
 /**
  * A request between acceptance and its answer: its input, the promise's settle functions,
  * and the abort signal and timer that may end it early. It settles exactly once.
- * @internal
+ * Internal to rnnkit: not part of the public API.
  */
 import { describe, rangeError, rnnkitError, typeError } from '../errors';
 import type { HostSequence } from './inputs';

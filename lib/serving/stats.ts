@@ -1,7 +1,7 @@
 /**
  * The batcher's counters: requests, rejections by reason, batch sizes, and the latency of
  * the most recent requests (queue wait and compute apart).
- * @internal
+ * Internal to rnnkit: not part of the public API.
  */
 
 /** Latency percentiles in milliseconds over a window of recent requests. */
