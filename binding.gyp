@@ -55,8 +55,8 @@
         "OTHER_CPLUSPLUSFLAGS": ["-O3"]
       },
       "ldflags": ["-pthread"],
-      "libraries": ["-ldl"],
-      "msvs_settings": {"VCCLCompilerTool": {"ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17", "/O2"]}}
+      "conditions": [["OS!='win'", {"libraries": ["-ldl"]}]],
+      "msvs_settings": {"VCCLCompilerTool": {"ExceptionHandling": 1, "AdditionalOptions": ["/std:c++17", "/O2", "/utf-8"]}}
     }
   ]
 }

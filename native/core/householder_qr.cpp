@@ -1,5 +1,6 @@
 #include "householder_qr.h"
 
+#include "compiler.h"
 #include "errors.h"
 
 #include <algorithm>
@@ -15,6 +16,8 @@
 #pragma STDC FP_CONTRACT OFF
 #elif defined(__GNUC__)
 #pragma GCC optimize("fp-contract=off")
+#elif defined(_MSC_VER)
+#pragma fp_contract(off)
 #endif
 
 // Vector types only cross always-inlined functions: no ABI is involved.
@@ -25,9 +28,9 @@
 // On x86-64 the two GEMM-shaped loops also come as AVX2 and AVX-512 variants with register
 // tiles, picked at run time. Without FMA and with the same order of every sum, all variants
 // give the same bits.
-#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#if RK_GNU_X86_64
 #define RK_QR_X86 1
-#define RK_QR_INLINE inline __attribute__((always_inline))
+#define RK_QR_INLINE RK_ALWAYS_INLINE
 #endif
 
 namespace rk {
@@ -268,26 +271,26 @@ RK_QR_INLINE void sub_tiled(const double* v, int64_t L, int64_t nb, const double
   }
 }
 
-__attribute__((target("avx2"))) void vt_avx2(const double* v, int64_t L, int64_t nb, const double* b, int64_t ldb,
+RK_TARGET("avx2") void vt_avx2(const double* v, int64_t L, int64_t nb, const double* b, int64_t ldb,
                                              int64_t w, double* out, int64_t c0, int64_t c1) {
   vt_tiled<4>(v, L, nb, b, ldb, w, out, c0, c1);
 }
-__attribute__((target("avx512f"))) void vt_avx512(const double* v, int64_t L, int64_t nb, const double* b,
+RK_TARGET("avx512f") void vt_avx512(const double* v, int64_t L, int64_t nb, const double* b,
                                                   int64_t ldb, int64_t w, double* out, int64_t c0, int64_t c1) {
   vt_tiled<8>(v, L, nb, b, ldb, w, out, c0, c1);
 }
-__attribute__((target("avx2"))) void sub_avx2(const double* v, int64_t L, int64_t nb, const double* w_, int64_t w,
+RK_TARGET("avx2") void sub_avx2(const double* v, int64_t L, int64_t nb, const double* w_, int64_t w,
                                               double* b, int64_t ldb, int64_t c0, int64_t c1) {
   sub_tiled<4>(v, L, nb, w_, w, b, ldb, c0, c1);
 }
-__attribute__((target("avx512f"))) void sub_avx512(const double* v, int64_t L, int64_t nb, const double* w_,
+RK_TARGET("avx512f") void sub_avx512(const double* v, int64_t L, int64_t nb, const double* w_,
                                                    int64_t w, double* b, int64_t ldb, int64_t c0, int64_t c1) {
   sub_tiled<8>(v, L, nb, w_, w, b, ldb, c0, c1);
 }
 
 // 2: AVX-512F, 1: AVX2, 0: neither.
 int x86_level() {
-  static const int level = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+  static const int level = RK_CPU_SUPPORTS("avx512f") ? 2 : RK_CPU_SUPPORTS("avx2") ? 1 : 0;
   return level;
 }
 #endif

@@ -7,6 +7,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "../core/compiler.h"
+
 namespace rk::cpu {
 namespace {
 
@@ -41,7 +43,7 @@ struct Cache {
   void trim_to(size_t target) {
     for (auto& [capacity, blocks] : free_blocks) {
       while (cached_bytes > target && !blocks.empty()) {
-        std::free(blocks.back());
+        rk::aligned_free(blocks.back());
         blocks.pop_back();
         cached_bytes -= capacity;
       }
@@ -102,7 +104,7 @@ void* host_alloc(size_t bytes, HostAllocFailure* failure) {
       c.trim_to(room > capacity ? room - capacity : 0);
     }
   }
-  if (!block) block = static_cast<unsigned char*>(std::aligned_alloc(kAlignment, capacity + kAlignment));
+  if (!block) block = static_cast<unsigned char*>(rk::aligned_alloc(kAlignment, capacity + kAlignment));
   if (!block) {
     // The system is out of memory: return the whole cache to it and try once more.
     Cache& c = cache();
@@ -110,7 +112,7 @@ void* host_alloc(size_t bytes, HostAllocFailure* failure) {
       std::lock_guard<std::mutex> lock(c.mutex);
       c.trim_to(0);
     }
-    block = static_cast<unsigned char*>(std::aligned_alloc(kAlignment, capacity + kAlignment));
+    block = static_cast<unsigned char*>(rk::aligned_alloc(kAlignment, capacity + kAlignment));
   }
   if (!block) {
     live_bytes -= bytes;
@@ -137,7 +139,7 @@ void host_release(void* ptr) {
       return;
     }
   }
-  std::free(block);
+  rk::aligned_free(block);
 }
 
 HostMemoryStats host_memory_stats() {

@@ -3,17 +3,18 @@
 #include <atomic>
 #include <cstdlib>
 
+#include "../core/compiler.h"
 #include "../core/errors.h"
 
 namespace rk::cpu {
 namespace {
 
 const Kernels* kernels_for(const std::string& name) {
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  if (name == "avx512" && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512vl"))
+#if RK_GNU_X86_64
+  if (name == "avx512" && RK_CPU_SUPPORTS("avx512f") && RK_CPU_SUPPORTS("avx512dq") &&
+      RK_CPU_SUPPORTS("avx512vl"))
     return avx512_kernels();
-  if (name == "avx2" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return avx2_kernels();
+  if (name == "avx2" && RK_CPU_SUPPORTS("avx2") && RK_CPU_SUPPORTS("fma")) return avx2_kernels();
 #endif
   // Advanced SIMD is part of the arm64 baseline: every arm64 CPU has it.
   if (name == "neon") return neon_kernels();

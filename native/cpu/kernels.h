@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "../core/compiler.h"
 #include "../core/device_abi.h"
 
 namespace rk::cpu {

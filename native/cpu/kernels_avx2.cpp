@@ -1,7 +1,7 @@
 // Kernels for x86-64 CPUs with AVX2 and FMA: 8-float vectors, 6-row A groups.
 #include "kernels.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if RK_GNU_X86_64
 #include <cmath>
 #include <cstdint>
 

@@ -1,7 +1,7 @@
 // Kernels for x86-64 CPUs with AVX-512F: 16-float vectors, 12-row A groups.
 #include "kernels.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if RK_GNU_X86_64
 #include <cmath>
 #include <cstdint>
 

@@ -5,10 +5,11 @@
 #include <thread>
 #include <vector>
 
+#include "../core/compiler.h"
 #include "../core/errors.h"
 #include "isa.h"
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#if RK_GNU_X86_64
 // GCC 12 warns falsely about the AVX-512 intrinsics' undefined-value idiom.
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
@@ -28,7 +29,7 @@ constexpr int kChains = 12;
 constexpr long kIterations = 1 << 20;
 
 #ifdef RK_PROBE_X86
-__attribute__((target("avx512f"))) float chains_avx512(long iterations) {
+RK_TARGET("avx512f") float chains_avx512(long iterations) {
   __m512 acc[kChains];
   const __m512 mul = _mm512_set1_ps(0.9999f), add = _mm512_set1_ps(1e-4f);
   for (int i = 0; i < kChains; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
@@ -40,7 +41,7 @@ __attribute__((target("avx512f"))) float chains_avx512(long iterations) {
   return _mm512_reduce_add_ps(sum);
 }
 
-__attribute__((target("avx2,fma"))) float chains_avx2(long iterations) {
+RK_TARGET("avx2,fma") float chains_avx2(long iterations) {
   __m256 acc[kChains];
   const __m256 mul = _mm256_set1_ps(0.9999f), add = _mm256_set1_ps(1e-4f);
   for (int i = 0; i < kChains; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));

@@ -4,10 +4,10 @@
 #include <cstdlib>
 #include <string>
 
-#if defined(__x86_64__) || defined(__i386__)
+#if defined(__x86_64__) || defined(__i386__) || defined(_M_X64) || defined(_M_IX86)
 #include <immintrin.h>
 #define RK_PAUSE() _mm_pause()
-#elif defined(__aarch64__)
+#elif defined(__aarch64__) && (defined(__GNUC__) || defined(__clang__))
 #define RK_PAUSE() asm volatile("yield")
 #else
 #define RK_PAUSE() std::this_thread::yield()

@@ -1,7 +1,9 @@
 #include "backends.h"
 
+#ifndef _WIN32
 #include <dlfcn.h>
 #include <sys/stat.h>
+#endif
 
 #include <cstdlib>
 #include <cstring>
@@ -21,6 +23,7 @@ namespace {
   X(clamp) X(copy_2d) X(bias_activation) X(activation_backward) X(loss) X(optimizer_step) X(count_correct) \
   X(embedding_forward) X(embedding_backward) X(dropout)
 
+#ifndef _WIN32
 bool is_file(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
@@ -45,6 +48,7 @@ std::vector<std::string> candidate_paths() {
   const std::string dir = parent_dir(info.dli_fname);
   return {dir + "/rnnkit_cuda.so", parent_dir(parent_dir(dir)) + "/build-cuda/rnnkit_cuda.so"};
 }
+#endif
 
 std::string join(const std::vector<std::string>& items) {
   std::string out;
@@ -60,6 +64,11 @@ struct Plugin {
   std::unique_ptr<Device> device;
 
   void load() {
+#ifdef _WIN32
+    // The plugin is a Linux shared library (CMakeLists.txt); Windows runs on the CPU.
+    reason = "the CUDA device plugin is built for Linux only; rnnkit runs on the CPU here";
+  }
+#else
     const std::vector<std::string> paths = candidate_paths();
     std::string path;
     for (const std::string& p : paths)
@@ -124,6 +133,7 @@ struct Plugin {
     else if (!available) reason = where + " cannot run on this machine (it gave no reason)";
     if (available) device = std::make_unique<Device>(&ops);
   }
+#endif
 };
 
 Plugin& cuda_plugin() {
