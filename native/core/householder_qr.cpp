@@ -23,6 +23,8 @@
 // Vector types only cross always-inlined functions: no ABI is involved.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wpsabi"
+#elif defined(__clang__)
+#pragma clang diagnostic ignored "-Wpsabi"
 #endif
 
 // On x86-64 the two GEMM-shaped loops also come as AVX2 and AVX-512 variants with register

@@ -6,10 +6,19 @@
 #include <cstdint>
 
 // GCC 12 warns falsely about the AVX-512 intrinsics' undefined-value idiom.
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+// Clang has no `#pragma GCC target`: it gives every function of the region the attribute
+// instead (the intrinsics' header is read first, with its own attributes).
+#if defined(__clang__)
+#include <immintrin.h>
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
+#endif
 #define RK_SIMD_AVX512
 #include "simd.h"
 
@@ -28,7 +37,11 @@ constexpr auto& kRowsKernels = RowsTable<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12>:
 
 }  // namespace
 }  // namespace rk::cpu::avx512
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 namespace rk::cpu {
 // Call only on a CPU that supports the instruction set (isa.cpp checks).

@@ -12,7 +12,9 @@
 #if RK_GNU_X86_64
 // GCC 12 warns falsely about the AVX-512 intrinsics' undefined-value idiom.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 #define RK_PROBE_X86 1
 #endif
