@@ -25,7 +25,7 @@ const ngb = require('node-gyp-build') as {
   parseTags(file: string): PrebuildTags | undefined;
 };
 
-/** The tags node-gyp-build reads from a prebuild's file name (rnnkit.napi.glibc.node). */
+/** The tags node-gyp-build reads from a prebuild's file name (rnnkit.glibc.node, rnnkit.napi.musl.node). */
 interface PrebuildTags {
   file: string;
   specificity: number;
@@ -192,7 +192,9 @@ export function candidates(host: LoaderHost): string[] {
       .readdir(dir)
       .map((f) => ngb.parseTags(f))
       .filter((t): t is PrebuildTags => !!t)
-      .filter((t) => (t.napi || t.abi === process.versions.modules) && (!t.runtime || t.runtime === 'node'))
+      // node-gyp-build's rules: prebuildify names an N-API build rnnkit.node (rnnkit.glibc.node
+      // with --tag-libc), with no abi tag; an abi-tagged one must be this Node's.
+      .filter((t) => (!t.abi || t.napi || t.abi === process.versions.modules) && (!t.runtime || t.runtime === 'node'))
       // A binary tagged for the other libc never loads; an unknown libc tries glibc first.
       .filter((t) => !t.libc || t.libc === libc || (libc === 'unknown' && t.libc === 'glibc'))
       .sort((a, b) => (b.libc ? 1 : 0) - (a.libc ? 1 : 0) || b.specificity - a.specificity);

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // npm's `prepack` (npm pack, npm publish): refuses to make a package that would install
 // without a binary. The binaries every package must carry are listed in package.json,
-// `rnnkit.requiredPrebuilds` (paths under prebuilds/); change that list when a platform is
+// `rnnkit.requiredPrebuilds` ("linux-x64 glibc": a folder of prebuilds/ and the libc tag); change that list when a platform is
 // added or dropped. Other prebuilds found (macOS, Windows, musl, the CUDA plugin) are listed,
 // not required: a Linux-only pack is a valid package, a package with no Linux binary is not.
 //
@@ -20,16 +20,19 @@ if (!Array.isArray(required) || required.length === 0) {
   process.exit(1);
 }
 
+// Each entry is "<platform>-<arch>" and, for Linux, the libc tag the binary must carry
+// ("linux-x64 glibc" is met by prebuilds/linux-x64/rnnkit.glibc.node, the name prebuildify
+// --tag-libc gives; an explicit napi tag, rnnkit.napi.glibc.node, counts too).
 const missing = [];
-for (const rel of required) {
-  const file = path.join(root, 'prebuilds', rel);
-  let size = 0;
-  try {
-    size = fs.statSync(file).size;
-  } catch {
-    // missing
-  }
-  if (size === 0) missing.push(`prebuilds/${rel}`);
+for (const entry of required) {
+  const [tuple, libc] = String(entry).split(/\s+/);
+  const dir = path.join(root, 'prebuilds', tuple);
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
+  const ok = files.some((f) => {
+    if (!f.endsWith('.node') || fs.statSync(path.join(dir, f)).size === 0) return false;
+    return !libc || f.split('.').slice(1, -1).includes(libc);
+  });
+  if (!ok) missing.push(`prebuilds/${tuple}/rnnkit.${libc ? `${libc}.` : ''}node`);
 }
 
 const found = [];

@@ -101,7 +101,7 @@ if (!gitDependency) {
 const tuple = `${process.platform}-${process.arch}`;
 const libc = process.platform !== 'linux' ? '' : process.report.getReport().header.glibcVersionRuntime ? '.glibc' : '.musl';
 fs.mkdirSync(path.join('prebuilds', tuple), { recursive: true });
-const target = path.join('prebuilds', tuple, `rnnkit.napi${libc}.node`);
+const target = path.join('prebuilds', tuple, `rnnkit${libc}.node`);
 fs.copyFileSync(path.join('build', 'Release', 'rnnkit.node'), target);
 console.log(`rnnkit prepare: git dependency: ${target} copied from the build`);
 const nvcc = spawnSync('sh', ['-c', 'command -v nvcc || test -x /usr/local/cuda/bin/nvcc'], { stdio: 'ignore' }).status === 0;

@@ -34,12 +34,15 @@ function fakeRoot(files: string[]): string {
   return root;
 }
 
+// As prebuildify 6 names N-API builds: rnnkit.node, rnnkit.<libc>.node with --tag-libc (no
+// napi tag); an explicit napi tag (rnnkit.napi.glibc.node) is read the same way.
 const SHIPPED = [
-  'prebuilds/linux-x64/rnnkit.napi.glibc.node',
-  'prebuilds/linux-x64/rnnkit.napi.musl.node',
+  'prebuilds/linux-x64/rnnkit.glibc.node',
+  'prebuilds/linux-x64/rnnkit.musl.node',
   'prebuilds/linux-x64/rnnkit_cuda.so',
   'prebuilds/linux-arm64/rnnkit.napi.glibc.node',
-  'prebuilds/darwin-arm64/rnnkit.napi.node',
+  'prebuilds/darwin-arm64/rnnkit.node',
+  'prebuilds/win32-x64/rnnkit.abi93.node',
 ];
 
 /** A host on a fake root; `load` fails with `fail(file)` unless that returns undefined. */
@@ -77,33 +80,34 @@ describe('addon loader', () => {
 
   it('picks the libc-tagged prebuild of this platform; a local build first', () => {
     const root = fakeRoot(SHIPPED);
-    expect(rel(root, candidates(host(root)))).toEqual(['prebuilds/linux-x64/rnnkit.napi.glibc.node']);
-    expect(rel(root, candidates(host(root, { libc: { family: 'musl' } })))).toEqual(['prebuilds/linux-x64/rnnkit.napi.musl.node']);
+    expect(rel(root, candidates(host(root)))).toEqual(['prebuilds/linux-x64/rnnkit.glibc.node']);
+    expect(rel(root, candidates(host(root, { libc: { family: 'musl' } })))).toEqual(['prebuilds/linux-x64/rnnkit.musl.node']);
     expect(rel(root, candidates(host(root, { arch: 'arm64' })))).toEqual(['prebuilds/linux-arm64/rnnkit.napi.glibc.node']);
     // musl on arm64: the glibc binary would never load, so nothing fits.
     expect(candidates(host(root, { arch: 'arm64', libc: { family: 'musl' } }))).toEqual([]);
-    expect(rel(root, candidates(host(root, { platform: 'darwin', arch: 'arm64' })))).toEqual(['prebuilds/darwin-arm64/rnnkit.napi.node']);
+    expect(rel(root, candidates(host(root, { platform: 'darwin', arch: 'arm64' })))).toEqual(['prebuilds/darwin-arm64/rnnkit.node']);
+    // An abi-tagged build of another Node does not fit.
     expect(candidates(host(root, { platform: 'win32', arch: 'x64' }))).toEqual([]);
 
     const built = fakeRoot(['build/Release/rnnkit.node', ...SHIPPED]);
-    expect(rel(built, candidates(host(built)))).toEqual(['build/Release/rnnkit.node', 'prebuilds/linux-x64/rnnkit.napi.glibc.node']);
-    expect(rel(built, candidates(host(built, { env: { PREBUILDS_ONLY: '1' } })))).toEqual(['prebuilds/linux-x64/rnnkit.napi.glibc.node']);
+    expect(rel(built, candidates(host(built)))).toEqual(['build/Release/rnnkit.node', 'prebuilds/linux-x64/rnnkit.glibc.node']);
+    expect(rel(built, candidates(host(built, { env: { PREBUILDS_ONLY: '1' } })))).toEqual(['prebuilds/linux-x64/rnnkit.glibc.node']);
     // An untagged prebuild (the host-only prebuildify of old) still fits, after a tagged one.
-    const untagged = fakeRoot(['prebuilds/linux-x64/rnnkit.napi.node', 'prebuilds/linux-x64/rnnkit.napi.glibc.node']);
-    expect(rel(untagged, candidates(host(untagged)))).toEqual(['prebuilds/linux-x64/rnnkit.napi.glibc.node', 'prebuilds/linux-x64/rnnkit.napi.node']);
+    const untagged = fakeRoot(['prebuilds/linux-x64/rnnkit.node', 'prebuilds/linux-x64/rnnkit.glibc.node']);
+    expect(rel(untagged, candidates(host(untagged)))).toEqual(['prebuilds/linux-x64/rnnkit.glibc.node', 'prebuilds/linux-x64/rnnkit.node']);
   });
 
   it('loads the first candidate that loads: a broken local build falls back to the prebuild', () => {
     const root = fakeRoot(['build/Release/rnnkit.node', ...SHIPPED]);
     const h = host(root, { fail: (f) => (f.includes('build/Release') ? 'Module did not self-register' : undefined) });
-    expect(loadAddon(h)).toEqual({ file: path.join(root, 'prebuilds/linux-x64/rnnkit.napi.glibc.node') });
-    expect(rel(root, h.loaded)).toEqual(['build/Release/rnnkit.node', 'prebuilds/linux-x64/rnnkit.napi.glibc.node']);
+    expect(loadAddon(h)).toEqual({ file: path.join(root, 'prebuilds/linux-x64/rnnkit.glibc.node') });
+    expect(rel(root, h.loaded)).toEqual(['build/Release/rnnkit.node', 'prebuilds/linux-x64/rnnkit.glibc.node']);
   });
 
   it('glibc too old: one error naming the triple, the shipped binaries, found vs needed, the reason and the fix', () => {
     const root = fakeRoot(SHIPPED);
     const dlopen =
-      "/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by /app/node_modules/rnnkit/prebuilds/linux-x64/rnnkit.napi.glibc.node)";
+      "/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found (required by /app/node_modules/rnnkit/prebuilds/linux-x64/rnnkit.glibc.node)";
     const h = host(root, { libc: { family: 'glibc', version: '2.28' }, fail: () => dlopen });
     let error: (Error & { code?: string; attempts?: unknown[] }) | undefined;
     try {
@@ -116,9 +120,9 @@ describe('addon loader', () => {
     expect(rk.isRnnkitError(error)).toBe(true);
     const m = error!.message;
     expect(m).toMatch(/^rnnkit: no native binary loads on this platform \(linux-x64 glibc 2\.28\)/);
-    expect(m).toContain('binaries shipped:  darwin-arm64; linux-arm64 (glibc); linux-x64 (glibc, musl)');
+    expect(m).toContain('binaries shipped:  darwin-arm64; linux-arm64 (glibc); linux-x64 (glibc, musl); win32-x64');
     expect(m).toContain(`glibc:             found 2.28, the Linux binaries need ${GLIBC_FLOOR} or newer (too old)`);
-    expect(m).toContain(`${path.join('prebuilds', 'linux-x64', 'rnnkit.napi.glibc.node')}: ${dlopen}`);
+    expect(m).toContain(`${path.join('prebuilds', 'linux-x64', 'rnnkit.glibc.node')}: ${dlopen}`);
     expect(m).toContain(BUILD_FROM_SOURCE);
     expect(m).toContain('RNNKIT_ADDON');
     expect(error!.attempts).toHaveLength(1);
@@ -150,10 +154,10 @@ describe('addon loader', () => {
   });
 
   it("a real dlopen failure: the loader quotes the system's reason", () => {
-    const root = fakeRoot(['prebuilds/linux-x64/rnnkit.napi.glibc.node']);
+    const root = fakeRoot(['prebuilds/linux-x64/rnnkit.glibc.node']);
     const h = { ...defaultHost(root), platform: 'linux', arch: 'x64', env: {}, libc: () => ({ family: 'glibc' as const, version: '2.36' }) };
     // dlopen's words differ by system (Linux: invalid ELF header; macOS: not a mach-o file).
-    expect(() => loadAddon(h)).toThrow(/rnnkit\.napi\.glibc\.node: \S/);
+    expect(() => loadAddon(h)).toThrow(/rnnkit\.glibc\.node: \S/);
     if (process.platform === 'linux') expect(() => loadAddon(h)).toThrow(/invalid ELF header|file too short/);
   });
 
