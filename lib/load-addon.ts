@@ -259,7 +259,7 @@ export function noBinaryError(host: LoaderHost, attempts: LoadAttempt[]): Rnnkit
     for (const a of attempts) lines.push(`    ${path.relative(host.root, a.file) || a.file}: ${a.error}`);
   }
   lines.push(
-    '  build from source (needs Python 3, make and a C++17 compiler; about 3 minutes on 2 cores):',
+    '  build from source (needs Python 3, make and a C++17 compiler; under 2 minutes on 2 cores):',
     `    ${BUILD_FROM_SOURCE}`,
     '  or set RNNKIT_ADDON to the path of a rnnkit.node built elsewhere.',
   );

@@ -32,7 +32,7 @@ const packing = ['pack', 'publish'].includes(command) && env._PACOTE_NO_PREPARE_
 
 function run(what, cmd, args, options = {}) {
   const start = Date.now();
-  const r = spawnSync(cmd, args, { stdio: 'inherit', shell: process.platform === 'win32', ...options });
+  const r = spawnSync(cmd, args, { stdio: 'inherit', ...options });
   if (r.status !== 0) {
     console.error(`rnnkit prepare: ${what} failed (${cmd} ${args.join(' ')}${r.error ? `: ${r.error.message}` : ''})`);
     process.exit(r.status || 1);
@@ -88,7 +88,9 @@ if (env.RNNKIT_BUILD_FROM_SOURCE !== '1' && addonUpToDate()) {
   console.log('rnnkit prepare: build/Release/rnnkit.node is up to date (RNNKIT_BUILD_FROM_SOURCE=1 rebuilds it)');
 } else {
   const [cmd, pre] = nodeGyp();
-  run('addon built (build/Release/rnnkit.node)', cmd, [...pre, 'rebuild', '-j', '2']);
+  // Only the bare `node-gyp` (npm's own, a .cmd on Windows) needs a shell; node itself takes none
+  // (a shell would split a path with spaces).
+  run('addon built (build/Release/rnnkit.node)', cmd, [...pre, 'rebuild', '-j', '2'], { shell: process.platform === 'win32' && pre.length === 0 });
 }
 
 // 3. the CUDA device plugins
