@@ -154,10 +154,10 @@ function hostPrebuild(pkgDir: string): string {
   if (hasBinary(pkgDir)) how = `prebuilds/${triple}/ as the repository holds it (${fs.readdirSync(dir).join(', ')})`;
   else if (fs.existsSync(path.join(repo, 'build', 'Release', 'rnnkit.node'))) {
     fs.mkdirSync(dir, { recursive: true });
-    const file = path.join(dir, 'node.napi.node');
+    const file = path.join(dir, 'rnnkit.node');
     fs.copyFileSync(path.join(repo, 'build', 'Release', 'rnnkit.node'), file);
     runOk('strip', ['--strip-all', file], { cwd: pkgDir });
-    how = `build/Release/rnnkit.node, stripped, as prebuilds/${triple}/node.napi.node (what prebuildify --napi --strip makes)`;
+    how = `build/Release/rnnkit.node, stripped, as prebuilds/${triple}/rnnkit.node (the file prebuildify --napi --strip makes here)`;
   } else {
     fs.symlinkSync(path.join(repo, 'node_modules'), path.join(pkgDir, 'node_modules'));
     runOk('npx', ['prebuildify', '--napi', '--strip'], { cwd: pkgDir, timeoutMs: 900_000 });
