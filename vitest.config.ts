@@ -68,7 +68,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 120_000,
     projects: [
-      { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'] } },
+      // test/install/ runs on its own (npm run test:install, vitest.install.config.ts).
+      { extends: true, test: { name: 'default', include: ['test/**/*.test.ts'], exclude: ['test/install/**', '**/node_modules/**'] } },
       ...extraPaths().map((path) => cpuPathProject(path, numericSuites)),
       ...cudaProjects,
     ],

