@@ -1,6 +1,7 @@
 #include "householder_qr.h"
 
 #include "errors.h"
+#include "x86_features.h"
 
 #include <algorithm>
 #include <cmath>
@@ -287,7 +288,7 @@ __attribute__((target("avx512f"))) void sub_avx512(const double* v, int64_t L, i
 
 // 2: AVX-512F, 1: AVX2, 0: neither.
 int x86_level() {
-  static const int level = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+  static const int level = x86_features().avx512f ? 2 : x86_features().avx2 ? 1 : 0;
   return level;
 }
 #endif

@@ -4,16 +4,16 @@
 #include <cstdlib>
 
 #include "../core/errors.h"
+#include "../core/x86_features.h"
 
 namespace rk::cpu {
 namespace {
 
 const Kernels* kernels_for(const std::string& name) {
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-  if (name == "avx512" && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
-      __builtin_cpu_supports("avx512vl"))
-    return avx512_kernels();
-  if (name == "avx2" && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return avx2_kernels();
+  const X86Features& x86 = x86_features();
+  if (name == "avx512" && x86.avx512f && x86.avx512dq && x86.avx512vl) return avx512_kernels();
+  if (name == "avx2" && x86.avx2 && x86.fma) return avx2_kernels();
 #endif
   // Advanced SIMD is part of the arm64 baseline: every arm64 CPU has it.
   if (name == "neon") return neon_kernels();

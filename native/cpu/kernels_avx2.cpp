@@ -5,8 +5,15 @@
 #include <cmath>
 #include <cstdint>
 
+// clang (zig c++ for the musl build, Apple clang) has no GCC target pragma: the same
+// target attribute on every function to the end of the block.
+#if defined(__clang__)
+#include <immintrin.h>
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#endif
 #define RK_SIMD_AVX2
 #include "simd.h"
 
@@ -30,7 +37,11 @@ constexpr auto& kRowsKernels = RowsTable<1, 2, 3, 4, 5, 6>::table;
 
 }  // namespace
 }  // namespace rk::cpu::avx2
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 namespace rk::cpu {
 // Call only on a CPU that supports the instruction set (isa.cpp checks).

@@ -8,8 +8,15 @@
 // GCC 12 warns falsely about the AVX-512 intrinsics' undefined-value idiom.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #pragma GCC diagnostic ignored "-Wuninitialized"
+// clang (zig c++ for the musl build, Apple clang) has no GCC target pragma: the same
+// target attribute on every function to the end of the block.
+#if defined(__clang__)
+#include <immintrin.h>
+#pragma clang attribute push(__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx512f,avx512dq,avx512vl,avx2,fma")
+#endif
 #define RK_SIMD_AVX512
 #include "simd.h"
 
@@ -28,7 +35,11 @@ constexpr auto& kRowsKernels = RowsTable<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12>:
 
 }  // namespace
 }  // namespace rk::cpu::avx512
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 
 namespace rk::cpu {
 // Call only on a CPU that supports the instruction set (isa.cpp checks).
