@@ -184,7 +184,7 @@ if [ $new_root = 1 ] || [ "$(cat "$root/.rnnkit-root" 2>/dev/null)" != "$root_st
   rm -rf "$tmp"
   if ! debootstrap --variant=minbase --include="$packages" bullseye "$tmp" "$mirror" >"$cache/debootstrap.log" 2>&1; then
     tail -15 "$cache/debootstrap.log"
-    grep -q -i -E 'resolv|connect|fail.*(download|retriev)|404' "$cache/debootstrap.log" &&
+    grep -q -i -E 'resolv|connect|failed getting|couldn.t download|fail.*(download|retriev)|404' "$cache/debootstrap.log" &&
       echo "prebuild:all: the Debian mirror $mirror did not answer for bullseye (set RNNKIT_DEBIAN_MIRROR to one that does)" >&2
     rm -rf "$tmp"
     die "debootstrap failed (log: $cache/debootstrap.log)"
