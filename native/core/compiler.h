@@ -18,7 +18,7 @@
 #define RK_GNU 0
 #endif
 
-// GCC/Clang on x86-64: target attributes, __builtin_cpu_supports and vector types available.
+// GCC/Clang on x86-64: target attributes, CPUID (x86_features.h) and vector types available.
 #if RK_GNU && defined(__x86_64__)
 #define RK_GNU_X86_64 1
 #else
@@ -30,15 +30,12 @@
 #define RK_ALWAYS_INLINE inline __attribute__((always_inline))
 #define RK_TARGET(isa) __attribute__((target(isa)))
 #define RK_PREFETCH(address, rw, locality) __builtin_prefetch(address, rw, locality)
-#define RK_CPU_SUPPORTS(feature) __builtin_cpu_supports(feature)
 #define RK_EXPORT __attribute__((visibility("default")))
 #else
 #define RK_FLATTEN
 #define RK_ALWAYS_INLINE __forceinline
 #define RK_TARGET(isa)
 #define RK_PREFETCH(address, rw, locality) ((void)(address))
-// Only reached from RK_GNU_X86_64 code; false keeps any other caller on the portable path.
-#define RK_CPU_SUPPORTS(feature) false
 #define RK_EXPORT __declspec(dllexport)
 #endif
 

@@ -2,6 +2,7 @@
 
 #include "compiler.h"
 #include "errors.h"
+#include "x86_features.h"
 
 #include <algorithm>
 #include <cmath>
@@ -292,7 +293,7 @@ RK_TARGET("avx512f") void sub_avx512(const double* v, int64_t L, int64_t nb, con
 
 // 2: AVX-512F, 1: AVX2, 0: neither.
 int x86_level() {
-  static const int level = RK_CPU_SUPPORTS("avx512f") ? 2 : RK_CPU_SUPPORTS("avx2") ? 1 : 0;
+  static const int level = x86_features().avx512f ? 2 : x86_features().avx2 ? 1 : 0;
   return level;
 }
 #endif

@@ -5,16 +5,16 @@
 
 #include "../core/compiler.h"
 #include "../core/errors.h"
+#include "../core/x86_features.h"
 
 namespace rk::cpu {
 namespace {
 
 const Kernels* kernels_for(const std::string& name) {
 #if RK_GNU_X86_64
-  if (name == "avx512" && RK_CPU_SUPPORTS("avx512f") && RK_CPU_SUPPORTS("avx512dq") &&
-      RK_CPU_SUPPORTS("avx512vl"))
-    return avx512_kernels();
-  if (name == "avx2" && RK_CPU_SUPPORTS("avx2") && RK_CPU_SUPPORTS("fma")) return avx2_kernels();
+  const X86Features& x86 = x86_features();
+  if (name == "avx512" && x86.avx512f && x86.avx512dq && x86.avx512vl) return avx512_kernels();
+  if (name == "avx2" && x86.avx2 && x86.fma) return avx2_kernels();
 #endif
   // Advanced SIMD is part of the arm64 baseline: every arm64 CPU has it.
   if (name == "neon") return neon_kernels();
