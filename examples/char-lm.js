@@ -93,6 +93,10 @@ async function main() {
     `(uniform guessing: ${Math.log(V).toFixed(3)}); rnnkit on ${rk.getBackend()} (${rk.getIsa()}, ${rk.getNumThreads()} threads)`);
   const x = rk.tensor(data.x, data.xShape);
   const y = rk.tensor(data.y, data.yShape);
+  // The held-out windows again, on their own, to score the model once it is loaded back.
+  const xVal = rk.tensor(data.x.subarray((N - nVal) * W * V), [nVal, W, V]);
+  const yVal = rk.tensor(data.y.subarray((N - nVal) * W), [nVal, W]);
+  data.x = data.y = null; // the tensors hold copies
   const model = rk.sequential([
     rk.layers.lstm({ units: UNITS, returnSequences: true, inputShape: [null, V], seed: 1 }),
     rk.layers.dense({ units: V, activation: 'softmax', seed: 2 }),
@@ -146,8 +150,6 @@ async function main() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'rnnkit-char-lm-'));
   await model.save(dir);
   const loaded = await rk.loadModel(dir);
-  const xVal = rk.tensor(data.x.subarray((N - nVal) * W * V), [nVal, W, V]);
-  const yVal = rk.tensor(data.y.subarray((N - nVal) * W), [nVal, W]);
   loaded.compile({ loss: 'sparseCategoricalCrossentropy', optimizer: rk.optimizers.adam() });
   const loadedLoss = await loaded.evaluate(xVal, yVal, { batchSize: BATCH });
   console.log(`saved to ${dir}/model.json and loaded back: the loaded model's held-out loss is ${loadedLoss.toFixed(3)}`);
