@@ -6,7 +6,7 @@
  * /predict through rk.serving.batcher and one with --direct (model.predict once per
  * request), on the same model: the demo's (npm run demo) if one exists, else the small
  * model the server trains and saves. Loads each with autocannon (run in this process),
- * POST /predict with windows of 40 characters of the sonnets picked by a seeded generator
+ * POST /predict with windows of 40 characters of the examples' corpus picked by a seeded generator
  * (the same sequence of bodies for every run), at 1, 16, 64 and 256 connections: per run
  * a warm-up, then /stats is read and reset (its event-loop delay histogram, HTTP counts and
  * CPU figures start afresh), then the measured run, then /stats again. The two modes run
@@ -34,10 +34,10 @@ const machine = require('./machine');
 
 const ROOT = path.join(__dirname, '..');
 const SERVER = path.join(ROOT, 'examples', 'serve.js');
-const TEXT_FILE = path.join(ROOT, 'examples', 'data', 'sonnets.txt');
+const corpus = require('../examples/char-corpus');
 const RESULTS = path.join(__dirname, 'results');
 
-/** The request bodies: WINDOW characters of the sonnets from BODIES seeded random starts. */
+/** The request bodies: WINDOW characters of the corpus (examples/char-corpus.js) from BODIES seeded random starts. */
 const WINDOW = 40;
 const SEED = 12;
 const BODIES = 1024;
@@ -183,7 +183,7 @@ function render(res) {
   out.push('## Serving load test (examples/serve.js under autocannon)', '');
   out.push(`Machine: ${m.cpu}, ${m.cores} cores (${m.isaFlags.join(', ') || 'no AVX flags'}), ${m.platform}, Node ${m.node}.`);
   out.push(`Model: ${res.model.source} (${res.model.input} input). rnnkit in the servers: ${res.server}.`);
-  out.push(`Load: POST /predict with ${WINDOW}-character windows of the sonnets (seeded, ${BODIES} distinct bodies in a fixed order), ` +
+  out.push(`Load: POST /predict with ${WINDOW}-character windows of the corpus (seeded, ${BODIES} distinct bodies in a fixed order), ` +
     `${res.settings.durationS} s per run after ${res.settings.warmupS} s of warm-up; batcher: maxBatchSize ${res.settings.maxBatchSize ?? '32 (default)'}, maxDelayMs ${res.settings.maxDelayMs ?? '0 (default)'}.`);
   if (res.forward) {
     const f = res.forward;
@@ -343,7 +343,7 @@ async function measure(server, mode, connections, settings, bodies) {
 async function forwardAlone(dir, bodies) {
   const rk = require('..');
   const lib = require('../examples/neurons-lib');
-  const { vocab, index } = lib.charVocab(fs.readFileSync(TEXT_FILE, 'utf8'));
+  const { vocab, index } = lib.charVocab(corpus.readCorpus());
   const model = await rk.loadModel(dir);
   const ids = lib.takesIds(model);
   const timing = { warmupMs: 300, budgetMs: 1500, maxReps: 500, reuseFirstMs: 2000 };
@@ -388,7 +388,7 @@ async function main() {
   if (foreignCores > machine.BUSY_CORES) log(`warning: other processes are using ${foreignCores.toFixed(1)} cores; the figures taken now are not trustworthy (marked †)`);
   log(`note: autocannon runs in this process and shares the ${m.cores} cores with the server`);
 
-  const text = fs.readFileSync(TEXT_FILE, 'utf8');
+  const text = corpus.readCorpus();
   const bodies = requestBodies(text);
   // The batcher's server first: it picks (or trains and saves) the model; the direct one
   // then serves the same folder.

@@ -7,26 +7,11 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const rk = require('..');
+const corpus = require('./char-corpus');
 
-/** As examples/char-lm.js: windows of WINDOW characters, one every STRIDE. */
-const WINDOW = 40;
-const STRIDE = 3;
-
-/** A seeded generator, so runs are repeatable (the one char-lm.js uses). */
-function mulberry32(seed) {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** The sorted distinct characters of `text`, as char-lm.js makes them. */
-function charVocab(text) {
-  const vocab = [...new Set(text)].sort();
-  return { vocab, index: new Map(vocab.map((c, i) => [c, i])) };
-}
+// The corpus, its vocabulary, the windows and the held-out split are char-corpus.js's, the
+// demo's (examples/char-lm.js): one place, so that the demo's saved model fits here.
+const { WINDOW, STRIDE, VALIDATION_SPLIT, charVocab, firstUnseenChar, mulberry32, windows } = corpus;
 
 // ---------------------------------------------------------------------------------------
 // The character model
@@ -94,44 +79,32 @@ function encode(chars, index, V, ids) {
 }
 
 /**
- * Trains `model` as char-lm.js does (windows of 40 every 3 characters, sparse categorical
- * cross-entropy, Adam 0.005 with clipnorm 1, the last 10% of windows held out for
- * validation, seeded shuffling), keeping the weights of the epoch with the best validation
- * loss. Returns the history, the seconds it took and that epoch.
+ * Trains `model` as char-lm.js does (its windows, sparse categorical cross-entropy, Adam
+ * 0.005 with clipnorm 1, the last 10% of windows held out for validation, seeded
+ * shuffling), keeping the weights of the epoch with the best validation loss. Returns the
+ * history, the seconds it took and that epoch.
  */
 async function trainCharModel(model, text, { epochs, batchSize = 64, seed = 3, window: W = WINDOW, stride = STRIDE, log = () => {} }) {
   const { index } = charVocab(text);
-  const V = index.size;
   const ids = takesIds(model);
-  const starts = [];
-  for (let s = 0; s + W + 1 <= text.length; s += stride) starts.push(s);
-  if (Math.floor(starts.length * 0.1) < 1) throw new Error(`the text makes ${starts.length} windows of ${W + 1} characters: at least 10 are needed (10% held out)`);
-  const x = new Float32Array(starts.length * W * (ids ? 1 : V));
-  const y = new Float32Array(starts.length * W);
-  starts.forEach((s, n) => {
-    for (let t = 0; t < W; t++) {
-      const c = index.get(text[s + t]);
-      if (ids) x[n * W + t] = c;
-      else x[(n * W + t) * V + c] = 1;
-      y[n * W + t] = index.get(text[s + t + 1]);
-    }
-  });
-  const xt = rk.tensor(x, ids ? [starts.length, W] : [starts.length, W, V]);
-  const yt = rk.tensor(y, [starts.length, W]);
+  const data = windows(text, index, { ids, window: W, stride });
+  const n = data.starts.length;
+  if (Math.floor(n * VALIDATION_SPLIT) < 1) throw new Error(`the text makes ${n} windows of ${W + 1} characters: at least 10 are needed (10% held out)`);
+  const xt = rk.tensor(data.x, data.xShape);
+  const yt = rk.tensor(data.y, data.yShape);
   model.compile({
     loss: 'sparseCategoricalCrossentropy',
     optimizer: rk.optimizers.adam({ learningRate: 0.005, clipnorm: 1 }),
     metrics: ['accuracy'],
   });
   const started = Date.now();
-  // The text is small (9 kB): the model soon learns the training windows by heart and gets
-  // worse on held-out text. Keep the weights of the best validation loss (Keras's
-  // restore_best_weights) and stop after two epochs without improvement.
+  // As the demo: keep the weights of the best validation loss (Keras's restore_best_weights)
+  // and stop after two epochs without improvement.
   let best = { loss: Infinity, epoch: -1, weights: null };
   const history = await model.fit(xt, yt, {
     epochs,
     batchSize,
-    validationSplit: 0.1,
+    validationSplit: VALIDATION_SPLIT,
     seed,
     verbose: 0,
     callbacks: {
@@ -152,18 +125,7 @@ async function trainCharModel(model, text, { epochs, batchSize = 64, seed = 3, w
   }
   xt.dispose();
   yt.dispose();
-  return { history, seconds: (Date.now() - started) / 1000, windows: starts.length, bestEpoch: best.epoch + 1, bestValLoss: best.loss };
-}
-
-/**
- * The first character position that no training window of char-lm.js's fit (or
- * {@link trainCharModel}) saw, input or target: fit holds out the last
- * floor(10% of the windows) for validation, in order, before shuffling.
- */
-function firstUnseenChar(textLength, window = WINDOW, stride = STRIDE) {
-  const n = Math.floor((textLength - window - 1) / stride) + 1;
-  const nTrain = n - Math.floor(n * 0.1);
-  return (nTrain - 1) * stride + window + 1;
+  return { history, seconds: (Date.now() - started) / 1000, windows: n, bestEpoch: best.epoch + 1, bestValLoss: best.loss };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -249,7 +211,7 @@ function textFeatures(chars) {
   const vowel = f('vowel', 'binary');
   const punct = f('punctuation', 'binary');
   const upper = f('capital letter', 'binary');
-  const lineNo = f('line of the stanza', 'count');
+  const lineNo = f('line of the paragraph', 'count');
   let inQuote = false;
   let depth = 0;
   let col = 0;

@@ -24,7 +24,7 @@
 // (examples/char-lm.js: <tmpdir>/rnnkit-char-lm-*), else one an earlier run of this script
 // trained (examples/out/serve-model), else a small one trained now the demo's way (as
 // examples/neurons.js does; --train-units, --train-epochs). Its vocabulary is that of
-// examples/data/sonnets.txt; one-hot models (the demo's) and Embedding models (neurons.js's)
+// the corpus of examples/char-corpus.js (the demo's); one-hot models (the demo's) and Embedding models (neurons.js's)
 // both work.
 //
 // Errors are JSON: {"error": {"code": "...", "message": "..."}}: bad JSON or fields 400,
@@ -46,9 +46,9 @@ const http = require('node:http');
 const path = require('node:path');
 const { performance, monitorEventLoopDelay } = require('node:perf_hooks');
 const rk = require('..');
+const corpus = require('./char-corpus');
 const lib = require('./neurons-lib');
 
-const TEXT_FILE = path.join(__dirname, 'data', 'sonnets.txt');
 const CACHE = path.join(__dirname, 'out', 'serve-model');
 const TOP_K = 5;
 /** The event-loop delay histogram's sampling interval (ms), subtracted from its figures. */
@@ -156,7 +156,7 @@ function integer(name, text, min) {
 function describeModel(model, V) {
   const ids = lib.takesIds(model);
   const inV = ids ? model.layers[0].config.inputDim : model.inputShape?.at(-1);
-  if (inV !== V) throw new Error(`it takes ${inV} distinct characters${ids ? ' (Embedding inputDim)' : ''}, the sonnets have ${V}`);
+  if (inV !== V) throw new Error(`it takes ${inV} distinct characters${ids ? ' (Embedding inputDim)' : ''}, the corpus has ${V}`);
   const out = model.outputShape;
   if (!out || out.at(-1) !== V) throw new Error(`its output has ${out?.at(-1)} values per step, expected ${V} next-character probabilities`);
   return { ids, perStep: out.length === 3 };
@@ -697,7 +697,7 @@ async function main() {
     return;
   }
   const log = (s) => console.log(s);
-  const text = fs.readFileSync(TEXT_FILE, 'utf8');
+  const text = corpus.readCorpus();
   const { vocab } = lib.charVocab(text);
   const { model, source, dir } = await getModel(opts, text, vocab.length, log);
   const service = createService({ model, vocab, opts, source, dir, log });
