@@ -109,12 +109,12 @@ async function main() {
   });
 
   // Early stopping with the best weights restored (Keras's EarlyStopping with
-  // restore_best_weights): fit's earlyStopping ends training after PATIENCE epochs without
-  // a lower val_loss, and onEpochEnd keeps a copy of the weights whenever val_loss is the
-  // lowest so far; they are put back after fit.
+  // restore_best_weights): training ends after PATIENCE epochs without a lower val_loss, and
+  // then the weights of the best epoch come back. A run that reaches the epoch budget keeps
+  // its last weights, as Keras does.
   const started = Date.now();
   let epochStarted = started;
-  let best = { valLoss: Infinity, epoch: -1, weights: null };
+  let best = { valLoss: Infinity, epoch: -1 };
   const history = await model.fit(x, y, {
     epochs: EPOCHS,
     batchSize: BATCH,
@@ -124,26 +124,23 @@ async function main() {
     callbacks: {
       onEpochEnd: (epoch, logs) => {
         const better = logs.val_loss < best.valLoss;
-        if (better) {
-          for (const w of best.weights ?? []) w.dispose();
-          best = { valLoss: logs.val_loss, epoch, weights: model.getWeights() }; // copies
-        }
+        if (better) best = { valLoss: logs.val_loss, epoch };
         const now = Date.now();
         console.log(`epoch ${String(epoch + 1).padStart(2)}/${EPOCHS}  ${((now - epochStarted) / 1000).toFixed(1)} s  ` +
           `loss ${logs.loss.toFixed(3)}  acc ${logs.acc.toFixed(3)}  val_loss ${logs.val_loss.toFixed(3)}  val_acc ${logs.val_acc.toFixed(3)}` +
           `${better ? '  (best so far)' : ''}`);
         epochStarted = now;
       },
-      earlyStopping: { monitor: 'val_loss', patience: PATIENCE },
+      earlyStopping: { monitor: 'val_loss', patience: PATIENCE, restoreBestWeights: true },
     },
   });
   const seconds = (Date.now() - started) / 1000;
   const ran = history.epoch.length;
-  model.setWeights(best.weights);
-  for (const w of best.weights) w.dispose();
-  const why = ran < EPOCHS ? `early stopping: no lower val_loss in the last ${PATIENCE} epochs` : `the ${EPOCHS}-epoch budget`;
+  const stopped = ran < EPOCHS;
+  const why = stopped ? `early stopping: no lower val_loss in the last ${PATIENCE} epochs` : `the ${EPOCHS}-epoch budget`;
   console.log(`trained ${ran} epochs in ${seconds.toFixed(1)} s (${(seconds / ran).toFixed(1)} s per epoch), stopped by ${why}`);
-  console.log(`best epoch: ${best.epoch + 1}, its weights restored: val_loss ${best.valLoss.toFixed(3)} nats per character, ` +
+  const kept = stopped ? 'its weights restored' : best.epoch === ran - 1 ? 'the last, whose weights the model keeps' : 'the model keeps the last epoch\'s weights';
+  console.log(`best epoch: ${best.epoch + 1} (${kept}): val_loss ${best.valLoss.toFixed(3)} nats per character, ` +
     `${(baseline - best.valLoss).toFixed(3)} below the unigram baseline ${baseline.toFixed(3)} ` +
     `(${(Math.exp(best.valLoss)).toFixed(1)} vs ${Math.exp(baseline).toFixed(1)} equally likely characters)`);
 

@@ -75,13 +75,13 @@ async function getModel(text, V) {
   }
   console.log(`no saved character model: training one (Embedding 24 → LSTM ${UNITS} → Dense softmax, ${EPOCHS} epochs, as the demo: windows of ${lib.WINDOW}, Adam 0.005, last 10% held out)`);
   const model = lib.buildCharModel({ V, units: UNITS, seed: 1 });
-  const { history, seconds, windows, bestEpoch, bestValLoss } = await lib.trainCharModel(model, text, { epochs: EPOCHS, seed: 3, log: console.log });
+  const { history, seconds, windows, keptEpoch, keptValLoss } = await lib.trainCharModel(model, text, { epochs: EPOCHS, seed: 3, log: console.log });
   const h = history.history;
   console.log(`trained on ${windows} windows in ${seconds.toFixed(1)} s: loss ${h.loss[0].toFixed(3)} -> ${h.loss.at(-1).toFixed(3)}; ` +
-    `kept epoch ${bestEpoch}'s weights, val_loss ${bestValLoss.toFixed(3)} (uniform guessing: ${Math.log(V).toFixed(3)})`);
+    `kept epoch ${keptEpoch}'s weights, val_loss ${keptValLoss.toFixed(3)} (uniform guessing: ${Math.log(V).toFixed(3)})`);
   await model.save(CACHE);
   console.log(`saved it in ${path.relative(process.cwd(), CACHE) || CACHE} for the next run`);
-  return { model, source: `a model trained by this run (Embedding, LSTM ${UNITS}, Dense; the weights of epoch ${bestEpoch} of ${h.loss.length}, held-out loss ${bestValLoss.toFixed(2)} nats per character)` };
+  return { model, source: `a model trained by this run (Embedding, LSTM ${UNITS}, Dense; the weights of epoch ${keptEpoch} of ${h.loss.length}, held-out loss ${keptValLoss.toFixed(2)} nats per character)` };
 }
 
 async function main() {

@@ -198,10 +198,10 @@ async function getModel(opts, text, V, log) {
     `(Embedding 24 → LSTM ${opts.trainUnits} → Dense softmax, up to ${opts.trainEpochs} epochs, the demo's windows and optimizer)`);
   const model = lib.buildCharModel({ V, units: opts.trainUnits, seed: 1 });
   const t = await lib.trainCharModel(model, text, { epochs: opts.trainEpochs, seed: 3, log });
-  log(`trained in ${t.seconds.toFixed(1)} s; kept epoch ${t.bestEpoch}'s weights (held-out loss ${t.bestValLoss.toFixed(2)} nats per character, uniform guessing ${Math.log(V).toFixed(2)})`);
+  log(`trained in ${t.seconds.toFixed(1)} s; kept epoch ${t.keptEpoch}'s weights (held-out loss ${t.keptValLoss.toFixed(2)} nats per character, uniform guessing ${Math.log(V).toFixed(2)})`);
   await model.save(CACHE);
   log(`saved it in ${CACHE} for the next start`);
-  return { model, dir: CACHE, source: `a small model this server trained (LSTM ${opts.trainUnits}, epoch ${t.bestEpoch}), saved in ${CACHE}` };
+  return { model, dir: CACHE, source: `a small model this server trained (LSTM ${opts.trainUnits}, epoch ${t.keptEpoch}), saved in ${CACHE}` };
 }
 
 // ---------------------------------------------------------------------------------------

@@ -178,7 +178,8 @@ describe('examples/neurons', () => {
     const model = lib.buildCharModel({ V: vocab.length, units: 12, embeddingDim: 5, seed: 7 });
     // The corpus's windows do not overlap; this text is too short for that: 40 characters every 3.
     const t = await lib.trainCharModel(model, TEXT, { epochs: 2, batchSize: 16, window: 40, stride: 3 });
-    expect(t.bestEpoch).toBeGreaterThanOrEqual(1);
+    expect(t.keptEpoch).toBeGreaterThanOrEqual(1);
+    expect(t.keptValLoss).toBe(t.history.history.val_loss![t.keptEpoch - 1]);
     const passage = TEXT.slice(TEXT.length - LINE.join('').length);
     const { r } = await checkPage(model, passage);
     expect(r.feature.twin).toBe(false);

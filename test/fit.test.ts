@@ -92,6 +92,54 @@ describe('fit', () => {
   });
 });
 
+describe('fit: earlyStopping.restoreBestWeights', () => {
+  // Weights pushed far off after the first epoch make every later validation loss worse, so the
+  // run stops after `patience` epochs; the weights that made the best epoch's loss come back.
+  async function run(restoreBestWeights: boolean) {
+    const rng = new Rng(21);
+    const x = rk.tensor(rng.normal(60 * 4 * 3), [60, 4, 3]);
+    const y = rk.tensor(rng.normal(60 * 2), [60, 2]);
+    const model = rk.sequential([rk.layers.lstm({ units: 5, inputShape: [null, 3], seed: 3 }), rk.layers.dense({ units: 2, seed: 4 })]);
+    model.compile({ loss: 'mse', optimizer: rk.optimizers.sgd({ learningRate: 1e-3 }) });
+    let best: Float32Array[] = [];
+    const history = await model.fit(x, y, {
+      epochs: 20,
+      batchSize: 20,
+      validationSplit: 0.25,
+      verbose: 0,
+      callbacks: {
+        earlyStopping: { patience: 2, restoreBestWeights },
+        onEpochEnd: (epoch) => {
+          if (epoch > 0) return;
+          best = model.getWeights().map((w) => w.dataSync());
+          model.setWeights(best.map((w) => w.map((v, i) => v + 3 * Math.sin(i + 1))));
+        },
+      },
+    });
+    return { history, best, after: model.getWeights().map((w) => w.dataSync()) };
+  }
+
+  it('a stopped run ends with the weights of its best epoch; without it, with the last', async () => {
+    const restored = await run(true);
+    const losses = restored.history.history.val_loss!;
+    expect(losses.length).toBe(3);
+    expect(Math.min(...losses)).toBe(losses[0]);
+    expect(restored.after).toEqual(restored.best);
+    const kept = await run(false);
+    expect(kept.history.history.val_loss).toEqual(losses);
+    expect(kept.after).not.toEqual(kept.best);
+  });
+
+  it('rejects unknown earlyStopping options and a non-boolean restoreBestWeights', async () => {
+    const model = rk.sequential([rk.layers.simpleRNN({ units: 2, inputShape: [null, 1], seed: 1 })]);
+    model.compile({ loss: 'mse', optimizer: rk.optimizers.sgd({ learningRate: 0.01 }) });
+    const x = rk.tensor(new Rng(2).normal(8 * 2), [8, 2, 1]);
+    const y = rk.tensor(new Rng(3).normal(8 * 2), [8, 2]);
+    await expect(model.fit(x, y, { verbose: 0, callbacks: { earlyStopping: { patiense: 2 } as never } })).rejects.toThrow(/patiense/);
+    await expect(model.fit(x, y, { verbose: 0, callbacks: { earlyStopping: { restoreBestWeights: 1 } as never } })).rejects.toThrow(/restoreBestWeights must be a boolean/);
+  });
+});
+
 describe('Sequential.compile / fit / evaluate', () => {
   it('trains a model through the public API and refuses to train before compile', async () => {
     const rng = new Rng(12);

@@ -36,8 +36,12 @@ export interface Logs {
 export interface FitCallbacks {
   onBatchEnd?: (batch: number, logs: Logs) => void | Promise<void>;
   onEpochEnd?: (epoch: number, logs: Logs) => void | Promise<void>;
-  /** Stop when `monitor` has not improved by more than `minDelta` for `patience` epochs. */
-  earlyStopping?: { monitor?: 'loss' | 'val_loss'; patience?: number; minDelta?: number };
+  /**
+   * Stop when `monitor` has not improved by more than `minDelta` for `patience` epochs; with
+   * `restoreBestWeights`, a stopped run ends with the weights of its best epoch (Keras's
+   * `restore_best_weights`: a run that ends at `epochs` keeps its last weights).
+   */
+  earlyStopping?: { monitor?: 'loss' | 'val_loss'; patience?: number; minDelta?: number; restoreBestWeights?: boolean };
 }
 
 /** Options of `fit`. */
@@ -361,67 +365,89 @@ export async function fit(graph: Graph, compiled: Required<CompileArgs>, x: unkn
   const stop = callbacks.earlyStopping;
   const monitor = stop?.monitor ?? (nVal ? 'val_loss' : 'loss');
   if (monitor === 'val_loss' && !nVal) throw typeError("fit: earlyStopping monitors 'val_loss', which needs a validationSplit");
+  if (stop) rejectUnknownOptions(expectObject(stop, 'fit: callbacks.earlyStopping'), ['monitor', 'patience', 'minDelta', 'restoreBestWeights'], 'fit: callbacks.earlyStopping');
+  const restoreBest = optionalBoolean(stop?.restoreBestWeights, 'fit: callbacks.earlyStopping.restoreBestWeights', false);
   let best = Infinity;
   let waited = 0;
+  let bestWeights: Tensor[][] | null = null;
+  const layers = graph.innerLayers.filter((l) => l.weightCount() > 0);
+  const dropBest = () => {
+    for (const ws of bestWeights ?? []) for (const w of ws) w.dispose();
+    bestWeights = null;
+  };
   const tty = process.stdout.isTTY === true;
 
-  for (let epoch = 0; epoch < epochs; epoch++) {
-    const started = Date.now();
-    const order = shuffle ? shuffled(trainIdx, seed + epoch) : trainIdx;
-    const batches = Math.ceil(order.length / batchSize);
-    let sum = 0;
-    let correct = 0;
-    let counted = 0;
-    for (let b = 0; b < batches; b++) {
-      const idx = order.slice(b * batchSize, (b + 1) * batchSize);
-      const batch = takeBatch(data, idx);
-      let result;
-      try {
-        result = await trainOnBatch(graph, compiled, batch);
-      } finally {
-        disposeBatch(batch);
+  try {
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const started = Date.now();
+      const order = shuffle ? shuffled(trainIdx, seed + epoch) : trainIdx;
+      const batches = Math.ceil(order.length / batchSize);
+      let sum = 0;
+      let correct = 0;
+      let counted = 0;
+      for (let b = 0; b < batches; b++) {
+        const idx = order.slice(b * batchSize, (b + 1) * batchSize);
+        const batch = takeBatch(data, idx);
+        let result;
+        try {
+          result = await trainOnBatch(graph, compiled, batch);
+        } finally {
+          disposeBatch(batch);
+        }
+        const { loss, ...accuracy } = result;
+        sum += loss * idx.length;
+        correct += accuracy.correct;
+        counted += accuracy.total;
+        await callbacks.onBatchEnd?.(b, { loss, ...(withAcc ? { acc: accuracy.correct / accuracy.total } : {}) });
+        if (verbose && tty) {
+          const done = (b + 1) / batches;
+          const eta = ((Date.now() - started) / done) * (1 - done) / 1000;
+          const bar = '='.repeat(Math.round(done * 30)).padEnd(30, '.');
+          process.stdout.write(`\repoch ${epoch + 1}/${epochs} [${bar}] ${b + 1}/${batches} eta ${eta.toFixed(1)}s loss ${(sum / ((b * batchSize) + idx.length)).toFixed(4)}`);
+        }
       }
-      const { loss, ...accuracy } = result;
-      sum += loss * idx.length;
-      correct += accuracy.correct;
-      counted += accuracy.total;
-      await callbacks.onBatchEnd?.(b, { loss, ...(withAcc ? { acc: accuracy.correct / accuracy.total } : {}) });
-      if (verbose && tty) {
-        const done = (b + 1) / batches;
-        const eta = ((Date.now() - started) / done) * (1 - done) / 1000;
-        const bar = '='.repeat(Math.round(done * 30)).padEnd(30, '.');
-        process.stdout.write(`\repoch ${epoch + 1}/${epochs} [${bar}] ${b + 1}/${batches} eta ${eta.toFixed(1)}s loss ${(sum / ((b * batchSize) + idx.length)).toFixed(4)}`);
+      const logs: Logs = { loss: sum / order.length };
+      if (withAcc) logs.acc = correct / counted;
+      if (nVal) {
+        const v = await evaluateIndices(graph, compiled, data, valIdx, batchSize);
+        logs.val_loss = v.loss;
+        if (withAcc) logs.val_acc = v.acc;
       }
-    }
-    const logs: Logs = { loss: sum / order.length };
-    if (withAcc) logs.acc = correct / counted;
-    if (nVal) {
-      const v = await evaluateIndices(graph, compiled, data, valIdx, batchSize);
-      logs.val_loss = v.loss;
-      if (withAcc) logs.val_acc = v.acc;
-    }
-    history.epoch.push(epoch);
-    history.history.loss.push(logs.loss);
-    if (logs.val_loss !== undefined) history.history.val_loss!.push(logs.val_loss);
-    if (logs.acc !== undefined) history.history.acc!.push(logs.acc);
-    if (logs.val_acc !== undefined) history.history.val_acc!.push(logs.val_acc);
-    if (verbose) {
-      const line = `epoch ${epoch + 1}/${epochs} - ${((Date.now() - started) / 1000).toFixed(2)}s - loss ${logs.loss.toFixed(4)}` +
-        (logs.acc !== undefined ? ` - acc ${logs.acc.toFixed(4)}` : '') +
-        (logs.val_loss !== undefined ? ` - val_loss ${logs.val_loss.toFixed(4)}` : '') +
-        (logs.val_acc !== undefined ? ` - val_acc ${logs.val_acc.toFixed(4)}` : '');
-      process.stdout.write(tty ? `\r${line}\x1b[K\n` : `${line}\n`);
-    }
-    await callbacks.onEpochEnd?.(epoch, logs);
-    if (stop) {
-      const value = logs[monitor] ?? logs.loss;
-      if (value < best - (stop.minDelta ?? 0)) {
-        best = value;
-        waited = 0;
-      } else if (++waited >= (stop.patience ?? 0)) {
+      history.epoch.push(epoch);
+      history.history.loss.push(logs.loss);
+      if (logs.val_loss !== undefined) history.history.val_loss!.push(logs.val_loss);
+      if (logs.acc !== undefined) history.history.acc!.push(logs.acc);
+      if (logs.val_acc !== undefined) history.history.val_acc!.push(logs.val_acc);
+      if (verbose) {
+        const line = `epoch ${epoch + 1}/${epochs} - ${((Date.now() - started) / 1000).toFixed(2)}s - loss ${logs.loss.toFixed(4)}` +
+          (logs.acc !== undefined ? ` - acc ${logs.acc.toFixed(4)}` : '') +
+          (logs.val_loss !== undefined ? ` - val_loss ${logs.val_loss.toFixed(4)}` : '') +
+          (logs.val_acc !== undefined ? ` - val_acc ${logs.val_acc.toFixed(4)}` : '');
+        process.stdout.write(tty ? `\r${line}\x1b[K\n` : `${line}\n`);
+      }
+      // The best weights are those that made this epoch's figures, before a callback changes them.
+      let stopNow = false;
+      if (stop) {
+        const value = logs[monitor] ?? logs.loss;
+        if (value < best - (stop.minDelta ?? 0)) {
+          best = value;
+          waited = 0;
+          if (restoreBest) {
+            dropBest();
+            bestWeights = layers.map((l) => l.getWeights());
+          }
+        } else {
+          stopNow = ++waited >= (stop.patience ?? 0);
+        }
+      }
+      await callbacks.onEpochEnd?.(epoch, logs);
+      if (stopNow) {
+        if (bestWeights) layers.forEach((l, i) => l.setWeights(bestWeights![i]!));
         break;
       }
     }
+  } finally {
+    dropBest();
   }
   return history;
 }
