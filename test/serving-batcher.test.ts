@@ -449,6 +449,23 @@ describe('batcher.predict coalescing, maxBatchSize and batcher.stats', () => {
     expect(st.computeMs.count).toBe(0);
   });
 
+  it('maxConcurrentBatches: with no delay, the first requests start at once, as many forwards as it allows', async () => {
+    const rng = new Rng(seedOf('concurrent batches'));
+    const model = rk.sequential([L.lstm({ units: 8, inputShape: [null, D], seed: 63 }), L.dense({ units: 3, seed: 64 })]);
+    const xs = Array.from({ length: 64 }, () => features(rng, 5, D));
+    const want = await predictOne(model, xs[7]!, 5, D);
+    for (const concurrent of [1, 2, 3]) {
+      const b = batcher(model, { maxBatchSize: 32, maxDelayMs: 0, maxConcurrentBatches: concurrent });
+      const got = await Promise.all(xs.map((x) => b.predict(x)));
+      expectOutput(got[7]!, want, `maxConcurrentBatches ${concurrent}`);
+      // Each of the first `concurrent` requests finds a free forward and runs alone; the rest wait.
+      const sizes = b.stats().batchSizes;
+      expect(sizes.find((h) => h.size === 1)?.count, `maxConcurrentBatches ${concurrent}`).toBe(concurrent);
+      expect(sizes.reduce((n, h) => n + h.size * h.count, 0)).toBe(64);
+      await b.close();
+    }
+  });
+
   it('64 concurrent predicts run as fewer forwards of at most maxBatchSize; counts and histogram add up', async () => {
     const rng = new Rng(seedOf('coalesce 64'));
     const model = rk.sequential([L.lstm({ units: 8, inputShape: [null, D], seed: 61 }), L.dense({ units: 3, seed: 62 })]);
@@ -911,6 +928,8 @@ describe('rk.serving.batcher and batcher.predict bad input, unsupported models, 
       ['maxQueue 0', { maxQueue: 0 }],
       ['sessionTtlMs -5', { sessionTtlMs: -5 }],
       ['maxSessions 0', { maxSessions: 0 }],
+      ['maxConcurrentBatches 0', { maxConcurrentBatches: 0 }],
+      ['maxConcurrentBatches 65', { maxConcurrentBatches: 65 }],
       ['options not an object', 5],
     ] as [string, unknown][]) {
       const e = await caught(() => rk.serving.batcher(m, opts as never), 'sync');

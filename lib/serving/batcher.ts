@@ -1,9 +1,10 @@
 /**
  * The dynamic batcher: requests that arrive together run as one forward. Predicts are padded
  * into a batch with per-sequence lengths (grouped by length so padding stays small); session
- * steps gather their sessions' states into a batch and scatter them back. One forward runs
- * at a time, and a batch starts when it is full or its oldest request has waited
- * `maxDelayMs` (default 0), so under load each forward takes what arrived during the last.
+ * steps gather their sessions' states into a batch and scatter them back. Up to
+ * `maxConcurrentBatches` forwards run at once; a batch starts when one may, and it is full or
+ * its oldest request has waited `maxDelayMs` (default 0), so under load each forward takes
+ * what arrived while the others ran.
  */
 import { describe, expectObject, rangeError, rejectUnknownOptions, rethrow, rnnkitError, typeError } from '../errors';
 import { maskOptions } from '../layers/recurrent';
@@ -33,6 +34,11 @@ export interface BatcherOptions {
   sessionTtlMs?: number;
   /** Most open sessions; past it `session()` throws `RNNKIT_QUEUE_FULL`. Default 100000. */
   maxSessions?: number;
+  /**
+   * Most forwards running at once. Default 2: while one batch runs, the next may start, so a
+   * core the running forward cannot use (a busy machine) still serves requests.
+   */
+  maxConcurrentBatches?: number;
 }
 
 /** Options of {@link Batcher.session}. */
@@ -61,13 +67,14 @@ export class Batcher {
   private readonly maxQueue: number;
   private readonly sessionTtlMs: number;
   private readonly maxSessions: number;
+  private readonly maxConcurrentBatches: number;
   /** Predicts waiting, in arrival order. */
   private readonly waiting: Request[] = [];
   private readonly sessionQueues = new Map<Session, SessionQueue>();
   /** Sessions with a call waiting to start. */
   private readonly waitingSessions = new Set<Session>();
   private queued = 0;
-  private running = false;
+  private inFlight = 0;
   private timer: NodeJS.Timeout | null = null;
   private sweeper: NodeJS.Timeout | null = null;
   private closing: Promise<void> | null = null;
@@ -89,10 +96,11 @@ export class Batcher {
       throw typeError(`${where}: model must be an rk model (rk.sequential, rk.model or rk.loadModel), got ${describe(model)}`);
     }
     const o = expectObject(options, `${where}: options`);
-    rejectUnknownOptions(o, ['maxBatchSize', 'maxDelayMs', 'maxQueue', 'sessionTtlMs', 'maxSessions'], where);
+    rejectUnknownOptions(o, ['maxBatchSize', 'maxDelayMs', 'maxQueue', 'sessionTtlMs', 'maxSessions', 'maxConcurrentBatches'], where);
     this.maxBatchSize = integerOption(o.maxBatchSize, `${where}: maxBatchSize`, 32, 1 << 16);
     this.maxQueue = integerOption(o.maxQueue, `${where}: maxQueue`, 1024, 1 << 24);
     this.maxSessions = integerOption(o.maxSessions, `${where}: maxSessions`, 100000, 1 << 30);
+    this.maxConcurrentBatches = integerOption(o.maxConcurrentBatches, `${where}: maxConcurrentBatches`, 2, 64);
     this.maxDelayMs = numberOption(o.maxDelayMs, `${where}: maxDelayMs`, 0, 0, 60000);
     this.sessionTtlMs = numberOption(o.sessionTtlMs, `${where}: sessionTtlMs`, 600000, 1, Infinity);
     this.plan = planFor(model, where);
@@ -217,24 +225,25 @@ export class Batcher {
     this.schedule();
   }
 
-  /** Starts a batch when one is due, or sets the timer for when it will be. */
+  /** Starts batches while they are due and a forward may start, or sets the timer for when one will be. */
   private schedule(): void {
-    if (this.running) return;
-    const oldest = this.oldestWaiting();
-    if (oldest === null) {
-      this.clearTimer();
-      if (this.closing && this.drained) this.finishClose();
-      return;
-    }
-    const due = oldest + this.maxDelayMs - performance.now();
-    if (due <= 0 || this.queued >= this.maxBatchSize || this.closing) {
+    while (this.inFlight < this.maxConcurrentBatches) {
+      const oldest = this.oldestWaiting();
+      if (oldest === null) {
+        this.clearTimer();
+        if (this.inFlight === 0 && this.closing && this.drained) this.finishClose();
+        return;
+      }
+      const due = oldest + this.maxDelayMs - performance.now();
+      if (due > 0 && this.queued < this.maxBatchSize && !this.closing) {
+        this.timer ??= setTimeout(() => {
+          this.timer = null;
+          this.schedule();
+        }, Math.ceil(due));
+        return;
+      }
       this.clearTimer();
       void this.runBatch();
-    } else if (!this.timer) {
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.schedule();
-      }, Math.ceil(due));
     }
   }
 
@@ -243,18 +252,19 @@ export class Batcher {
     this.timer = null;
   }
 
-  /** When the oldest request that could start now was accepted, or null when none waits. */
+  /** When the oldest request that could start now was accepted (a session's next call waits for its running one), or null. */
   private oldestWaiting(): number | null {
     let oldest = this.waiting[0]?.acceptedAt ?? null;
     for (const s of this.waitingSessions) {
-      const head = this.sessionQueues.get(s)!.entries[0];
-      if (head instanceof Request && (oldest === null || head.acceptedAt < oldest)) oldest = head.acceptedAt;
+      const q = this.sessionQueues.get(s)!;
+      const head = q.entries[0];
+      if (!q.busy && head instanceof Request && (oldest === null || head.acceptedAt < oldest)) oldest = head.acceptedAt;
     }
     return oldest;
   }
 
   private async runBatch(): Promise<void> {
-    this.running = true;
+    this.inFlight++;
     const predictFirst = this.waiting.length > 0 && this.waiting[0]!.acceptedAt === this.oldestWaiting();
     const batch = predictFirst ? this.takePredicts() : this.takeSteps();
     this.queued -= batch.length;
@@ -287,7 +297,7 @@ export class Batcher {
           this.settleResets(r.session!, q);
         }
       }
-      this.running = false;
+      this.inFlight--;
       this.schedule();
     }
   }
