@@ -16,7 +16,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { rnnkitError, type RnnkitError } from './errors';
+import { isRnnkitError, rnnkitError, type RnnkitError } from './errors';
 
 // node-gyp-build's own parsers, so that a file prebuildify names is read the same way.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -281,6 +281,8 @@ export function loadAddon(host: LoaderHost = defaultHost()): unknown {
     try {
       return host.load(file);
     } catch (e) {
+      // A binary that loaded and then refused to start (a bad RNNKIT_* setting) says why itself.
+      if (isRnnkitError(e)) throw e;
       attempts.push({ file, error: explicit ? `(RNNKIT_ADDON) ${reason(e)}` : reason(e) });
     }
   }

@@ -104,6 +104,13 @@ describe('addon loader', () => {
     expect(rel(root, h.loaded)).toEqual(['build/Release/rnnkit.node', 'prebuilds/linux-x64/rnnkit.glibc.node']);
   });
 
+  it('a binary that loads and then refuses to start (a bad RNNKIT_* setting) throws its own error, not RNNKIT_NO_BINARY', () => {
+    const root = fakeRoot(['build/Release/rnnkit.node', ...SHIPPED]);
+    const own = Object.assign(new RangeError('RNNKIT_MEMORY_LIMIT must be a positive number of bytes'), { code: 'RNNKIT_INVALID_ARGUMENT' });
+    const h = { ...host(root), load: () => { throw own; } };
+    expect(() => loadAddon(h)).toThrow(own);
+  });
+
   it('glibc too old: one error naming the triple, the shipped binaries, found vs needed, the reason and the fix', () => {
     const root = fakeRoot(SHIPPED);
     const dlopen =
