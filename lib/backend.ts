@@ -58,7 +58,9 @@ export function setDeviceOption(backend: BackendName, name: string, value: strin
  * Reads a device setting as text: those of {@link setDeviceOption}, and read-only ones
  * (`cpu`: `hardware_threads`, `supported_isas`, `stalled_teams`, the number of times so far
  * a recurrence's threads stopped sharing it because one of them lost its core to another
- * process; `cuda`: `host_copies`, the number of device-to-host copies so far).
+ * process, and `crowded_periods`, the number of times so far the pool switched to its
+ * crowded mode because a thread was not getting its core; `cuda`: `host_copies`, the number
+ * of device-to-host copies so far).
  * @throws as {@link setDeviceOption}
  */
 export function getDeviceOption(backend: BackendName, name: string): string {

@@ -42,6 +42,11 @@ describe('CPU settings', () => {
     expect(() => rk.setDeviceOption('cpu', 'stalled_teams', '0')).toThrow(/no settable option/);
   });
 
+  it('counts the crowded periods (read only; the stress suite makes them happen)', () => {
+    expect(rk.getDeviceOption('cpu', 'crowded_periods')).toMatch(/^\d+$/);
+    expect(() => rk.setDeviceOption('cpu', 'crowded_periods', '0')).toThrow(/no settable option/);
+  });
+
   it('lists supported instruction sets best first, switches between them and rejects others', () => {
     const isas = rk.supportedIsas();
     expect(isas[isas.length - 1]).toBe('generic');

@@ -299,6 +299,8 @@ int get_option(const char* name_in, char* out, size_t capacity) {
     value = std::to_string(ThreadPool::hardware_threads());
   } else if (name == "stalled_teams") {
     value = std::to_string(ThreadPool::instance().stalled_teams());
+  } else if (name == "crowded_periods") {
+    value = std::to_string(ThreadPool::instance().crowded_periods());
   } else if (name == "isa") {
     value = isa_name();
   } else if (name == "supported_isas") {

@@ -140,6 +140,7 @@ void ThreadPool::note_crowded() {
   const int64_t next = again_soon ? std::min(2 * period, kCrowdedMaxNs) : kCrowdedMinNs;
   crowded_ns_.store(next, std::memory_order_relaxed);
   crowded_until_ns_.store(now + next, std::memory_order_relaxed);
+  crowded_periods_.fetch_add(1, std::memory_order_relaxed);
 }
 
 void ThreadPool::run_erased(Fn fn, void* ctx, int parts, double team_flops) {
@@ -184,17 +185,26 @@ void ThreadPool::run_in_parts(int parts) {
   next_part_.store(0, std::memory_order_relaxed);
   const auto start = Clock::now();
   publish();
-  claim_parts();
+  const int mine = claim_parts();
   const auto done = Clock::now();
   close_and_wait();
-  // Waiting long for parts others claimed, as long as a good share of the caller's own work
-  // took, means a worker is not getting its core.
-  const auto waited = Clock::now() - done;
-  if (waited > kMinStall && waited * kStragglerShare > done - start) note_crowded();
+  if (mine == 0) return;
+  // The part another thread claimed last may keep the caller waiting up to a part's time:
+  // that is the parts' grain, not a stall. Waiting past it, as long as a good share of the
+  // caller's own work took, means a worker is not getting its core.
+  const auto part_time = (done - start) / mine;
+  const auto due = std::max(done, Clock::time_point(Clock::duration(last_claim_.load(std::memory_order_relaxed))) + part_time);
+  const auto late = Clock::now() - due;
+  if (late > kMinStall && late * kStragglerShare > done - start) note_crowded();
 }
 
-void ThreadPool::claim_parts() {
-  for (int p; (p = next_part_.fetch_add(1, std::memory_order_relaxed)) < parts_;) fn_(ctx_, p, parts_);
+int ThreadPool::claim_parts() {
+  int claimed = 0;
+  for (int p; (p = next_part_.fetch_add(1, std::memory_order_relaxed)) < parts_; ++claimed) {
+    last_claim_.store(Clock::now().time_since_epoch().count(), std::memory_order_relaxed);
+    fn_(ctx_, p, parts_);
+  }
+  return claimed;
 }
 
 void ThreadPool::publish() {

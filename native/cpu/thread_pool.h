@@ -66,6 +66,9 @@ class ThreadPool {
 
   // Teams ended so far because a member lost its core.
   uint64_t stalled_teams() const { return stalled_teams_.load(std::memory_order_relaxed); }
+  // Times so far the pool found itself crowded (a stalled team, or a caller left waiting
+  // on a part another thread claimed).
+  uint64_t crowded_periods() const { return crowded_periods_.load(std::memory_order_relaxed); }
 
   ~ThreadPool();
 
@@ -81,7 +84,7 @@ class ThreadPool {
   void run_erased(Fn fn, void* ctx, int parts, double team_flops);
   void run_as_team(int max_threads, double flops);
   void run_in_parts(int parts);
-  void claim_parts();  // runs parts of the current run until none is left unclaimed
+  int claim_parts();  // runs parts of the current run until none is left unclaimed; returns how many
   int form_team(int max_threads, std::chrono::microseconds window);
   void join_team();
   void worker();
@@ -109,6 +112,7 @@ class ThreadPool {
   std::atomic<uint64_t> open_{0};
   std::atomic<int> active_{0};
   std::atomic<int> next_part_{0};
+  std::atomic<Clock::rep> last_claim_{0};  // when the latest part was claimed
   // Team formation: members joined so far (the caller is member 0), or, once sealed,
   // kSealed + the team's size.
   static constexpr int kSealed = 1 << 20;
@@ -128,6 +132,7 @@ class ThreadPool {
   std::atomic<int64_t> crowded_until_ns_{0};
   std::atomic<int64_t> crowded_ns_{0};  // the length of the last crowded period
   std::atomic<uint64_t> stalled_teams_{0};
+  std::atomic<uint64_t> crowded_periods_{0};
 };
 
 // Splits [0, total) into `count` contiguous parts aligned to `grain`; part `index`.

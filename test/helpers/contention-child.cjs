@@ -44,6 +44,7 @@ async function main() {
   return {
     threads: rk.getNumThreads(),
     stalledTeams: Number(rk.getDeviceOption('cpu', 'stalled_teams')),
+    crowdedPeriods: Number(rk.getDeviceOption('cpu', 'crowded_periods')),
     hashes: hashes.map((s) => [...s]),
   };
 }
