@@ -8,7 +8,7 @@
 // Build after the addon (node-gyp build), from the repository root:
 //   O=build/Release/obj.target/rnnkit/native/cpu
 //   g++ -O2 -std=c++17 -I. bench/gemm-kernels.cpp $O/{gemm,isa,thread_pool,peak_probe}.o
-//     $O/kernels_{avx2,avx512,generic}.o -lpthread -o /tmp/gemm-kernels   (one line)
+//     $O/kernels_{avx2,avx512,generic,neon}.o -lpthread -o /tmp/gemm-kernels   (one line)
 //   /tmp/gemm-kernels ISA THREADS [OFFSET]      e.g. /tmp/gemm-kernels avx2 1 16
 #include <algorithm>
 #include <chrono>
@@ -92,22 +92,30 @@ int main(int argc, char** argv) {
             pr.data[((c * G + g) * H + p) * kPanel + j] = u < H ? r.data[(g * H + u) * H + p] : 0.0f;
           }
     const Kernels& k = active_kernels();
+    const bool by_rows = threads > 1 && N >= 8 * threads;
+    auto step = [&](Range rows, Range ch, int64_t t) {
+      if (rows.end <= rows.begin || ch.end <= ch.begin) return;
+      const int64_t cols = std::min(H, ch.end * kPanel) - ch.begin * kPanel;
+      k.gemm_block(rows.end - rows.begin, H, h.data + rows.begin * H, H, pr.data + ch.begin * G * H * kPanel,
+                   H * kPanel, (ch.end - ch.begin) * G, G, H, cols, 1.0f, false,
+                   hr.data + rows.begin * GH + ch.begin * kPanel, GH, t % 2 == 1);
+    };
     const double tr = median_seconds(
         [&] {
-          ThreadPool::instance().run([&](int index, int count) {
-            const bool by_rows = count > 1 && N >= 8 * count;
-            const Range rows = by_rows ? split_range(N, 1, index, count) : Range{0, N};
-            const Range ch = by_rows ? Range{0, chunks} : split_range(chunks, 1, index, count);
+          if (by_rows) {
+            ThreadPool::instance().run([&](int index, int count) {
+              for (int64_t t = 0; t < T; ++t) step(split_range(N, 1, index, count), Range{0, chunks}, t);
+            }, threads);
+            return;
+          }
+          // Split by units: a team that meets once per step, as recurrent.cpp's.
+          ThreadPool::instance().run_team([&](int index, int count) {
             for (int64_t t = 0; t < T; ++t) {
-              if (rows.end > rows.begin && ch.end > ch.begin) {
-                const int64_t cols = std::min(H, ch.end * kPanel) - ch.begin * kPanel;
-                k.gemm_block(rows.end - rows.begin, H, h.data + rows.begin * H, H, pr.data + ch.begin * G * H * kPanel,
-                             H * kPanel, (ch.end - ch.begin) * G, G, H, cols, 1.0f, false,
-                             hr.data + rows.begin * GH + ch.begin * kPanel, GH, t % 2 == 1);
-              }
-              if (!by_rows && count > 1) ThreadPool::instance().barrier(index, count);
+              step(Range{0, N}, split_range(chunks, 1, index, count), t);
+              count = ThreadPool::instance().meet(index, count);
+              if (index >= count) return;
             }
-          });
+          }, threads, 2.0 * N * T * H * GH);
         },
         11);
     uint64_t hash = 1469598103934665603ull;
