@@ -1,7 +1,9 @@
 /**
  * Runtime properties of the addon: it loads in worker_threads (context-aware), heavy work
- * runs off the JavaScript thread, and repeated use does not grow native memory.
+ * runs off the JavaScript thread, work too small for the trip runs on it, and repeated use
+ * does not grow native memory.
  */
+import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -61,6 +63,46 @@ describe('runtime', () => {
     layer.dispose();
     // The timer fired throughout the native work instead of once at the end.
     if (elapsed > 20) expect(ticks).toBeGreaterThan(elapsed / 10);
+  });
+
+  it('runs passes too small for a trip to a libuv thread on the JavaScript thread (RNNKIT_INLINE_WORK=0: queued)', () => {
+    // Each pbkdf2 call holds one of libuv's threads for about 0.2 s on this machine.
+    const child = (env: Record<string, string>) => {
+      const r = spawnSync(process.execPath, [path.join(__dirname, 'helpers', 'inline-child.cjs'), '200000'], {
+        env: { ...process.env, ...env },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      if (r.status !== 0) throw new Error(`child failed (${r.status ?? r.signal}): ${r.stderr}`);
+      return JSON.parse(r.stdout) as { forwardMs: number; firstBusyMs: number; output: number[] };
+    };
+    const inline = child({});
+    const queued = child({ RNNKIT_INLINE_WORK: '0' });
+    // The one-step pass did not wait for a libuv thread...
+    expect(inline.forwardMs).toBeLessThan(inline.firstBusyMs);
+    // ...where a queued one waits until a pbkdf2 call gives its thread back.
+    expect(queued.forwardMs).toBeGreaterThanOrEqual(queued.firstBusyMs);
+    expect(inline.output).toHaveLength(8);
+    expect(inline.output).toEqual(queued.output);
+  });
+
+  it('a loop of awaited small passes still lets timers run between them', async () => {
+    const layer = rk.layers.gru({ units: 4, seed: 3 });
+    const x = rk.tensor(Float32Array.from({ length: 3 * 2 }, (_, i) => Math.sin(i + 1)), [1, 3, 2]);
+    let fired = false;
+    setTimeout(() => (fired = true), 1);
+    const started = Date.now();
+    let passes = 0;
+    // Settled from setImmediate, not before start() returns: this loop ends once the timer fired.
+    while (!fired && Date.now() - started < 5000) {
+      const fwd = await layer.forward(x);
+      for (const t of [fwd.output, ...fwd.states]) t.dispose();
+      passes++;
+    }
+    expect(fired).toBe(true);
+    expect(passes).toBeGreaterThan(0);
+    x.dispose();
+    layer.dispose();
   });
 
   it('frees every native allocation of forward/backward/clip cycles once results are disposed', async () => {

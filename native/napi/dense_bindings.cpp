@@ -8,6 +8,12 @@
 namespace rk::napi {
 namespace {
 
+// FLOPs of x·kernel (PromiseWorker runs small products inline); -1 for shapes the pass will refuse.
+double product_flops(const Tensor& x, const Tensor& kernel) {
+  if (kernel.shape.size() != 2) return -1;
+  return 2.0 * static_cast<double>(x.size()) * static_cast<double>(kernel.shape[1]);
+}
+
 rk_activation dense_activation(const Napi::Value& v) {
   if (!v.IsString()) throw rk::TypeError("activation must be a string");
   const std::string name = v.As<Napi::String>().Utf8Value();
@@ -26,7 +32,8 @@ Napi::Value dense_forward(const Napi::CallbackInfo& info) {
     const rk_activation activation = dense_activation(info[3]);
     return PromiseWorker<Tensor>::start(
         env, "dense forward", [=]() { return rk::dense_forward(x, kernel, bias ? &*bias : nullptr, activation); },
-        [](Napi::Env env, Tensor& y) -> Napi::Value { return TensorHandle::wrap(env, std::move(y)); });
+        [](Napi::Env env, Tensor& y) -> Napi::Value { return TensorHandle::wrap(env, std::move(y)); },
+        product_flops(x, kernel));
   });
 }
 
@@ -48,7 +55,8 @@ Napi::Value dense_backward(const Napi::CallbackInfo& info) {
           o.Set("dkernel", TensorHandle::wrap(env, std::move(g.dkernel)));
           if (g.dbias) o.Set("dbias", TensorHandle::wrap(env, std::move(g.dbias)));
           return o;
-        });
+        },
+        2 * product_flops(x, kernel));
   });
 }
 
