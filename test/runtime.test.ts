@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { Worker } from 'node:worker_threads';
 import * as path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import * as rk from '../lib';
 import { Rng } from './helpers/random';
 
@@ -101,6 +101,22 @@ describe('runtime', () => {
     }
     expect(fired).toBe(true);
     expect(passes).toBeGreaterThan(0);
+    x.dispose();
+    layer.dispose();
+  });
+
+  it('small passes settle under fake timers installed after the addon loaded', async () => {
+    const layer = rk.layers.gru({ units: 4, seed: 3 });
+    const x = rk.tensor(Float32Array.from({ length: 3 * 2 }, (_, i) => Math.sin(i + 1)), [1, 3, 2]);
+    (await layer.forward(x)).output.dispose(); // waits for the weights' initialization
+    vi.useFakeTimers();
+    try {
+      const fwd = await layer.forward(x);
+      expect(fwd.output.shape).toEqual([1, 4]);
+      for (const t of [fwd.output, ...fwd.states]) t.dispose();
+    } finally {
+      vi.useRealTimers();
+    }
     x.dispose();
     layer.dispose();
   });

@@ -119,6 +119,8 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   Napi::Function tensor = TensorHandle::define(env);
   tensor_constructor = Napi::Persistent(tensor);
   exports.Set("NativeTensor", tensor);
+  const Napi::Value set_immediate_fn = env.Global().Get("setImmediate");
+  if (set_immediate_fn.IsFunction()) set_immediate = Napi::Persistent(set_immediate_fn.As<Napi::Function>());
   exports.Set("backends", Napi::Function::New(env, backends, "backends"));
   exports.Set("memory", Napi::Function::New(env, memory, "memory"));
   exports.Set("setMemoryLimit", Napi::Function::New(env, set_memory_limit, "setMemoryLimit"));

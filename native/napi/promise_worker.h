@@ -11,6 +11,7 @@
 #include <string>
 #include <utility>
 
+#include "addon.h"
 #include "convert.h"
 
 namespace rk::napi {
@@ -42,7 +43,8 @@ class PromiseWorker : public Napi::AsyncWorker {
   // inline_work_limit() FLOPs (negative: unknown, always queued), runs it here and returns the
   // Promise settled. `operation` names the work in errors (e.g. "out of memory in lstm forward").
   static Napi::Promise start(Napi::Env env, const char* operation, Compute compute, ToJs to_js, double work = -1) {
-    if (work >= 0 && work < inline_work_limit()) return run_here(env, operation, compute, std::move(to_js));
+    if (work >= 0 && work < inline_work_limit() && !Addon::of(env).set_immediate.IsEmpty())
+      return run_here(env, operation, compute, std::move(to_js));
     auto* worker = new PromiseWorker(env, operation, std::move(compute), std::move(to_js));  // deletes itself when complete
     Napi::Promise promise = worker->deferred_.Promise();
     worker->Queue();
@@ -88,7 +90,7 @@ class PromiseWorker : public Napi::AsyncWorker {
     Napi::Function settle_later = Napi::Function::New(env, [outcome](const Napi::CallbackInfo& info) {
       settle(info.Env(), outcome->deferred, outcome->error, outcome->result, outcome->to_js, outcome->operation);
     });
-    env.Global().Get("setImmediate").As<Napi::Function>().Call({settle_later});
+    Addon::of(env).set_immediate.Call({settle_later});
     return outcome->deferred.Promise();
   }
 
