@@ -8,7 +8,6 @@
 
 #include <cstdlib>
 #include <functional>
-#include <string>
 #include <utility>
 
 #include "addon.h"
@@ -16,12 +15,11 @@
 
 namespace rk::napi {
 
-// Work below this many FLOPs (or floats moved) runs on the calling thread, and its Promise is
-// settled before start() returns. Handing work to a libuv thread and back wakes two sleeping
-// threads: 50-100 us each way on a 2-core virtual machine, more than such work takes itself,
-// and it is what a streaming session's one-step forwards would mostly wait on. 2 MFLOP is
-// 20-40 us of compute, a block the event loop does not notice. RNNKIT_INLINE_WORK sets the
-// bound (0: everything is queued).
+// Work below this many FLOPs runs on the calling thread (run_here). Handing work to a libuv
+// thread and back wakes two sleeping threads, which on a 2-core virtual machine took longer
+// than such work itself, and it is what a streaming session's one-step forwards would mostly
+// wait on. 2 MFLOP is tens of microseconds of compute, a block the event loop does not notice.
+// RNNKIT_INLINE_WORK sets the bound (0: everything is queued).
 inline double inline_work_limit() {
   static const double limit = [] {
     const char* env = std::getenv("RNNKIT_INLINE_WORK");
@@ -40,8 +38,8 @@ class PromiseWorker : public Napi::AsyncWorker {
   using ToJs = std::function<Napi::Value(Napi::Env, Result&)>;
 
   // Queues the work and returns the Promise it will settle, or, for work below
-  // inline_work_limit() FLOPs (negative: unknown, always queued), runs it here and returns the
-  // Promise settled. `operation` names the work in errors (e.g. "out of memory in lstm forward").
+  // inline_work_limit() FLOPs (negative: unknown, always queued), runs it here (run_here).
+  // `operation` names the work in errors (e.g. "out of memory in lstm forward").
   static Napi::Promise start(Napi::Env env, const char* operation, Compute compute, ToJs to_js, double work = -1) {
     if (work >= 0 && work < inline_work_limit() && !Addon::of(env).set_immediate.IsEmpty())
       return run_here(env, operation, compute, std::move(to_js));
@@ -88,7 +86,10 @@ class PromiseWorker : public Napi::AsyncWorker {
     auto outcome = std::make_shared<Outcome>(Outcome{Napi::Promise::Deferred::New(env), Result{}, {}, std::move(to_js), operation});
     outcome->error.run([&] { outcome->result = compute(); }, operation);
     Napi::Function settle_later = Napi::Function::New(env, [outcome](const Napi::CallbackInfo& info) {
-      settle(info.Env(), outcome->deferred, outcome->error, outcome->result, outcome->to_js, outcome->operation);
+      try {  // as OnWorkComplete: nothing may throw out of it while the environment shuts down
+        settle(info.Env(), outcome->deferred, outcome->error, outcome->result, outcome->to_js, outcome->operation);
+      } catch (...) {
+      }
     });
     Addon::of(env).set_immediate.Call({settle_later});
     return outcome->deferred.Promise();
