@@ -86,6 +86,21 @@ describe('runtime', () => {
     expect(inline.output).toEqual(queued.output);
   });
 
+  it('makes loading fail with a RangeError naming RNNKIT_INLINE_WORK for a bad value', () => {
+    const entry = path.join(__dirname, '..', 'dist', 'index.js');
+    for (const value of ['abc', '-1', '1e3x', 'Infinity']) {
+      const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(entry)})`], {
+        env: { ...process.env, RNNKIT_INLINE_WORK: value },
+        encoding: 'utf8',
+      });
+      expect(r.status).not.toBe(0);
+      expect(r.signal).toBeNull();
+      expect(r.stderr).toContain('RangeError: RNNKIT_INLINE_WORK must be a number of FLOPs');
+      expect(r.stderr).toContain(`got '${value}'`);
+      expect(r.stderr).toContain("code: 'RNNKIT_INVALID_ARGUMENT'");
+    }
+  });
+
   it('a loop of awaited small passes still lets timers run between them', async () => {
     const layer = rk.layers.gru({ units: 4, seed: 3 });
     const x = rk.tensor(Float32Array.from({ length: 3 * 2 }, (_, i) => Math.sin(i + 1)), [1, 3, 2]);

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <optional>
 #include <regex>
+#include <string>
 
 #include "../cpu/host_allocator.h"
 #include "backends.h"
@@ -13,6 +14,19 @@
 
 namespace rk::napi {
 namespace {
+
+// RNNKIT_INLINE_WORK: a number of FLOPs, 0 or more (0: every pass is queued). Throws
+// RangeError naming the variable.
+double inline_work_from_env(double fallback) {
+  const char* text = std::getenv("RNNKIT_INLINE_WORK");
+  if (!text || !*text) return fallback;
+  char* end = nullptr;
+  const double value = std::strtod(text, &end);
+  if (end == text || *end != '\0' || !(value >= 0) || !std::isfinite(value))
+    throw rk::RangeError(std::string("RNNKIT_INLINE_WORK must be a number of FLOPs, 0 or more (0: queue every pass), got '") +
+                         text + "'");
+  return value;
+}
 
 // Limits cross to JavaScript as numbers, so they stay within its exact integers.
 constexpr double kMaxLimit = 9007199254740991.0;  // Number.MAX_SAFE_INTEGER
@@ -116,6 +130,7 @@ Napi::Value memory(const Napi::CallbackInfo& info) {
 
 Addon::Addon(Napi::Env env, Napi::Object exports) {
   translate_errors(env, apply_memory_limit_from_env);
+  translate_errors(env, [this] { inline_work = inline_work_from_env(inline_work); });
   Napi::Function tensor = TensorHandle::define(env);
   tensor_constructor = Napi::Persistent(tensor);
   exports.Set("NativeTensor", tensor);

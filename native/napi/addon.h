@@ -23,6 +23,8 @@ class Addon : public Napi::Addon<Addon> {
   // The global setImmediate as the addon found it at load: passes settled through it (see
   // promise_worker.h) still settle when a test later swaps in fake timers.
   Napi::FunctionReference set_immediate;
+  // Passes below this many FLOPs run on the JavaScript thread (RNNKIT_INLINE_WORK, read at load).
+  double inline_work = 2e6;
 };
 
 // Registration of each group of bindings (one file each).

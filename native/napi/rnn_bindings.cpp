@@ -106,11 +106,11 @@ class WeightsHandle : public Napi::ObjectWrap<WeightsHandle> {
   ExternalMemory accounted_;
 };
 
-// FLOPs of one step of one sequence: the input and recurrent products (PromiseWorker runs
-// small passes inline).
-double step_flops(const RnnDesc& desc) {
-  return 2.0 * static_cast<double>(desc.gates()) * static_cast<double>(desc.hidden) *
-         static_cast<double>(desc.input_size + desc.hidden);
+// FLOPs of a forward pass over `batch` sequences of `steps` steps: the input and recurrent
+// products (PromiseWorker runs small passes inline; a backward pass is about twice this).
+double forward_flops(const RnnDesc& desc, int64_t batch, int64_t steps) {
+  return 2.0 * static_cast<double>(batch) * static_cast<double>(steps) * static_cast<double>(desc.gates()) *
+         static_cast<double>(desc.hidden) * static_cast<double>(desc.input_size + desc.hidden);
 }
 
 const Tensor* optional_tensor(const Napi::Value& v, const std::string& name, Tensor& storage) {
@@ -163,7 +163,6 @@ Napi::Value rnn_forward(const Napi::CallbackInfo& info) {
     const bool training = info[6].As<Napi::Boolean>().Value();
     auto h0_copy = h0 ? std::make_optional(*h0) : std::nullopt;
     auto c0_copy = c0 ? std::make_optional(*c0) : std::nullopt;
-    const double steps = x.shape.size() == 3 ? static_cast<double>(x.shape[0]) * static_cast<double>(x.shape[1]) : -1;
     return PromiseWorker<RnnForwardResult>::start(
         env, "recurrent forward",
         [=]() {
@@ -178,7 +177,7 @@ Napi::Value rnn_forward(const Napi::CallbackInfo& info) {
           if (r.reserve) o.Set("reserve", ReserveHandle::wrap(env, std::move(r.reserve)));
           return o;
         },
-        steps < 0 ? -1 : steps * step_flops(desc));
+        x.shape.size() == 3 ? forward_flops(desc, x.shape[0], x.shape[1]) : -1);
   });
 }
 
@@ -193,7 +192,6 @@ Napi::Value rnn_backward(const Napi::CallbackInfo& info) {
     const Tensor* dc = optional_tensor(info[3], "dStates[1]", dc_storage);
     auto dh_copy = dh ? std::make_optional(*dh) : std::nullopt;
     auto dc_copy = dc ? std::make_optional(*dc) : std::nullopt;
-    const double flops = 2.0 * static_cast<double>(reserve->batch) * static_cast<double>(reserve->steps) * step_flops(reserve->desc);
     return PromiseWorker<RnnGradients>::start(
         env, "recurrent backward",
         [=]() {
@@ -211,7 +209,7 @@ Napi::Value rnn_backward(const Napi::CallbackInfo& info) {
           set_optional(env, o, "dbiasR", g.dbias_r);
           return o;
         },
-        flops);
+        2 * forward_flops(reserve->desc, reserve->batch, reserve->steps));
   });
 }
 
