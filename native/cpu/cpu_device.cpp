@@ -335,10 +335,15 @@ int clamp(const float* x, float lo, float hi, float* out, size_t count) {
   return 0;
 }
 
+// Large blocks on the pool: a training step's weight gradients copy megabytes here.
 int copy_2d(const float* src, int64_t src_pitch, float* dst, int64_t dst_pitch, int64_t rows,
             int64_t width) {
-  for (int64_t r = 0; r < rows; ++r)
-    std::memcpy(dst + r * dst_pitch, src + r * src_pitch, width * sizeof(float));
+  ThreadPool& pool = ThreadPool::instance();
+  pool.run([&](int index, int count) {
+    const Range r = split_range(rows, 1, index, count);
+    for (int64_t i = r.begin; i < r.end; ++i)
+      std::memcpy(dst + i * dst_pitch, src + i * src_pitch, width * sizeof(float));
+  }, pool.parts_for(static_cast<double>(rows) * width, ThreadPool::kMinCopiesPerPart));
   return 0;
 }
 

@@ -17,27 +17,35 @@ constexpr int64_t kMc = 96;   // rows of a packed A block (a multiple of every k
 // costs a pass over A that only a few panels would reuse (in a training step, the input and
 // state gradients' GEMMs have n = D or H, and packed A was a tenth of their time).
 constexpr int64_t kInPlaceMaxPanels = 8;
+// GEMMs below this many FLOPs per part stay on the calling thread: handing work off costs
+// more (a few microseconds, more when a worker has to be woken) than it saves.
+constexpr double kMinFlopsPerPart = 1 << 20;
 
 int64_t panel_count(int64_t n) { return (n + kPanel - 1) / kPanel; }
 
 void pack_b_panels(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* packed,
                    int64_t panel_begin, int64_t panel_end) {
+  if (!trans_b) {
+    // A row of B at a time, into every panel: a large B (a training step's gate gradients)
+    // is read once in order, not once per panel with a page per row.
+    for (int64_t p = 0; p < k; ++p) {
+      const float* src = b + p * ldb;
+      for (int64_t q = panel_begin; q < panel_end; ++q) {
+        const int64_t col0 = q * kPanel, cols = std::min(kPanel, n - col0);
+        float* row = packed + q * k * kPanel + p * kPanel;
+        std::copy(src + col0, src + col0 + cols, row);
+        std::fill(row + cols, row + kPanel, 0.0f);
+      }
+    }
+    return;
+  }
   for (int64_t q = panel_begin; q < panel_end; ++q) {
     float* dst = packed + q * k * kPanel;
     const int64_t col0 = q * kPanel, cols = std::min(kPanel, n - col0);
-    if (!trans_b) {
-      for (int64_t p = 0; p < k; ++p) {
-        const float* src = b + p * ldb + col0;
-        float* row = dst + p * kPanel;
-        std::copy(src, src + cols, row);
-        std::fill(row + cols, row + kPanel, 0.0f);
-      }
-    } else {
-      for (int64_t p = 0; p < k; ++p) std::fill(dst + p * kPanel + cols, dst + (p + 1) * kPanel, 0.0f);
-      for (int64_t c = 0; c < cols; ++c) {
-        const float* src = b + (col0 + c) * ldb;
-        for (int64_t p = 0; p < k; ++p) dst[p * kPanel + c] = src[p];
-      }
+    for (int64_t p = 0; p < k; ++p) std::fill(dst + p * kPanel + cols, dst + (p + 1) * kPanel, 0.0f);
+    for (int64_t c = 0; c < cols; ++c) {
+      const float* src = b + (col0 + c) * ldb;
+      for (int64_t p = 0; p < k; ++p) dst[p * kPanel + c] = src[p];
     }
   }
 }
@@ -71,12 +79,16 @@ void pack_a(bool trans_a, const float* a, int64_t lda, int64_t row0, int64_t row
 
 void transpose(const float* src, int64_t rows, int64_t cols, int64_t src_pitch, float* dst, int64_t dst_pitch) {
   constexpr int64_t kTile = 16;
-  for (int64_t r0 = 0; r0 < rows; r0 += kTile)
-    for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
-      const int64_t r1 = std::min(rows, r0 + kTile), c1 = std::min(cols, c0 + kTile);
-      for (int64_t c = c0; c < c1; ++c)
-        for (int64_t r = r0; r < r1; ++r) dst[c * dst_pitch + r] = src[r * src_pitch + c];
-    }
+  ThreadPool& pool = ThreadPool::instance();
+  pool.run([&](int index, int count) {
+    const Range tiles = split_range(rows, kTile, index, count);
+    for (int64_t r0 = tiles.begin; r0 < tiles.end; r0 += kTile)
+      for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
+        const int64_t r1 = std::min(rows, r0 + kTile), c1 = std::min(cols, c0 + kTile);
+        for (int64_t c = c0; c < c1; ++c)
+          for (int64_t r = r0; r < r1; ++r) dst[c * dst_pitch + r] = src[r * src_pitch + c];
+      }
+  }, pool.parts_for(static_cast<double>(rows) * cols, ThreadPool::kMinCopiesPerPart));
 }
 
 namespace {
@@ -138,10 +150,6 @@ void gemm_part(const Kernels& kern, bool trans_a, int64_t row0, int64_t row1, in
   }
 }
 
-// Work below these sizes stays on the calling thread: handing it off costs more (a few
-// microseconds, more when a worker has to be woken) than it saves.
-constexpr double kMinFlopsPerPart = 1 << 20;
-constexpr double kMinCopiesPerPart = 1 << 16;
 
 // Splits the work: by panels when there are enough for every thread (each thread then
 // keeps its columns of B in its own cache), else by rows.
@@ -172,7 +180,7 @@ void pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, flo
   pool.run([&](int index, int count) {
     const Range q = split_range(panels, 1, index, count);
     pack_b_panels(trans_b, k, n, b, ldb, packed, q.begin, q.end);
-  }, pool.parts_for(static_cast<double>(k) * n, kMinCopiesPerPart));
+  }, pool.parts_for(static_cast<double>(k) * n, ThreadPool::kMinCopiesPerPart));
 }
 
 void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,

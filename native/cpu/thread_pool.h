@@ -36,6 +36,8 @@ class ThreadPool {
   // How many parts `work` is worth splitting into when each part should have at least
   // `min_per_part` of it: 1 (run on the caller, no hand-off) up to max_parts().
   int parts_for(double work, double min_per_part) const;
+  // Floats a copy needs per part to be worth a hand-off (a few microseconds).
+  static constexpr double kMinCopiesPerPart = 1 << 16;
   // The most parts worth cutting independent work into: threads(), or kCrowdedParts times
   // that while the pool is crowded (some thread recently did not get its core), so that
   // the threads that do run can claim the parts of one that does not.
