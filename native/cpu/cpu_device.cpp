@@ -100,18 +100,22 @@ int64_t source_step(const int32_t* lengths, int64_t n, int64_t t, int64_t steps,
 
 int permute_steps(const float* src, float* dst, int64_t batch, int64_t steps, int64_t width,
                   const int32_t* lengths, int32_t reverse, int32_t to_time_major) {
-  for (int64_t t = 0; t < steps; ++t)
-    for (int64_t n = 0; n < batch; ++n) {
-      const int64_t s = source_step(lengths, n, t, steps, reverse != 0);
-      const int64_t tm = (t * batch + n) * width, bm = (n * steps + s) * width;
-      float* out = to_time_major ? dst + tm : dst + bm;
-      // Padded steps are written as zeros: whatever the caller left there (NaN) must not
-      // reach a product over all steps (the weight-gradient GEMMs).
-      if (lengths && t >= lengths[n])
-        std::memset(out, 0, width * sizeof(float));
-      else
-        std::memcpy(out, to_time_major ? src + bm : src + tm, width * sizeof(float));
-    }
+  ThreadPool& pool = ThreadPool::instance();
+  pool.run([&](int index, int count) {
+    const Range part = split_range(steps, 1, index, count);
+    for (int64_t t = part.begin; t < part.end; ++t)
+      for (int64_t n = 0; n < batch; ++n) {
+        const int64_t s = source_step(lengths, n, t, steps, reverse != 0);
+        const int64_t tm = (t * batch + n) * width, bm = (n * steps + s) * width;
+        float* out = to_time_major ? dst + tm : dst + bm;
+        // Padded steps are written as zeros: whatever the caller left there (NaN) must not
+        // reach a product over all steps (the weight-gradient GEMMs).
+        if (lengths && t >= lengths[n])
+          std::memset(out, 0, width * sizeof(float));
+        else
+          std::memcpy(out, to_time_major ? src + bm : src + tm, width * sizeof(float));
+      }
+  }, pool.parts_for(static_cast<double>(batch) * steps * width, ThreadPool::kMinCopiesPerPart));
   return 0;
 }
 
