@@ -1,5 +1,6 @@
 #include "rnn.h"
 
+#include <initializer_list>
 #include <string>
 
 #include "cell_math.h"
@@ -89,6 +90,46 @@ void init_state(const Ops& ops, float* dst, const Tensor* given, int64_t count) 
     ops.copy(dst, given->data(), count * sizeof(float), RK_DEVICE_TO_DEVICE);
   else
     ops.fill(dst, 0.0f, count);
+}
+
+// One input of a weight gradient: `values` [rows, width], and its gradient [m, width].
+struct GradientPart {
+  const float* values;
+  int64_t width;
+  float* gradient;
+};
+
+// [dP_0 | dP_1 | ... | dbias] = dgᵀ·[P_0 | P_1 | ... | 1] over `rows` rows, for the m gate
+// columns of dg (ldg apart), in one GEMM: dg, the largest operand, is read once, where a GEMM
+// per part and a column sum for the bias would each read it again. dbias may be null.
+void weight_gradients(const Ops& ops, const float* dg, int64_t ldg, int64_t m, int64_t rows,
+                      std::initializer_list<GradientPart> parts, float* dbias) {
+  if (parts.size() == 1 && !dbias) {
+    const GradientPart& p = *parts.begin();
+    ops.gemm(true, false, m, p.width, rows, dg, ldg, p.values, p.width, 0.0f, p.gradient, p.width);
+    return;
+  }
+  int64_t width = dbias ? 1 : 0;
+  for (const GradientPart& p : parts) width += p.width;
+  DeviceBuffer inputs = make_floats(ops.device, rows * width);
+  int64_t column = 0;
+  for (const GradientPart& p : parts) {
+    ops.copy_2d(p.values, p.width, inputs.floats() + column, width, rows, p.width);
+    column += p.width;
+  }
+  if (dbias) {
+    DeviceBuffer ones = make_floats(ops.device, rows);
+    ops.fill(ones.floats(), 1.0f, rows);
+    ops.copy_2d(ones.floats(), 1, inputs.floats() + column, width, rows, 1);
+  }
+  DeviceBuffer product = make_floats(ops.device, m * width);
+  ops.gemm(true, false, m, width, rows, dg, ldg, inputs.floats(), width, 0.0f, product.floats(), width);
+  column = 0;
+  for (const GradientPart& p : parts) {
+    ops.copy_2d(product.floats() + column, width, p.gradient, p.width, m, p.width);
+    column += p.width;
+  }
+  if (dbias) ops.copy_2d(product.floats() + column, width, dbias, 1, m, 1);
 }
 
 }  // namespace
@@ -430,41 +471,21 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
   if (TN == 0) {
     ops.fill(g.dw.data(), 0.0f, GH * D);
     ops.fill(g.dr.data(), 0.0f, GH * H);
-  } else if (dgh == dgx.floats() && !gru_before) {
-    // Both sides share the gate gradients (LSTM, SimpleRNN): [dW | dR | dbias] = dgᵀ·[x | h | 1]
-    // in one GEMM, so that dg, the largest operand, is read once instead of three times.
-    const int64_t W = D + H + (params.bias_w ? 1 : 0);
-    DeviceBuffer xh = make_floats(device, TN * W);
-    ops.copy_2d(x_tm.floats(), D, xh.floats(), W, TN, D);
-    ops.copy_2d(rs.states_h.floats(), H, xh.floats() + D, W, TN, H);
-    if (params.bias_w) {
-      DeviceBuffer ones = make_floats(device, TN);
-      ops.fill(ones.floats(), 1.0f, TN);
-      ops.copy_2d(ones.floats(), 1, xh.floats() + D + H, W, TN, 1);
-    }
-    DeviceBuffer dwr = make_floats(device, GH * W);
-    ops.gemm(true, false, GH, W, TN, dgx.floats(), GH, xh.floats(), W, 0.0f, dwr.floats(), W);
-    ops.copy_2d(dwr.floats(), W, g.dw.data(), D, GH, D);
-    ops.copy_2d(dwr.floats() + D, W, g.dr.data(), H, GH, H);
-    if (params.bias_w) {
-      ops.copy_2d(dwr.floats() + D + H, W, g.dbias_w.data(), 1, GH, 1);
-      ops.copy(g.dbias_r.data(), g.dbias_w.data(), GH * sizeof(float), RK_DEVICE_TO_DEVICE);
-    }
   } else {
-    ops.gemm(true, false, GH, D, TN, dgx.floats(), GH, x_tm.floats(), D, 0.0f, g.dw.data(), D);
-    if (gru_before) {
-      ops.gemm(true, false, 2 * H, H, TN, dgh, GH, rs.states_h.floats(), H, 0.0f, g.dr.data(), H);
-      ops.gemm(true, false, H, H, TN, dgh + 2 * H, GH, rs.extra.floats(), H, 0.0f, g.dr.data() + 2 * H * H, H);
+    const float* h = rs.states_h.floats();
+    float* dbias_w = params.bias_w ? g.dbias_w.data() : nullptr;
+    if (gru_after) {  // the candidate's recurrent side has gradients of its own
+      weight_gradients(ops, dgx.floats(), GH, GH, TN, {{x_tm.floats(), D, g.dw.data()}}, dbias_w);
+      weight_gradients(ops, dgh, GH, GH, TN, {{h, H, g.dr.data()}}, params.bias_w ? g.dbias_r.data() : nullptr);
+    } else if (gru_before) {  // the candidate's rows multiply r⊙h
+      weight_gradients(ops, dgx.floats(), GH, GH, TN, {{x_tm.floats(), D, g.dw.data()}}, dbias_w);
+      weight_gradients(ops, dgh, GH, 2 * H, TN, {{h, H, g.dr.data()}}, nullptr);
+      weight_gradients(ops, dgh + 2 * H, GH, H, TN, {{rs.extra.floats(), H, g.dr.data() + 2 * H * H}}, nullptr);
     } else {
-      ops.gemm(true, false, GH, H, TN, dgh, GH, rs.states_h.floats(), H, 0.0f, g.dr.data(), H);
+      weight_gradients(ops, dgx.floats(), GH, GH, TN, {{x_tm.floats(), D, g.dw.data()}, {h, H, g.dr.data()}}, dbias_w);
     }
-    if (params.bias_w) {
-      device.check(ops.o.sum_rows(dgx.floats(), TN, GH, g.dbias_w.data(), 0), "sum_rows");
-      if (dgh == dgx.floats())  // same gradients on both sides: sum once
-        ops.copy(g.dbias_r.data(), g.dbias_w.data(), GH * sizeof(float), RK_DEVICE_TO_DEVICE);
-      else
-        device.check(ops.o.sum_rows(dgh, TN, GH, g.dbias_r.data(), 0), "sum_rows");
-    }
+    if (dbias_w && dgh == dgx.floats())  // the same gradients on both sides
+      ops.copy(g.dbias_r.data(), dbias_w, GH * sizeof(float), RK_DEVICE_TO_DEVICE);
   }
 
   // dx in processing order, then back to the caller's [N,T,D] order.
