@@ -150,7 +150,6 @@ void gemm_part(const Kernels& kern, bool trans_a, int64_t row0, int64_t row1, in
   }
 }
 
-
 // Splits the work: by panels when there are enough for every thread (each thread then
 // keeps its columns of B in its own cache), else by rows.
 void run_gemm(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,
