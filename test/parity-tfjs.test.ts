@@ -76,6 +76,7 @@ const N = 4;
 const T = 20;
 const D = 8;
 const H = 16;
+const [FILE_N, FILE_T, FILE_D, FILE_H] = [N, T, D, H];
 
 function makeTfLayer(c: ForwardCase): tf.layers.Layer {
   const base = { units: H, returnState: true, ...c.opts } as Record<string, unknown>;
@@ -317,6 +318,8 @@ interface GradCase {
   goBackwards?: boolean;
   lengths?: number[];
   seed: number;
+  /** N, T, D, H other than the file's */
+  shape?: { N: number; T: number; D: number; H: number };
 }
 
 function rkKind(k: GradKind): Kind {
@@ -331,10 +334,7 @@ function refOptions(c: GradCase): RefOptions {
     returnSequences: c.returnSequences,
     goBackwards: c.goBackwards ?? false,
     lengths: c.lengths,
-    N,
-    T,
-    D,
-    H,
+    ...(c.shape ?? { N, T, D, H }),
   };
 }
 
@@ -411,11 +411,31 @@ const gradCases: GradCase[] = [
     lengths: [5, 20, 12, 1],
     seed: 209,
   },
+  // 256 units: the gate gradients are 4 KiB a row, read in place by the per-step and dx GEMMs
+  // in groups of 8 rows where AVX-512 takes 12 (20 rows: several groups on 1 and 2 threads).
+  {
+    name: 'lstm, 256 units, 20 sequences (gate gradients 4 KiB a row)',
+    kind: 'lstm',
+    returnSequences: true,
+    lengths: [4, 1, 4, 3, 4, 2, 4, 4, 0, 4, 3, 4, 4, 1, 4, 4, 2, 4, 4, 4],
+    seed: 210,
+    shape: { N: 20, T: 4, D: 24, H: 256 },
+  },
+  // an input wider than the gate gradients (D > 3H): weight and bias gradients a GEMM and a
+  // column sum each, not one GEMM over [x | h | 1]
+  {
+    name: 'gru reset_after, input wider than the gates (D = 64, H = 8)',
+    kind: 'gruResetAfter',
+    returnSequences: false,
+    seed: 211,
+    shape: { N: 5, T: 6, D: 64, H: 8 },
+  },
 ];
 
 describe('gradients match tfjs autodiff of the unrolled cell equations', () => {
   for (const c of gradCases) {
     it(c.name, async () => {
+      const { N, T, D, H } = c.shape ?? { N: FILE_N, T: FILE_T, D: FILE_D, H: FILE_H };
       const rng = new Rng(c.seed);
       const k = rkKind(c.kind);
       const isLstm = k === 'lstm';
