@@ -421,8 +421,8 @@ const gradCases: GradCase[] = [
     seed: 210,
     shape: { N: 20, T: 4, D: 24, H: 256 },
   },
-  // an input wider than the gate gradients (D > 3H): weight and bias gradients a GEMM and a
-  // column sum each, not one GEMM over [x | h | 1]
+  // an input wider than the gate gradients (D > 3H): dW a GEMM and the input-side bias a
+  // column sum, not one GEMM over [x | 1]
   {
     name: 'gru reset_after, input wider than the gates (D = 64, H = 8)',
     kind: 'gruResetAfter',

@@ -102,15 +102,16 @@ struct GradientPart {
 // [dP_0 | dP_1 | ... | dbias] = dgᵀ·[P_0 | P_1 | ... | 1] over `rows` rows, for the m gate
 // columns of dg (ldg apart). As one GEMM, dg, the largest operand, is read once, where a GEMM
 // per part and a column sum for the bias would each read it again; the parts are then copied
-// side by side, which is done only while the copy is no larger than dg's columns (a wide
-// input would otherwise need a buffer wider than the gradients). dbias may be null; with a
-// bias, dg's rows are whole (ldg == m).
+// side by side, which is done only while that copy is no wider than the passes over dg it
+// saves (a wide input, D > G·H, takes a GEMM each). dbias may be null; with a bias, dg's
+// rows are whole (ldg == m).
 void weight_gradients(const Ops& ops, const float* dg, int64_t ldg, int64_t m, int64_t rows,
                       std::initializer_list<GradientPart> parts, float* dbias) {
   if (dbias && ldg != m) throw Error(ErrorCode::InvalidState, "weight_gradients: a bias needs whole rows of dg");
   int64_t width = dbias ? 1 : 0;
   for (const GradientPart& p : parts) width += p.width;
-  if ((parts.size() == 1 && !dbias) || width > m) {
+  const int64_t passes_saved = static_cast<int64_t>(parts.size()) - 1 + (dbias ? 1 : 0);
+  if (width > passes_saved * m) {
     for (const GradientPart& p : parts)
       ops.gemm(true, false, m, p.width, rows, dg, ldg, p.values, p.width, 0.0f, p.gradient, p.width);
     if (dbias) ops.device.check(ops.o.sum_rows(dg, rows, m, dbias, 0), "sum_rows");
