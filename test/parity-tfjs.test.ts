@@ -76,7 +76,7 @@ const N = 4;
 const T = 20;
 const D = 8;
 const H = 16;
-const [FILE_N, FILE_T, FILE_D, FILE_H] = [N, T, D, H];
+const FILE_SHAPE = { N, T, D, H };
 
 function makeTfLayer(c: ForwardCase): tf.layers.Layer {
   const base = { units: H, returnState: true, ...c.opts } as Record<string, unknown>;
@@ -334,7 +334,7 @@ function refOptions(c: GradCase): RefOptions {
     returnSequences: c.returnSequences,
     goBackwards: c.goBackwards ?? false,
     lengths: c.lengths,
-    ...(c.shape ?? { N, T, D, H }),
+    ...(c.shape ?? FILE_SHAPE),
   };
 }
 
@@ -435,7 +435,7 @@ const gradCases: GradCase[] = [
 describe('gradients match tfjs autodiff of the unrolled cell equations', () => {
   for (const c of gradCases) {
     it(c.name, async () => {
-      const { N, T, D, H } = c.shape ?? { N: FILE_N, T: FILE_T, D: FILE_D, H: FILE_H };
+      const { N, T, D, H } = c.shape ?? FILE_SHAPE;
       const rng = new Rng(c.seed);
       const k = rkKind(c.kind);
       const isLstm = k === 'lstm';

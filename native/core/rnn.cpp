@@ -103,15 +103,15 @@ struct GradientPart {
 // columns of dg (ldg apart). As one GEMM, dg, the largest operand, is read once, where a GEMM
 // per part and a column sum for the bias would each read it again; the parts are then copied
 // side by side, which is done only while that copy is no wider than the passes over dg it
-// saves (a wide input, D > G·H, takes a GEMM each). dbias may be null; with a bias, dg's
-// rows are whole (ldg == m).
+// saves (none for a lone part without bias; a wide input, D > G·H, takes a GEMM each).
+// dbias may be null; with a bias, dg's rows are whole (ldg == m).
 void weight_gradients(const Ops& ops, const float* dg, int64_t ldg, int64_t m, int64_t rows,
                       std::initializer_list<GradientPart> parts, float* dbias) {
   if (dbias && ldg != m) throw Error(ErrorCode::InvalidState, "weight_gradients: a bias needs whole rows of dg");
   int64_t width = dbias ? 1 : 0;
   for (const GradientPart& p : parts) width += p.width;
   const int64_t passes_saved = static_cast<int64_t>(parts.size()) - 1 + (dbias ? 1 : 0);
-  if (width > passes_saved * m) {
+  if (passes_saved == 0 || width > passes_saved * m) {
     for (const GradientPart& p : parts)
       ops.gemm(true, false, m, p.width, rows, dg, ldg, p.values, p.width, 0.0f, p.gradient, p.width);
     if (dbias) ops.device.check(ops.o.sum_rows(dg, rows, m, dbias, 0), "sum_rows");
@@ -480,9 +480,10 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
   } else {
     const float* h = rs.states_h.floats();
     float* dbias_w = params.bias_w ? g.dbias_w.data() : nullptr;
+    float* dbias_r = params.bias_w ? g.dbias_r.data() : nullptr;
     if (gru_after) {  // the candidate's recurrent side has gradients of its own
       weight_gradients(ops, dgx.floats(), GH, GH, TN, {{x_tm.floats(), D, g.dw.data()}}, dbias_w);
-      weight_gradients(ops, dgh, GH, GH, TN, {{h, H, g.dr.data()}}, params.bias_w ? g.dbias_r.data() : nullptr);
+      weight_gradients(ops, dgh, GH, GH, TN, {{h, H, g.dr.data()}}, dbias_r);
     } else if (gru_before) {  // the candidate's rows multiply r⊙h
       weight_gradients(ops, dgx.floats(), GH, GH, TN, {{x_tm.floats(), D, g.dw.data()}}, dbias_w);
       weight_gradients(ops, dgh, GH, 2 * H, TN, {{h, H, g.dr.data()}}, nullptr);
@@ -491,7 +492,7 @@ RnnGradients rnn_backward(const RnnReserve& rs, const Tensor& d_output, const Te
       weight_gradients(ops, dgx.floats(), GH, GH, TN, {{x_tm.floats(), D, g.dw.data()}, {h, H, g.dr.data()}}, dbias_w);
     }
     if (dbias_w && dgh == dgx.floats())  // the same gradients on both sides
-      ops.copy(g.dbias_r.data(), dbias_w, GH * sizeof(float), RK_DEVICE_TO_DEVICE);
+      ops.copy(dbias_r, dbias_w, GH * sizeof(float), RK_DEVICE_TO_DEVICE);
   }
 
   // dx in processing order, then back to the caller's [N,T,D] order.

@@ -100,9 +100,7 @@ int64_t source_step(const int32_t* lengths, int64_t n, int64_t t, int64_t steps,
 
 int permute_steps(const float* src, float* dst, int64_t batch, int64_t steps, int64_t width,
                   const int32_t* lengths, int32_t reverse, int32_t to_time_major) {
-  ThreadPool& pool = ThreadPool::instance();
-  pool.run([&](int index, int count) {
-    const Range part = split_range(steps, 1, index, count);
+  copy_in_parts(steps, 1, static_cast<double>(batch) * steps * width, [&](Range part) {
     for (int64_t t = part.begin; t < part.end; ++t)
       for (int64_t n = 0; n < batch; ++n) {
         const int64_t s = source_step(lengths, n, t, steps, reverse != 0);
@@ -115,7 +113,7 @@ int permute_steps(const float* src, float* dst, int64_t batch, int64_t steps, in
         else
           std::memcpy(out, to_time_major ? src + bm : src + tm, width * sizeof(float));
       }
-  }, pool.parts_for(static_cast<double>(batch) * steps * width, ThreadPool::kMinCopiesPerPart));
+  });
   return 0;
 }
 
@@ -342,12 +340,10 @@ int clamp(const float* x, float lo, float hi, float* out, size_t count) {
 // Large blocks on the pool: a training step's weight gradients copy megabytes here.
 int copy_2d(const float* src, int64_t src_pitch, float* dst, int64_t dst_pitch, int64_t rows,
             int64_t width) {
-  ThreadPool& pool = ThreadPool::instance();
-  pool.run([&](int index, int count) {
-    const Range r = split_range(rows, 1, index, count);
+  copy_in_parts(rows, 1, static_cast<double>(rows) * width, [&](Range r) {
     for (int64_t i = r.begin; i < r.end; ++i)
       std::memcpy(dst + i * dst_pitch, src + i * src_pitch, width * sizeof(float));
-  }, pool.parts_for(static_cast<double>(rows) * width, ThreadPool::kMinCopiesPerPart));
+  });
   return 0;
 }
 

@@ -79,16 +79,14 @@ void pack_a(bool trans_a, const float* a, int64_t lda, int64_t row0, int64_t row
 
 void transpose(const float* src, int64_t rows, int64_t cols, int64_t src_pitch, float* dst, int64_t dst_pitch) {
   constexpr int64_t kTile = 16;
-  ThreadPool& pool = ThreadPool::instance();
-  pool.run([&](int index, int count) {
-    const Range tiles = split_range(rows, kTile, index, count);
+  copy_in_parts(rows, kTile, static_cast<double>(rows) * cols, [&](Range tiles) {
     for (int64_t r0 = tiles.begin; r0 < tiles.end; r0 += kTile)
       for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
         const int64_t r1 = std::min(rows, r0 + kTile), c1 = std::min(cols, c0 + kTile);
         for (int64_t c = c0; c < c1; ++c)
           for (int64_t r = r0; r < r1; ++r) dst[c * dst_pitch + r] = src[r * src_pitch + c];
       }
-  }, pool.parts_for(static_cast<double>(rows) * cols, ThreadPool::kMinCopiesPerPart));
+  });
 }
 
 namespace {
@@ -174,12 +172,8 @@ void run_gemm(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const 
 size_t packed_b_bytes(int64_t k, int64_t n) { return static_cast<size_t>(panel_count(n) * kPanel * k) * sizeof(float); }
 
 void pack_b(bool trans_b, int64_t k, int64_t n, const float* b, int64_t ldb, float* packed) {
-  const int64_t panels = panel_count(n);
-  ThreadPool& pool = ThreadPool::instance();
-  pool.run([&](int index, int count) {
-    const Range q = split_range(panels, 1, index, count);
-    pack_b_panels(trans_b, k, n, b, ldb, packed, q.begin, q.end);
-  }, pool.parts_for(static_cast<double>(k) * n, ThreadPool::kMinCopiesPerPart));
+  copy_in_parts(panel_count(n), 1, static_cast<double>(k) * n,
+                [&](Range q) { pack_b_panels(trans_b, k, n, b, ldb, packed, q.begin, q.end); });
 }
 
 void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, const float* a, int64_t lda,

@@ -36,8 +36,6 @@ class ThreadPool {
   // How many parts `work` is worth splitting into when each part should have at least
   // `min_per_part` of it: 1 (run on the caller, no hand-off) up to max_parts().
   int parts_for(double work, double min_per_part) const;
-  // Floats a copy needs per part to be worth a hand-off (a few microseconds).
-  static constexpr double kMinCopiesPerPart = 1 << 16;
   // The most parts worth cutting independent work into: threads(), or kCrowdedParts times
   // that while the pool is crowded (some thread recently did not get its core), so that
   // the threads that do run can claim the parts of one that does not.
@@ -145,6 +143,19 @@ inline Range split_range(int64_t total, int64_t grain, int index, int count) {
   const int64_t units = (total + grain - 1) / grain;
   const int64_t b = units * index / count * grain, e = units * (index + 1) / count * grain;
   return {b < total ? b : total, e < total ? e : total};
+}
+
+// Runs body(range) over [0, total) cut into ranges aligned to `grain`, as many as a memory
+// pass over `floats` floats is worth (copies, permutes, transposes, packing): below 64K
+// floats a part, a hand-off costs more than it saves and the caller does it all.
+template <typename F>
+void copy_in_parts(int64_t total, int64_t grain, double floats, F&& body) {
+  constexpr double kMinFloatsPerPart = 1 << 16;
+  ThreadPool& pool = ThreadPool::instance();
+  pool.run([&](int index, int count) {
+    const Range r = split_range(total, grain, index, count);
+    if (r.begin < r.end) body(r);
+  }, pool.parts_for(floats, kMinFloatsPerPart));
 }
 
 }  // namespace rk::cpu
