@@ -30,6 +30,7 @@ constexpr int kSliceVectors = 4;
 // One or two rows take a whole panel per pass (8 or 16 accumulators, 8 B vectors).
 template <int R>
 constexpr int kSlicesPerPass = R <= 2 ? 2 : 1;
+constexpr int64_t kPrefetchDepthAhead = 0;
 // GCC leaves the loops over 4-vector slices rolled by its size limits, and the accumulators
 // in memory; unrolled whole, each is a scalar it keeps in a register.
 #define RK_UNROLL_REGISTERS _Pragma("GCC unroll 32")
