@@ -17,9 +17,10 @@
 // Versions: a table says which layout it has in `abi_version`. Each version only appends
 // entries at the end of rk_device_ops; a version 1 table ends at RK_DEVICE_OPS_V1_SIZE, a
 // version 2 table at RK_DEVICE_OPS_V2_SIZE, a version 3 one at RK_DEVICE_OPS_V3_SIZE, and the
-// core treats every later entry as null. Optional entries (null allowed) say so and
-// name the core's fallback; every other entry is mandatory and the loader rejects a table
-// where one is null.
+// core treats every later entry as null. Version 5 adds no entry: it extends
+// rk_recurrent_forward_args, whose new fields the core sets only for tables of version 5 on.
+// Optional entries (null allowed) say so and name the core's fallback; every other entry is
+// mandatory and the loader rejects a table where one is null.
 #ifndef RNNKIT_CORE_DEVICE_ABI_H
 #define RNNKIT_CORE_DEVICE_ABI_H
 
@@ -30,7 +31,7 @@
 extern "C" {
 #endif
 
-#define RK_DEVICE_ABI_VERSION 4
+#define RK_DEVICE_ABI_VERSION 5
 // The oldest table layout the core still loads.
 #define RK_DEVICE_ABI_MIN_VERSION 1
 
@@ -141,6 +142,15 @@ typedef struct rk_recurrent_forward_args {
   int64_t output_step;  // in output (H for sequences, 0 for the last-step output)
   const void* recurrent;  // pack_recurrent of the R rows multiplied with h_prev
   const void* candidate;  // classic GRU: pack_recurrent of R_n (gates = 1)
+  // Since version 5. With x set, the device computes the input projection itself, a block of
+  // block_steps steps at a time, so that it is still in cache when the steps read it: step.xw
+  // is then scratch for one block (block_steps·N·G·H floats) instead of every step's
+  // projection. x: [steps, N, input_size] in processing order; input: op(B) = Wᵀ
+  // [input_size, G·H] prepared by pack_b. Null x: step.xw holds every step's projection.
+  const float* x;
+  int64_t input_size;
+  const void* input;
+  int64_t block_steps;
 } rk_recurrent_forward_args;
 
 // Every timestep of a backward pass in one launch (the fused form of the per-step

@@ -1,5 +1,7 @@
 #include "rnn.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <initializer_list>
 #include <string>
 
@@ -226,6 +228,33 @@ size_t RnnWeights::bytes() const {
          candidate_.packed.bytes();
 }
 
+namespace {
+
+// Whether the device's fused recurrence can compute the input projection a block of steps
+// at a time (device ABI version 5 on, and the input weights packed for it).
+bool in_loop_projection(const RnnWeights& weights) {
+  return weights.fused() && weights.device().ops().abi_version >= 5 && weights.input_t().is_packed();
+}
+
+// Steps per block of the input projection computed inside the recurrence: a block of about
+// kProjectionBlockBytes stays in L2 until its steps read it, where the projection of every
+// step at once went out to memory and came back (at (32,100,128,256) 13 MB for an LSTM); at
+// least kMinProjectionRows rows, for the GEMM's sake. RNNKIT_CPU_PROJECTION_STEPS sets it
+// (tests, measurements).
+int64_t projection_block_steps(int64_t batch, int64_t gates_units, int64_t steps) {
+  constexpr int64_t kProjectionBlockBytes = 256 * 1024, kMinProjectionRows = 48;
+  static const int64_t forced = [] {
+    const char* env = std::getenv("RNNKIT_CPU_PROJECTION_STEPS");
+    return env ? std::atoll(env) : 0;
+  }();
+  const int64_t by_bytes = kProjectionBlockBytes / (batch * gates_units * static_cast<int64_t>(sizeof(float)));
+  const int64_t by_rows = (kMinProjectionRows + batch - 1) / batch;
+  const int64_t block = forced > 0 ? forced : std::max({int64_t{1}, by_bytes, by_rows});
+  return std::min(block, steps);
+}
+
+}  // namespace
+
 RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeights> weights, const Tensor& x,
                              const Tensor* h0, const Tensor* c0,
                              const std::vector<int32_t>& lengths_in, bool training) {
@@ -269,12 +298,16 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
   reserve->device_lengths = upload_lengths(ops, lengths);
   const int32_t* dev_len = reserve->device_lengths.ints();
 
-  // Input projection over all steps at once, in time-major processing order.
+  // The input projection, in time-major processing order: over all steps at once, or by the
+  // fused recurrence a block of steps at a time (in_loop_projection).
   DeviceBuffer x_tm = make_floats(device, x.size());
   ops.permute(x.data(), x_tm.floats(), N, T, D, dev_len, desc.go_backwards, true);
-  DeviceBuffer xw = make_floats(device, gates_count);
-  ops.gemm_packed(T * N, GH, D, x_tm.floats(), D, weights->input_t(), 0.0f, xw.floats(), GH);
-  x_tm.reset();
+  const int64_t block_steps = in_loop_projection(*weights) ? projection_block_steps(N, GH, T) : T;
+  DeviceBuffer xw = make_floats(device, block_steps * N * GH);  // <= gates_count
+  if (block_steps == T) {
+    ops.gemm_packed(T * N, GH, D, x_tm.floats(), D, weights->input_t(), 0.0f, xw.floats(), GH);
+    x_tm.reset();
+  }
 
   // Training keeps every step's state; inference ping-pongs between two slots.
   const int64_t state_slots = training ? T + 1 : 2;
@@ -306,7 +339,7 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
 
   auto step_args = [&](int64_t t) {
     auto a = cell_args<rk_cell_forward_args>(desc, N, t);
-    a.xw = xw.floats() + t * N * GH;
+    a.xw = xw.floats() + (t % block_steps) * N * GH;
     a.hr = hr.floats();
     a.bias_w = bias_w;
     a.bias_r = bias_r;
@@ -335,6 +368,12 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
     f.output_step = sequence ? H : 0;
     f.recurrent = weights->fused_recurrent().data();
     f.candidate = weights->fused_candidate().data();
+    if (block_steps < T) {
+      f.x = x_tm.floats();
+      f.input_size = D;
+      f.input = weights->input_t().packed.data();
+      f.block_steps = block_steps;
+    }
     device.check(ops.o.recurrent_forward(&f), "recurrent_forward");
   } else {
     for (int64_t t = 0; t < T; ++t) {

@@ -187,6 +187,16 @@ void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, c
   run_gemm(trans_a, m, n, k, alpha, a, lda, packed_b, beta, c, ldc);
 }
 
+void gemm_packed_b_here(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* packed_b, float* c,
+                        int64_t ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k <= 0) {
+    for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    return;
+  }
+  gemm_part(active_kernels(), false, 0, m, 0, panel_count(n), n, k, 1.0f, a, lda, packed_b, 0.0f, c, ldc);
+}
+
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc) {
   if (m <= 0 || n <= 0) return;

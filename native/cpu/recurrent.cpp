@@ -5,6 +5,7 @@
 #include <string>
 
 #include "../core/cell_math.h"
+#include "gemm.h"
 #include "isa.h"
 #include "kernels.h"
 #include "thread_pool.h"
@@ -77,6 +78,9 @@ class Member {
       : by_rows_(by_rows), batch_(batch), hidden_(hidden), index_(index), count_(count),
         share_(share_of(by_rows, batch, hidden, index, count)) {}
   const Share& share() const { return share_; }
+  bool by_rows() const { return by_rows_; }
+  // This member's part of [0, total) cut in `grain`s among the team as it stands.
+  Range part(int64_t total, int64_t grain) const { return split_range(total, grain, index_, count_); }
   // Meets the team where the share says so. False: this thread leaves the recurrence (the
   // team ended after a stall); the caller, which always stays, then shares it alone.
   bool meet() {
@@ -160,6 +164,27 @@ rk_cell_backward_args rows_of(rk_cell_backward_args a, Range rows) {
   return a;
 }
 
+// This member's part of the input projection of steps [t, t + steps) into args.step.xw: its
+// own rows when split by rows; else a share of the block's rows, which the cells of every
+// member read, so the caller meets the team after it.
+void project_block(const rk_recurrent_forward_args& args, const Member& member, int64_t mr, int64_t t,
+                   int64_t steps) {
+  const rk_cell_forward_args& first = args.step;
+  const int64_t N = first.batch, D = args.input_size, GH = gate_count(first.cell) * first.hidden;
+  const auto* input = static_cast<const float*>(args.input);
+  float* xw = const_cast<float*>(first.xw);
+  if (member.by_rows()) {
+    const Range rows = member.share().rows;
+    for (int64_t s = 0; s < steps; ++s)
+      gemm_packed_b_here(rows.end - rows.begin, GH, D, args.x + ((t + s) * N + rows.begin) * D, D, input,
+                         xw + (s * N + rows.begin) * GH, GH);
+    return;
+  }
+  const Range rows = member.part(steps * N, mr);
+  gemm_packed_b_here(rows.end - rows.begin, GH, D, args.x + (t * N + rows.begin) * D, D, input, xw + rows.begin * GH,
+                     GH);
+}
+
 }  // namespace
 
 bool fused_enabled() {
@@ -197,14 +222,20 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
   // All state slots live in one buffer; step 0's h_prev (c_prev) is its start.
   float* const h_states = const_cast<float*>(first.h_prev);
   float* const c_states = const_cast<float*>(first.c_prev);
+  const bool projects = args.x != nullptr;
+  const int64_t block = projects ? std::max<int64_t>(1, args.block_steps) : args.steps;
   share_recurrence(N, H, G, args.steps, [&](Member member) {
     const Share& share = member.share();
     const int64_t rows = share.rows.end - share.rows.begin;
     if (rows <= 0) return;  // only when splitting by rows: no meetings to attend
     for (int64_t t = 0; t < args.steps; ++t) {
+      if (projects && t % block == 0) {
+        project_block(args, member, kern.mr, t, std::min(block, args.steps - t));
+        if (!member.meet()) return;  // the cells read every member's rows of the block
+      }
       rk_cell_forward_args a = first;
       a.step = t;
-      a.xw = first.xw + t * N * GH;
+      a.xw = first.xw + (t % block) * N * GH;
       a.h_prev = h_states + (t % args.state_slots) * slot;
       a.h_next = h_states + ((t + 1) % args.state_slots) * slot;
       if (c_states) {

@@ -45,6 +45,9 @@ export function cpuPathProject({ isa, threads, fused = true, split }: CpuPath, i
         // The units split as a team of every thread, which ends mid-run at its 7th meeting:
         // the caller takes over a member's work as after a stall.
         ...(split === 'units' ? { RNNKIT_CPU_TEAM_ENDS_AT: '7' } : {}),
+        // The suites' shapes fit one projection block: blocks of a few steps put the input
+        // projection inside the fused recurrence (by rows, as a team's share, on one thread).
+        ...(fused && (split || threads === 1) ? { RNNKIT_CPU_PROJECTION_STEPS: split ? '3' : '2' } : {}),
       },
       setupFiles: ['test/helpers/cpu-path.ts'],
     },
