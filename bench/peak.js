@@ -17,17 +17,16 @@ const fs = require('fs');
 const os = require('os');
 const path = require('path');
 
-const SOURCE = path.join(__dirname, 'fma-probe.c');
-
-/** Compiles the probe once per source version into the temp dir; null without a compiler. */
-function probeBinary() {
-  const src = fs.readFileSync(SOURCE);
+/** Compiles a probe (`name`.c here) once per source version into the temp dir; null without a compiler. */
+function probeBinary(name = 'fma-probe') {
+  const source = path.join(__dirname, `${name}.c`);
+  const src = fs.readFileSync(source);
   const hash = crypto.createHash('sha1').update(src).digest('hex').slice(0, 12);
-  const bin = path.join(os.tmpdir(), `rnnkit-fma-probe-${hash}`);
+  const bin = path.join(os.tmpdir(), `rnnkit-${name}-${hash}`);
   if (fs.existsSync(bin)) return bin;
   for (const cc of [process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean)) {
     try {
-      execFileSync(cc, ['-O2', '-pthread', '-o', bin, SOURCE], { stdio: 'pipe' });
+      execFileSync(cc, ['-O2', '-pthread', '-o', bin, source], { stdio: 'pipe' });
       return bin;
     } catch {
       // try the next compiler
@@ -65,17 +64,42 @@ function addonProbes(rk, isas, threadCounts, seconds) {
 }
 
 /**
+ * How fast this CPU reads weights that stay in its cache: bench/cache-probe.c for each of
+ * `sizes` ({ threads, bytes }: each thread reads its own `bytes`), as { threads, bytes, gbs }
+ * (GB/s of all threads together), and the probe processes' CPU time.
+ */
+function probeCacheReads(sizes, seconds) {
+  const reads = [];
+  let cpuSeconds = 0;
+  const bin = sizes.length ? probeBinary('cache-probe') : null;
+  for (const { threads, bytes } of bin ? sizes : []) {
+    try {
+      const out = execFileSync(bin, [String(threads), String(bytes), String(seconds)], { encoding: 'utf8', stdio: 'pipe' });
+      const [gbs, cpu] = out.trim().split(/\s+/).map(Number);
+      cpuSeconds += cpu || 0;
+      if (Number.isFinite(gbs) && gbs > 0) reads.push({ threads, bytes, gbs });
+    } catch {
+      // a size the probe refuses is reported as not measured
+    }
+  }
+  return { reads, cpuSeconds };
+}
+
+/**
  * One round of probes: both probes, every ISA of `isas`, every thread count.
  * @param {object} rk the rnnkit module
  * @param {string[]} isas the instruction sets the bench measures rnnkit with
  * @param {number[]} threadCounts
  * @param {boolean} quick shorter probes
- * @returns {{probes: object[], childCpuSeconds: number}}
+ * @param {{threads: number, bytes: number}[]} [cacheSizes] the cache reads to probe too
+ * @returns {{probes: object[], cacheReads: object[], childCpuSeconds: number}}
  */
-function probePeaks(rk, isas, threadCounts, quick) {
+function probePeaks(rk, isas, threadCounts, quick, cacheSizes = []) {
   const probes = [];
   let childCpuSeconds = 0; // the probe processes' CPU time, not to be mistaken for foreign load
   const seconds = quick ? 0.15 : 0.4;
+  const cache = probeCacheReads(cacheSizes, seconds);
+  childCpuSeconds += cache.cpuSeconds;
   probes.push(...addonProbes(rk, isas, threadCounts, seconds));
   const bin = probeBinary();
   if (bin) {
@@ -89,7 +113,7 @@ function probePeaks(rk, isas, threadCounts, quick) {
       }
     }
   }
-  return { probes, childCpuSeconds };
+  return { probes, cacheReads: cache.reads, childCpuSeconds };
 }
 
 /**
@@ -127,4 +151,14 @@ function summarizePeaks(probes, isas, threadCounts, rounds) {
   return { byIsa, peak, probes, note, warnings };
 }
 
-module.exports = { probePeaks, summarizePeaks };
+/** The best cache read rate per thread count and size over any number of probe rounds. */
+function bestCacheReads(reads) {
+  const best = new Map();
+  for (const r of reads) {
+    const key = `${r.threads}/${r.bytes}`;
+    if (!best.has(key) || best.get(key).gbs < r.gbs) best.set(key, r);
+  }
+  return [...best.values()];
+}
+
+module.exports = { probePeaks, summarizePeaks, bestCacheReads };

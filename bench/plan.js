@@ -6,6 +6,8 @@
  * Everything tunable lives here.
  */
 
+const { GATES } = require('./data');
+
 const THREAD_COUNTS = [1, 2];
 
 const s = (N, T, D, H) => ({ N, T, D, H });
@@ -33,6 +35,25 @@ const isShape = (row, N, T, D, H) => row.shape.N === N && row.shape.T === T && r
 /** Issue 11's compute-bound shapes (judged against the FMA peak) and latency shapes (judged against ORT). */
 const isComputeBound = (row) => isShape(row, 32, 100, 128, 256) || isShape(row, 64, 50, 256, 512);
 const isLatency = (row) => row.shape.N === 1 || isShape(row, 16, 200, 32, 64);
+
+/** Bytes of recurrent weights a step of `row` reads (G·H·H floats). */
+const recurrentBytes = (row) => 4 * GATES[row.cell] * row.shape.H * row.shape.H;
+
+/**
+ * The cache reads bench/cache-probe.c measures: for each N = 1 row, a step's recurrent
+ * weights on one thread, and half of them on each of two (a step of N = 1 is little more
+ * than reading them; bench/targets.js sets the figure beside a missed N = 1 target).
+ */
+function cacheReadSizes(rows) {
+  const sizes = new Map();
+  for (const row of rows.filter((r) => r.shape.N === 1)) {
+    for (const threads of THREAD_COUNTS) {
+      const bytes = Math.ceil(recurrentBytes(row) / threads);
+      sizes.set(`${threads}/${bytes}`, { threads, bytes });
+    }
+  }
+  return [...sizes.values()];
+}
 
 /**
  * The vector instruction sets the bench measures rnnkit with by default: every one the
@@ -132,4 +153,4 @@ const CONTENTION = {
 /** Relative L2 error allowed between any implementation and rnnkit. */
 const TOLERANCE = 1e-4;
 
-module.exports = { THREAD_COUNTS, ROWS, SCALING, TIMING, ROUNDS, CONTENTION, TOLERANCE, skipOf, implsFor, defaultIsas, rnnkitKey, isShape, isComputeBound, isLatency };
+module.exports = { THREAD_COUNTS, ROWS, recurrentBytes, cacheReadSizes, SCALING, TIMING, ROUNDS, CONTENTION, TOLERANCE, skipOf, implsFor, defaultIsas, rnnkitKey, isShape, isComputeBound, isLatency };

@@ -16,7 +16,7 @@ const plan = require('./plan');
 const rnnkit = require('./peers/rnnkit');
 const ort = require('./peers/ort');
 const tfjs = require('./peers/tfjs');
-const { probePeaks, summarizePeaks } = require('./peak');
+const { probePeaks, summarizePeaks, bestCacheReads } = require('./peak');
 const { parseArgs, chooseIsas, UsageError, USAGE } = require('./args');
 const { runContention } = require('./contention');
 const { benchRows, benchScaling, predictSkipped } = require('./suite');
@@ -83,7 +83,7 @@ async function main() {
   const probeRound = async () => {
     log(`measuring the FMA peak...\n`);
     const { result, foreignCores } = await machine.watchLoad(
-      async () => probePeaks(rnnkit.rk, isas, plan.THREAD_COUNTS, quick),
+      async () => probePeaks(rnnkit.rk, isas, plan.THREAD_COUNTS, quick, plan.cacheReadSizes(plan.ROWS)),
       (p) => p.childCpuSeconds,
     );
     peakRounds.push({ ...result, foreignCores });
@@ -94,6 +94,7 @@ async function main() {
   const peaks = summarizePeaks(peakRounds.flatMap((r) => r.probes), isas, plan.THREAD_COUNTS, peakRounds.length);
   peaks.childCpuSeconds = peakRounds.reduce((sum, r) => sum + r.childCpuSeconds, 0);
   peaks.foreignCores = Math.max(...peakRounds.map((r) => r.foreignCores));
+  peaks.cacheReads = bestCacheReads(peakRounds.flatMap((r) => r.cacheReads));
   m.tfjsWasmThreads = ctx.tfjsWasmThreads ?? null;
 
   // Scaling runs with the best ISA measured, at the highest thread count rnnkit supports in this build.

@@ -9,7 +9,7 @@
  */
 
 const { BUSY_CORES } = require('./machine');
-const { rnnkitKey, isComputeBound, isLatency } = require('./plan');
+const { rnnkitKey, isComputeBound, isLatency, recurrentBytes } = require('./plan');
 
 const ok = (r) => r && r.status === 'ok';
 const busy = (r) => r?.foreignCores > BUSY_CORES;
@@ -111,7 +111,7 @@ function perStep(row, ms) {
  * itself is the limit; below it, the time per step (a recurrence is a chain of small
  * dependent steps).
  */
-function ratioLimit(row, d, goal, peak) {
+function ratioLimit(row, d, goal, peak, cacheReads = []) {
   const ort = best(row, ['ort-1t', 'ort-2t']);
   const needMs = ort.ms / goal;
   const needPct = pctOf(row, needMs, peak[2]);
@@ -120,7 +120,23 @@ function ratioLimit(row, d, goal, peak) {
     `needs ≤ ${needMs.toPrecision(3)} ms = ${fmtPct(needPct)} of the ${d.isa} 2-thread peak ` +
     `(rnnkit runs at ${fmtPct(pctOf(row, d.rkBest.ms, peak[2]))}, ORT at ${fmtPct(pctOf(row, ort.ms, peak[2]))})`;
   if (needPct !== null && needPct > 100) return `${needs}: beyond the ${d.isa} FMA peak`;
-  return `${needs}; per step: ≤ ${perStep(row, needMs)} µs needed, rnnkit takes ${perStep(row, d.rkBest.ms)} µs for an N×H = ${N}×${H} step`;
+  return `${needs}; per step: ≤ ${perStep(row, needMs)} µs needed, rnnkit takes ${perStep(row, d.rkBest.ms)} µs for an N×H = ${N}×${H} step${weightReadLimit(row, cacheReads)}`;
+}
+
+/**
+ * At N = 1 a step is little more than a read of all the recurrent weights: the least time
+ * this CPU's cache takes to deliver them (bench/cache-probe.c, at the thread count that
+ * reads them fastest), or '' where it was not measured.
+ */
+function weightReadLimit(row, cacheReads) {
+  if (row.shape.N !== 1) return '';
+  const bytes = recurrentBytes(row);
+  const fastest = cacheReads
+    .filter((r) => r.bytes === Math.ceil(bytes / r.threads))
+    .map((r) => ({ ...r, us: (bytes / (r.gbs * 1e9)) * 1e6 }))
+    .sort((a, b) => a.us - b.us)[0];
+  if (!fastest) return '';
+  return `; reading the step's ${(bytes / 1024).toFixed(0)} KB of recurrent weights alone takes ${fastest.us.toPrecision(3)} µs at the ${fastest.gbs.toFixed(0)} GB/s this CPU's cache delivers on ${fastest.threads} thread${fastest.threads > 1 ? 's' : ''} (bench/cache-probe.c)`;
 }
 
 /** What a missed 1-thread share of the peak would take: the time per step needed and taken. */
@@ -175,9 +191,9 @@ function targetsOf(rows, peaks, isa) {
     if (row.mode === 'forward') {
       const vsOrt = d.vsOrt && !d.vsOrt.predicted ? d.vsOrt.x : null;
       const never = GOALS.neverSlower;
-      out.push(judge(`forward ≥ ${never.toFixed(1)}x ORT best`, row, d, vsOrt, never, times, ortTrust, () => ratioLimit(row, d, never, peak)));
+      out.push(judge(`forward ≥ ${never.toFixed(1)}x ORT best`, row, d, vsOrt, never, times, ortTrust, () => ratioLimit(row, d, never, peak, peaks.cacheReads)));
       const goal = latencyGoal(row);
-      if (goal) out.push(judge(`forward ≥ ${goal}x ORT best`, row, d, vsOrt, goal, times, ortTrust, () => ratioLimit(row, d, goal, peak)));
+      if (goal) out.push(judge(`forward ≥ ${goal}x ORT best`, row, d, vsOrt, goal, times, ortTrust, () => ratioLimit(row, d, goal, peak, peaks.cacheReads)));
       if (isComputeBound(row)) {
         out.push(judge(`forward 1t ≥ ${GOALS.onePeak}% of 1-thread peak`, row, d, d.pctPeak1, GOALS.onePeak, percentOf(1), peakOk && !busy(row.results[k1]), () => oneThreadLimit(row, d, GOALS.onePeak, peak)));
         out.push(judge(`forward 2t ≥ ${GOALS.twoPeak}% of 2-thread peak`, row, d, d.pctPeak2, GOALS.twoPeak, percentOf(2), peakOk && !busy(row.results[k1]) && !busy(row.results[k2]), () => twoThreadLimit(row, d, GOALS.twoPeak, peak, k2)));

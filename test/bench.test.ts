@@ -152,6 +152,27 @@ describe('issue 11 targets', () => {
     expect(two.limit).toMatch(/one thread's efficiency/);
   });
 
+  it("sets the time the cache takes to deliver a step's recurrent weights beside a missed N = 1 target", () => {
+    // The probe's sizes: the LSTM's and the GRU's weights (H = 128) whole on 1 thread, halved on 2.
+    expect(plan.cacheReadSizes(plan.ROWS)).toEqual([
+      { threads: 1, bytes: 4 * 4 * 128 * 128 },
+      { threads: 2, bytes: 2 * 4 * 128 * 128 },
+      { threads: 1, bytes: 3 * 4 * 128 * 128 },
+      { threads: 2, bytes: (3 * 4 * 128 * 128) / 2 },
+    ]);
+    const r = row(lstmN1, 0.3, 0.3, 0.2);
+    const cacheReads = [
+      { threads: 1, bytes: 262144, gbs: 100 },
+      { threads: 2, bytes: 131072, gbs: 262.144 },
+    ];
+    const miss = find(targets.evaluateTargets([r], { ...PEAKS, cacheReads }, ['avx2']), 'avx2', /≥ 2x ORT/, r.label);
+    expect(miss.status).toBe('MISS');
+    // 256 KB at 262.144 GB/s: 1 µs, the faster of the two thread counts.
+    expect(miss.limit).toMatch(/reading the step's 256 KB of recurrent weights alone takes 1\.00 µs at the 262 GB\/s this CPU's cache delivers on 2 threads/);
+    const without = find(targets.evaluateTargets([r], PEAKS, ['avx2']), 'avx2', /≥ 2x ORT/, r.label);
+    expect(without.limit).not.toMatch(/recurrent weights/);
+  });
+
   it('asks 2x ORT of the N = 1 LSTM and GRU, 1.5x of (16,200,32,64), 65% of the 2-thread peak in training', () => {
     expect(targets.latencyGoal(lstmN1)).toBe(2);
     expect(targets.latencyGoal(plan.ROWS[1])).toBe(2);
