@@ -8,19 +8,15 @@
  * Built by bench/peak.js with `cc -O2 -pthread` (no -march: AVX2 is chosen at run time).
  */
 #include <pthread.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "probe.h"
+
 #define SUMS 12
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 typedef float (*reader_fn)(const float *p, long floats, long passes);
 
@@ -113,9 +109,7 @@ int main(int argc, char **argv) {
     double g = run(threads);
     if (g > best) best = g;
   }
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+  double cpu = own_cpu_seconds();
   printf("%.1f %.3f\n", best, cpu);
   return 0;
 }

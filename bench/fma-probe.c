@@ -6,19 +6,15 @@
  * Built by bench/peak.js with `cc -O2 -pthread` (no -march: the ISA is chosen at run time).
  */
 #include <pthread.h>
-#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "probe.h"
+
 #define INNER 4096
 
-static double now(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 /* Each kernel runs `iters` x INNER rounds of CHAINS independent FMAs and returns a value
  * the compiler cannot discard. The chains are named variables, not an array, so that they
@@ -151,9 +147,7 @@ int main(int argc, char **argv) {
     if (g > best) best = g;
   }
   /* Its own CPU time, so that the bench can tell the probe's load from other processes'. */
-  struct rusage ru;
-  getrusage(RUSAGE_SELF, &ru);
-  double cpu = ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+  double cpu = own_cpu_seconds();
   printf("%.2f %s %.3f\n", best, isa_name, cpu);
   return 0;
 }

@@ -20,8 +20,7 @@ const path = require('path');
 /** Compiles a probe (`name`.c here) once per source version into the temp dir; null without a compiler. */
 function probeBinary(name = 'fma-probe') {
   const source = path.join(__dirname, `${name}.c`);
-  const src = fs.readFileSync(source);
-  const hash = crypto.createHash('sha1').update(src).digest('hex').slice(0, 12);
+  const hash = crypto.createHash('sha1').update(fs.readFileSync(source)).update(fs.readFileSync(path.join(__dirname, 'probe.h'))).digest('hex').slice(0, 12);
   const bin = path.join(os.tmpdir(), `rnnkit-${name}-${hash}`);
   if (fs.existsSync(bin)) return bin;
   for (const cc of [process.env.CC, 'cc', 'gcc', 'clang'].filter(Boolean)) {
