@@ -249,7 +249,7 @@ int64_t projection_block_steps(int64_t batch, int64_t input_size, int64_t gates_
     const char* env = std::getenv("RNNKIT_CPU_PROJECTION_STEPS");
     return env ? std::atoll(env) : 0;
   }();
-  if (forced <= 0 && input_size < kMinProjectionDepth) return steps;
+  if (batch <= 0 || gates_units <= 0 || (forced <= 0 && input_size < kMinProjectionDepth)) return steps;
   const int64_t by_bytes = kProjectionBlockBytes / (batch * gates_units * static_cast<int64_t>(sizeof(float)));
   const int64_t by_rows = (kMinProjectionRows + batch - 1) / batch;
   const int64_t block = forced > 0 ? forced : std::max({int64_t{1}, by_bytes, by_rows});
