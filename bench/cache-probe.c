@@ -103,13 +103,8 @@ int main(int argc, char **argv) {
   passes = 64;
   run(1);
   double per = elapsed[0] / passes;
-  passes = (long)(seconds / 3 / (per > 0 ? per : 1e-6)) + 1;
-  double best = 0;
-  for (int r = 0; r < 3; r++) {
-    double g = run(threads);
-    if (g > best) best = g;
-  }
-  double cpu = own_cpu_seconds();
-  printf("%.1f %.3f\n", best, cpu);
+  passes = rounds_for(seconds, per);
+  double best = best_of_three(run, threads);
+  printf("%.1f %.3f\n", best, own_cpu_seconds());
   return 0;
 }

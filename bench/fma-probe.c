@@ -134,20 +134,12 @@ int main(int argc, char **argv) {
     fprintf(stderr, "this CPU has no %s\n", argv[3]);
     return 3;
   }
-  /* Calibrate the round count on one thread, then keep the best of three runs (the first
-   * often pays for frequency ramp-up). */
+  /* Calibrate the round count on one thread. */
   iters = 16;
   double t0 = now();
   sink = kernel(iters);
-  double per = (now() - t0) / iters;
-  iters = (long)(seconds / 3 / (per > 0 ? per : 1e-6)) + 1;
-  double best = 0;
-  for (int r = 0; r < 3; r++) {
-    double g = run(threads);
-    if (g > best) best = g;
-  }
-  /* Its own CPU time, so that the bench can tell the probe's load from other processes'. */
-  double cpu = own_cpu_seconds();
-  printf("%.2f %s %.3f\n", best, isa_name, cpu);
+  iters = rounds_for(seconds, (now() - t0) / iters);
+  double best = best_of_three(run, threads);
+  printf("%.2f %s %.3f\n", best, isa_name, own_cpu_seconds());
   return 0;
 }
