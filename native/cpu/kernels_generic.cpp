@@ -15,6 +15,7 @@ constexpr int kSliceVectors = static_cast<int>(kPanel);  // whole panels
 template <int R>
 constexpr int kSlicesPerPass = 1;
 constexpr int64_t kPrefetchDepthAhead = 0;
+constexpr bool kNarrowGroupsInPlace = false;
 static inline float fma(float a, float b, float c) { return a * b + c; }
 
 #include "kernels_impl_micro.inc"
