@@ -19,6 +19,9 @@ constexpr int64_t kPanel = 32;
 struct Kernels {
   const char* name;
   int mr;  // rows per packed A group
+  // Whether gemm_block groups in-place A rows freely (groups of mr - 1 where that leaves no
+  // remainder of a few rows): gemm then reads blocks of few rows in place instead of packing.
+  bool narrow_groups_in_place;
   // Pointwise step for units [unit_begin, unit_end) of every row.
   void (*cell_forward)(const rk_cell_forward_args& a, int64_t unit_begin, int64_t unit_end);
   void (*cell_backward)(const rk_cell_backward_args& a, int64_t unit_begin, int64_t unit_end);
