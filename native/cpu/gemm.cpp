@@ -192,13 +192,15 @@ void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, c
 }
 
 void gemm_packed_b_here(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* packed_b, float* c,
-                        int64_t ldc) {
-  if (m <= 0 || n <= 0) return;
+                        int64_t ldc, int64_t col0, int64_t col1) {
+  if (col1 < 0 || col1 > n) col1 = n;
+  if (m <= 0 || col0 >= col1) return;
   if (k <= 0) {
-    for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc, c + i * ldc + n, 0.0f);
+    for (int64_t i = 0; i < m; ++i) std::fill(c + i * ldc + col0, c + i * ldc + col1, 0.0f);
     return;
   }
-  gemm_part(active_kernels(), false, 0, m, 0, panel_count(n), n, k, 1.0f, a, lda, packed_b, 0.0f, c, ldc);
+  gemm_part(active_kernels(), false, 0, m, col0 / kPanel, panel_count(col1), col1, k, 1.0f, a, lda, packed_b, 0.0f, c,
+            ldc);
 }
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,

@@ -29,8 +29,9 @@ void gemm_packed_b(bool trans_a, int64_t m, int64_t n, int64_t k, float alpha, c
 
 // C[m, n] = A·B for B packed by pack_b, on the calling thread alone: for callers that are
 // already one of several threads sharing a larger job. The same sums as gemm_packed_b.
+// Only columns [col0, col1) of C when given (col0 a multiple of the panel width, kPanel).
 void gemm_packed_b_here(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* packed_b, float* c,
-                        int64_t ldc);
+                        int64_t ldc, int64_t col0 = 0, int64_t col1 = -1);
 
 void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha, const float* a,
           int64_t lda, const float* b, int64_t ldb, float beta, float* c, int64_t ldc);

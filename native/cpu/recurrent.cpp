@@ -165,9 +165,11 @@ rk_cell_backward_args rows_of(rk_cell_backward_args a, Range rows) {
 }
 
 // This member's part of the input projection of steps [t, t + steps) into args.step.xw: its
-// own rows when split by rows; else a share of the block's rows, which the cells of every
-// member read, so the caller meets the team after it.
-void project_block(const rk_recurrent_forward_args& args, const Member& member, int64_t mr, int64_t t,
+// own rows when split by rows; in a team split by units, its own units of every gate where
+// whole panels hold them (H a multiple of kPanel), so that its cells read only what it
+// wrote, else a share of the block's rows, which every member's cells read. Returns
+// whether the team must meet before the cells run.
+bool project_block(const rk_recurrent_forward_args& args, const Member& member, int64_t mr, int64_t t,
                    int64_t steps) {
   const rk_cell_forward_args& first = args.step;
   const int64_t N = first.batch, D = args.input_size, GH = gate_count(first.cell) * first.hidden;
@@ -178,11 +180,19 @@ void project_block(const rk_recurrent_forward_args& args, const Member& member, 
     for (int64_t s = 0; s < steps; ++s)
       gemm_packed_b_here(rows.end - rows.begin, GH, D, args.x + ((t + s) * N + rows.begin) * D, D, input,
                          xw + (s * N + rows.begin) * GH, GH);
-    return;
+    return false;
+  }
+  const int64_t H = first.hidden;
+  if (H % kPanel == 0) {
+    const Share& share = member.share();
+    for (int64_t gate = 0; gate < GH; gate += H)
+      gemm_packed_b_here(steps * N, GH, D, args.x + t * N * D, D, input, xw, GH, gate + share.u0, gate + share.u1);
+    return false;
   }
   const Range rows = member.part(steps * N, mr);
   gemm_packed_b_here(rows.end - rows.begin, GH, D, args.x + (t * N + rows.begin) * D, D, input, xw + rows.begin * GH,
                      GH);
+  return true;
 }
 
 }  // namespace
@@ -230,8 +240,8 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
     if (rows <= 0) return;  // only when splitting by rows: no meetings to attend
     for (int64_t t = 0; t < args.steps; ++t) {
       if (projects && t % block == 0) {
-        project_block(args, member, kern.mr, t, std::min(block, args.steps - t));
-        if (!member.meet()) return;  // the cells read every member's rows of the block
+        const bool shared = project_block(args, member, kern.mr, t, std::min(block, args.steps - t));
+        if (shared && !member.meet()) return;  // the cells read every member's rows of the block
       }
       rk_cell_forward_args a = first;
       a.step = t;
