@@ -165,10 +165,10 @@ rk_cell_backward_args rows_of(rk_cell_backward_args a, Range rows) {
 }
 
 // This member's part of the input projection of steps [t, t + steps) into args.step.xw: its
-// own rows when split by rows; in a team split by units, its own units of every gate where
-// whole panels hold them (H a multiple of kPanel), so that its cells read only what it
-// wrote, else a share of the block's rows, which every member's cells read. Returns
-// whether the team must meet before the cells run.
+// own rows when split by rows; in a team of several split by units, its own units of every
+// gate where whole panels hold them (H a multiple of kPanel), so that its cells read only
+// what it wrote, else a share of the block's rows, which every member's cells read (alone:
+// all of them, in one GEMM). Returns whether the team must meet before the cells run.
 bool project_block(const rk_recurrent_forward_args& args, const Member& member, int64_t mr, int64_t t,
                    int64_t steps) {
   const rk_cell_forward_args& first = args.step;
@@ -183,8 +183,8 @@ bool project_block(const rk_recurrent_forward_args& args, const Member& member, 
     return false;
   }
   const int64_t H = first.hidden;
-  if (H % kPanel == 0) {
-    const Share& share = member.share();
+  const Share& share = member.share();
+  if (share.meet && H % kPanel == 0) {
     for (int64_t gate = 0; gate < GH; gate += H)
       gemm_packed_b_here(steps * N, GH, D, args.x + t * N * D, D, input, xw, GH, gate + share.u0, gate + share.u1);
     return false;
