@@ -43,7 +43,10 @@ struct Share {
 };
 
 constexpr int64_t kMinRowsPerThread = 8;
-constexpr int64_t kMinRowsPerCrowdedPart = 4;
+// 5, not 4: AVX2 runs a part of 5 rows as one group with 10 accumulators, where 4 rows (8)
+// left its FMA units short of independent work (Zen 2, (32,100,128,256) LSTM next to a busy
+// process: 1.03-1.08x the quiet 1-thread time with parts of 4 rows, 0.88-0.89x with 5).
+constexpr int64_t kMinRowsPerCrowdedPart = 5;
 // The least work per step and thread worth a meeting per step (a meeting costs a few
 // hundred nanoseconds between cores): below it one thread runs the whole recurrence.
 constexpr double kMinStepFlopsPerThread = 8 * 1024;
