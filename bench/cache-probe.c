@@ -4,7 +4,8 @@
  * 2 FLOPs per float it reads, so the rate at which the cache holding the weights delivers
  * them bounds the step, whatever the arithmetic (bench/targets.js says so for the N = 1 rows).
  * Usage: cache-probe THREADS BYTES [SECONDS]  ->  prints "GB/s CPU-SECONDS": the rate of all
- * threads together (the best of three runs) and the probe's own CPU time. 12 independent sums, so that the adds never hold the loads back.
+ * threads together (the best of three runs) and the probe's own CPU time. The reader keeps
+ * 12 independent sums, so that the adds never hold the loads back.
  * Built by bench/peak.js with `cc -O2 -pthread` (no -march: AVX2 is chosen at run time).
  */
 #include <pthread.h>
@@ -16,7 +17,6 @@
 #include "probe.h"
 
 #define SUMS 12
-
 
 typedef float (*reader_fn)(const float *p, long floats, long passes);
 

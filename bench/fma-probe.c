@@ -15,7 +15,6 @@
 
 #define INNER 4096
 
-
 /* Each kernel runs `iters` x INNER rounds of CHAINS independent FMAs and returns a value
  * the compiler cannot discard. The chains are named variables, not an array, so that they
  * stay in registers (an array of accumulators is kept in memory at -O2, and the probe then

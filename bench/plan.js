@@ -38,6 +38,8 @@ const isLatency = (row) => row.shape.N === 1 || isShape(row, 16, 200, 32, 64);
 
 /** Bytes of recurrent weights a step of `row` reads (G·H·H floats). */
 const recurrentBytes = (row) => 4 * GATES[row.cell] * row.shape.H * row.shape.H;
+/** Each thread's share of those bytes when `threads` threads read them. */
+const cacheReadBytes = (row, threads) => Math.ceil(recurrentBytes(row) / threads);
 
 /**
  * The cache reads bench/cache-probe.c measures: for each N = 1 row, a step's recurrent
@@ -48,7 +50,7 @@ function cacheReadSizes(rows) {
   const sizes = new Map();
   for (const row of rows.filter((r) => r.shape.N === 1)) {
     for (const threads of THREAD_COUNTS) {
-      const bytes = Math.ceil(recurrentBytes(row) / threads);
+      const bytes = cacheReadBytes(row, threads);
       sizes.set(`${threads}/${bytes}`, { threads, bytes });
     }
   }
@@ -153,4 +155,4 @@ const CONTENTION = {
 /** Relative L2 error allowed between any implementation and rnnkit. */
 const TOLERANCE = 1e-4;
 
-module.exports = { THREAD_COUNTS, ROWS, recurrentBytes, cacheReadSizes, SCALING, TIMING, ROUNDS, CONTENTION, TOLERANCE, skipOf, implsFor, defaultIsas, rnnkitKey, isShape, isComputeBound, isLatency };
+module.exports = { THREAD_COUNTS, ROWS, recurrentBytes, cacheReadBytes, cacheReadSizes, SCALING, TIMING, ROUNDS, CONTENTION, TOLERANCE, skipOf, implsFor, defaultIsas, rnnkitKey, isShape, isComputeBound, isLatency };

@@ -9,7 +9,7 @@
  */
 
 const { BUSY_CORES } = require('./machine');
-const { rnnkitKey, isComputeBound, isLatency, recurrentBytes } = require('./plan');
+const { rnnkitKey, isComputeBound, isLatency, recurrentBytes, cacheReadBytes } = require('./plan');
 
 const ok = (r) => r && r.status === 'ok';
 const busy = (r) => r?.foreignCores > BUSY_CORES;
@@ -132,7 +132,7 @@ function weightReadLimit(row, cacheReads) {
   if (row.shape.N !== 1) return '';
   const bytes = recurrentBytes(row);
   const fastest = cacheReads
-    .filter((r) => r.bytes === Math.ceil(bytes / r.threads))
+    .filter((r) => r.bytes === cacheReadBytes(row, r.threads))
     .map((r) => ({ ...r, us: (bytes / (r.gbs * 1e9)) * 1e6 }))
     .sort((a, b) => a.us - b.us)[0];
   if (!fastest) return '';

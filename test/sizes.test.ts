@@ -108,29 +108,31 @@ describe('empty batches give empty results quickly', () => {
   // 64 features: the fused recurrence would compute the input projection in blocks sized
   // by the batch.
   for (const cell of ['simpleRNN', 'lstm', 'gru'] as const) {
-    for (const features of [4, 64]) it(`${cell}: forward and backward on [0, 5, ${features}] (both output modes)`, async () => {
-      for (const returnSequences of [false, true]) {
-        const layer = rk.layers[cell]({ units: 3, seed: 5, returnSequences });
-        const x = rk.tensor(new Float32Array(0), [0, 5, features]);
-        const fwd = await layer.forward(x, { training: true });
-        expect(fwd.output.shape).toEqual(returnSequences ? [0, 5, 3] : [0, 3]);
-        for (const s of fwd.states) expect(s.shape).toEqual([0, 3]);
-        const dOutput = rk.tensor(new Float32Array(0), fwd.output.shape);
-        const g = await layer.backward(fwd, { dOutput });
-        expect(g.dInput.shape).toEqual([0, 5, features]);
-        // No samples, no gradient: every weight gradient is exactly zero.
-        const shapes = layer.getWeights().map((w) => {
-          const s = w.shape;
-          w.dispose();
-          return s;
-        });
-        expect(g.dWeights.map((w) => w.shape)).toEqual(shapes);
-        for (const w of g.dWeights) expect(Array.from(w.dataSync()).every((v) => v === 0)).toBe(true);
-        for (const t of [x, fwd.output, ...fwd.states, dOutput, g.dInput, ...g.dInitialState, ...g.dWeights]) t.dispose();
-        fwd.dispose();
-        layer.dispose();
-      }
-    });
+    for (const features of [4, 64]) {
+      it(`${cell}: forward and backward on [0, 5, ${features}] (both output modes)`, async () => {
+        for (const returnSequences of [false, true]) {
+          const layer = rk.layers[cell]({ units: 3, seed: 5, returnSequences });
+          const x = rk.tensor(new Float32Array(0), [0, 5, features]);
+          const fwd = await layer.forward(x, { training: true });
+          expect(fwd.output.shape).toEqual(returnSequences ? [0, 5, 3] : [0, 3]);
+          for (const s of fwd.states) expect(s.shape).toEqual([0, 3]);
+          const dOutput = rk.tensor(new Float32Array(0), fwd.output.shape);
+          const g = await layer.backward(fwd, { dOutput });
+          expect(g.dInput.shape).toEqual([0, 5, features]);
+          // No samples, no gradient: every weight gradient is exactly zero.
+          const shapes = layer.getWeights().map((w) => {
+            const s = w.shape;
+            w.dispose();
+            return s;
+          });
+          expect(g.dWeights.map((w) => w.shape)).toEqual(shapes);
+          for (const w of g.dWeights) expect(Array.from(w.dataSync()).every((v) => v === 0)).toBe(true);
+          for (const t of [x, fwd.output, ...fwd.states, dOutput, g.dInput, ...g.dInitialState, ...g.dWeights]) t.dispose();
+          fwd.dispose();
+          layer.dispose();
+        }
+      });
+    }
   }
 
   it('model.predict on [0, T, D] and a dense model on [2^31-1, 0, 4] return empty tensors in one batch', async () => {
