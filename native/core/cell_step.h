@@ -46,7 +46,7 @@ RK_HD void write_output(const rk_cell_forward_args& a, int64_t n, int64_t j, int
   Lanes<V>::store(a.output + n * a.output_stride + j, value, lanes);
 }
 
-template <typename V>
+template <typename V, bool DeferLstmOutput = false>
 RK_HD void cell_forward_units(const rk_cell_forward_args& a, int64_t n, int64_t j, int lanes) {
   using L = Lanes<V>;
   const int64_t H = a.hidden;
@@ -91,6 +91,11 @@ RK_HD void cell_forward_units(const rk_cell_forward_args& a, int64_t n, int64_t 
       store_gate(1, r.f);
       store_gate(2, r.g);
       store_gate(3, r.o);
+      if (DeferLstmOutput) {
+        // h = o·act(c) is left to lstm_output_units; o waits in h_next.
+        L::store(a.h_next + s, r.o, lanes);
+        return;
+      }
       break;
     }
     case RK_CELL_GRU_RESET_AFTER: {
@@ -116,6 +121,19 @@ RK_HD void cell_forward_units(const rk_cell_forward_args& a, int64_t n, int64_t 
     default: break;
   }
   if (!valid) h = h_prev;
+  L::store(a.h_next + s, h, lanes);
+  write_output(a, n, j, lanes, valid, h, h_prev);
+}
+
+// The second half of an LSTM step run by cell_forward_units<V, true>: h = o·act(c) from the
+// o it left in h_next and the new c, and the step's output.
+template <typename V>
+RK_HD void lstm_output_units(const rk_cell_forward_args& a, int64_t n, int64_t j, int lanes) {
+  using L = Lanes<V>;
+  const int64_t s = n * a.hidden + j;
+  const bool valid = step_is_valid(a.lengths, n, a.step);
+  const V h_prev = L::load(a.h_prev + s, lanes);
+  const V h = valid ? L::load(a.h_next + s, lanes) * activate(a.activation, L::load(a.c_next + s, lanes)) : h_prev;
   L::store(a.h_next + s, h, lanes);
   write_output(a, n, j, lanes, valid, h, h_prev);
 }

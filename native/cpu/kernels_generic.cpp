@@ -16,6 +16,7 @@ template <int R>
 constexpr int kSlicesPerPass = 1;
 constexpr int64_t kPrefetchDepthAhead = 0;
 constexpr bool kNarrowGroupsInPlace = false;
+constexpr bool kLstmOutputPass = false;
 static inline float fma(float a, float b, float c) { return a * b + c; }
 
 #include "kernels_impl_micro.inc"

@@ -32,6 +32,7 @@ template <int R>
 constexpr int kSlicesPerPass = R <= 2 ? 2 : 1;
 constexpr int64_t kPrefetchDepthAhead = 0;
 constexpr bool kNarrowGroupsInPlace = false;
+constexpr bool kLstmOutputPass = false;
 // GCC leaves the loops over 4-vector slices rolled by its size limits, and the accumulators
 // in memory; unrolled whole, each is a scalar it keeps in a register.
 #define RK_UNROLL_REGISTERS _Pragma("GCC unroll 32")
