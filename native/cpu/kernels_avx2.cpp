@@ -42,13 +42,13 @@ constexpr int64_t kPrefetchDepthAhead = 8;
 constexpr bool kNarrowGroupsInPlace = true;
 // An LSTM step is one long chain of dependent operations per run of units (the gates' exp
 // and division, then c, then act(c) and h): the core had little else in its window while
-// it waited. With h in a second pass over the row, the LSTM cell alone took 25.3 instead of
-// 29.7 µs a (32,·,·,256) step (Zen 2), the 1-thread LSTM forward 1-3% less.
+// it waited. With h in a second pass over the row, the LSTM cell alone took 24.7-26.1
+// instead of 29.7 µs a (32,·,·,256) step (Zen 2), the 1-thread LSTM forward 1-3% less.
 constexpr bool kLstmOutputPass = true;
 // Unrolled whole, the accumulators stay in registers through the stores; GCC otherwise
 // spilled all 12 to the stack around the depth loop. Together with the micro-kernel's
-// per-form copies and its outputs worked out first, one group of 6 rows against a
-// panel in L1 went from 89.6 to 94.4 GFLOP/s at depth 64, 94.7 to 97.0 at 128 (Zen 2).
+// per-form copies and its outputs worked out first, one group of 6 rows against a panel
+// in L1 went from 89.6 to 94.4 GFLOP/s at depth 64, 94.7-95.6 to 96.2-97.0 at 128 (Zen 2).
 #define RK_UNROLL_REGISTERS _Pragma("GCC unroll 32")
 // The depth loop by 4: Zen 2 predicts the exit of a loop of up to about 64 turns and
 // mispredicts that of a longer one, once per call. One 6-row group against an L1 panel:
