@@ -46,8 +46,12 @@ RK_HD void write_output(const rk_cell_forward_args& a, int64_t n, int64_t j, int
   Lanes<V>::store(a.output + n * a.output_stride + j, value, lanes);
 }
 
-template <typename V, bool DeferLstmOutput = false>
-RK_HD void cell_forward_units(const rk_cell_forward_args& a, int64_t n, int64_t j, int lanes) {
+// Split: for LSTM and GRU (reset_after), the step stops short of its last activation, which
+// cell_output_units finishes: the values it needs wait in `carry` (two slots, carry_stride
+// floats apart, for these units of this row).
+template <typename V, bool Split = false>
+RK_HD void cell_forward_units(const rk_cell_forward_args& a, int64_t n, int64_t j, int lanes,
+                              float* carry = nullptr, int64_t carry_stride = 0) {
   using L = Lanes<V>;
   const int64_t H = a.hidden;
   const int64_t G = gate_count(a.cell);
@@ -91,9 +95,8 @@ RK_HD void cell_forward_units(const rk_cell_forward_args& a, int64_t n, int64_t 
       store_gate(1, r.f);
       store_gate(2, r.g);
       store_gate(3, r.o);
-      if (DeferLstmOutput) {
-        // h = o·act(c) is left to lstm_output_units; o waits in h_next.
-        L::store(a.h_next + s, r.o, lanes);
+      if (Split) {
+        L::store(carry, r.o, lanes);
         return;
       }
       break;
@@ -102,6 +105,16 @@ RK_HD void cell_forward_units(const rk_cell_forward_args& a, int64_t n, int64_t 
       const int64_t kn = 2 * H + j;
       const V hn = L::load(a.hr + row + kn, lanes) + load_or_zero<V>(a.bias_r, kn, lanes);
       const V xn = L::load(a.xw + row + kn, lanes) + load_or_zero<V>(a.bias_w, kn, lanes);
+      if (Split) {
+        const V r = activate(a.recurrent_activation, pre(0));
+        const V z = activate(a.recurrent_activation, pre(1));
+        store_gate(0, r);
+        store_gate(1, z);
+        if (a.extra) L::store(a.extra + s, valid ? hn : zero, lanes);
+        L::store(carry, z, lanes);
+        L::store(carry + carry_stride, xn + r * hn, lanes);
+        return;
+      }
       const GruForward<V> g = gru_forward(a.activation, a.recurrent_activation, pre(0), pre(1), xn, hn, h_prev);
       h = g.h;
       store_gate(0, g.r);
@@ -125,15 +138,26 @@ RK_HD void cell_forward_units(const rk_cell_forward_args& a, int64_t n, int64_t 
   write_output(a, n, j, lanes, valid, h, h_prev);
 }
 
-// The second half of an LSTM step run by cell_forward_units<V, true>: h = o·act(c) from the
-// o it left in h_next and the new c, and the step's output.
+// The rest of a step that cell_forward_units<V, true> began: LSTM h = o·act(c) from o in
+// the carry and the new c; GRU (reset_after) n = act(x_n + r⊙h_n) and h from z and that
+// argument in the carry. Then the step's output.
 template <typename V>
-RK_HD void lstm_output_units(const rk_cell_forward_args& a, int64_t n, int64_t j, int lanes) {
+RK_HD void cell_output_units(const rk_cell_forward_args& a, int64_t n, int64_t j, int lanes, const float* carry,
+                             int64_t carry_stride) {
   using L = Lanes<V>;
-  const int64_t s = n * a.hidden + j;
+  const int64_t H = a.hidden;
+  const int64_t s = n * H + j;
   const bool valid = step_is_valid(a.lengths, n, a.step);
   const V h_prev = L::load(a.h_prev + s, lanes);
-  const V h = valid ? L::load(a.h_next + s, lanes) * activate(a.activation, L::load(a.c_next + s, lanes)) : h_prev;
+  V h = h_prev;
+  if (a.cell == RK_CELL_LSTM) {
+    if (valid) h = L::load(carry, lanes) * activate(a.activation, L::load(a.c_next + s, lanes));
+  } else {
+    const V z = L::load(carry, lanes);
+    const V n_gate = activate(a.activation, L::load(carry + carry_stride, lanes));
+    if (a.gates) L::store(a.gates + n * 3 * H + 2 * H + j, valid ? n_gate : L::splat(0.0f), lanes);
+    if (valid) h = z * h_prev + (1.0f - z) * n_gate;
+  }
   L::store(a.h_next + s, h, lanes);
   write_output(a, n, j, lanes, valid, h, h_prev);
 }

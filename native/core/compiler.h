@@ -27,12 +27,14 @@
 
 #if RK_GNU
 #define RK_FLATTEN __attribute__((flatten))
+#define RK_NOINLINE __attribute__((noinline))
 #define RK_ALWAYS_INLINE inline __attribute__((always_inline))
 #define RK_TARGET(isa) __attribute__((target(isa)))
 #define RK_PREFETCH(address, rw, locality) __builtin_prefetch(address, rw, locality)
 #define RK_EXPORT __attribute__((visibility("default")))
 #else
 #define RK_FLATTEN
+#define RK_NOINLINE __declspec(noinline)
 #define RK_ALWAYS_INLINE __forceinline
 #define RK_TARGET(isa)
 #define RK_PREFETCH(address, rw, locality) ((void)(address))

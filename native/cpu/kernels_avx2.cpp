@@ -4,6 +4,7 @@
 #if RK_GNU_X86_64
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 // Clang has no `#pragma GCC target`: it gives every function of the region the attribute
 // instead (the intrinsics' header is read first, with its own attributes).
@@ -40,11 +41,12 @@ constexpr int64_t kPrefetchDepthAhead = 8;
 // Zen 2, where 5 rows (10) nearly do. Same sums; the recurrent GEMM of a (32,100,128,256)
 // LSTM took 8.55 instead of 9.07 ms on 2 threads (Zen 2). AVX-512 not measured: off there.
 constexpr bool kNarrowGroupsInPlace = true;
-// An LSTM step is one long chain of dependent operations per run of units (the gates' exp
-// and division, then c, then act(c) and h): the core had little else in its window while
-// it waited. With h in a second pass over the row, the LSTM cell alone took 24.7-26.1
-// instead of 29.7 µs a (32,·,·,256) step (Zen 2), the 1-thread LSTM forward 1-3% less.
-constexpr bool kLstmOutputPass = true;
+// An LSTM or GRU step is one long chain of dependent operations per run of units (the
+// gates' exp and division, then c or the candidate's argument, then its tanh and h): the
+// core had little else in its window while it waited. With the last tanh and h in a second
+// pass over each 256 units of a row, the cell alone took 24.7-26.1 instead of 29.7 µs a
+// (32,·,·,256) LSTM step, 18.2-18.3 instead of 20.7-21.1 a GRU step (Zen 2).
+constexpr bool kSplitCellSteps = true;
 // Unrolled whole, the accumulators stay in registers through the stores; GCC otherwise
 // spilled all 12 to the stack around the depth loop. Together with the micro-kernel's
 // per-form copies and its outputs worked out first, one group of 6 rows against a panel

@@ -4,6 +4,7 @@
 #if RK_GNU_X86_64
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 // GCC 12 warns falsely about the AVX-512 intrinsics' undefined-value idiom.
 #if !defined(__clang__)
@@ -32,7 +33,7 @@ template <int R>
 constexpr int kSlicesPerPass = R == 1 ? 8 : R <= 3 ? 4 : R == 4 ? 3 : R <= 6 ? 2 : 1;
 constexpr int64_t kPrefetchDepthAhead = 0;
 constexpr bool kNarrowGroupsInPlace = false;
-constexpr bool kLstmOutputPass = false;
+constexpr bool kSplitCellSteps = false;
 
 #include "kernels_impl_micro.inc"
 constexpr auto& kRowsKernels = RowsTable<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12>::table;

@@ -2,6 +2,7 @@
 // compiler may vectorize for the baseline instruction set.
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "../core/cell_step.h"
 #include "kernels.h"
@@ -16,7 +17,7 @@ template <int R>
 constexpr int kSlicesPerPass = 1;
 constexpr int64_t kPrefetchDepthAhead = 0;
 constexpr bool kNarrowGroupsInPlace = false;
-constexpr bool kLstmOutputPass = false;
+constexpr bool kSplitCellSteps = false;
 static inline float fma(float a, float b, float c) { return a * b + c; }
 
 #include "kernels_impl_micro.inc"

@@ -6,6 +6,7 @@
 #if defined(__aarch64__) && defined(__ARM_NEON) && (defined(__GNUC__) || defined(__clang__))
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 // GCC's first scheduling pass (on by default for arm64) hoists the six A loads of a depth
 // step above the FMAs, which needs 34 of the 32 vector registers in the 6-row kernel and
@@ -32,7 +33,7 @@ template <int R>
 constexpr int kSlicesPerPass = R <= 2 ? 2 : 1;
 constexpr int64_t kPrefetchDepthAhead = 0;
 constexpr bool kNarrowGroupsInPlace = false;
-constexpr bool kLstmOutputPass = false;
+constexpr bool kSplitCellSteps = false;
 // GCC leaves the loops over 4-vector slices rolled by its size limits, and the accumulators
 // in memory; unrolled whole, each is a scalar it keeps in a register.
 #define RK_UNROLL_REGISTERS _Pragma("GCC unroll 32")
