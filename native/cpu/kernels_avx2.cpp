@@ -45,7 +45,7 @@ constexpr bool kNarrowGroupsInPlace = true;
 // gates' exp and division, then c or the candidate's argument, then its tanh and h): the
 // core had little else in its window while it waited. With the last tanh and h in a second
 // pass over each 256 units of a row, the cell alone took 24.7-26.1 instead of 29.7 µs a
-// (32,·,·,256) LSTM step, 18.2-18.3 instead of 20.7-21.1 a GRU step (Zen 2).
+// (32,·,·,256) LSTM step, 16.4 instead of 20.9-21.1 a GRU step (Zen 2).
 constexpr bool kSplitCellSteps = true;
 // Unrolled whole, the accumulators stay in registers through the stores; GCC otherwise
 // spilled all 12 to the stack around the depth loop. Together with the micro-kernel's
