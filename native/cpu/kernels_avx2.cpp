@@ -43,19 +43,16 @@ constexpr int64_t kPrefetchDepthAhead = 8;
 constexpr bool kNarrowGroupsInPlace = true;
 // An LSTM or GRU step is one long chain of dependent operations per run of units (the
 // gates' exp and division, then c or the candidate's argument, then its tanh and h): the
-// core had little else in its window while it waited. With the last tanh and h in a second
-// pass over each 256 units of a row, the cell alone took 24.7-26.1 instead of 29.7 µs a
-// (32,·,·,256) LSTM step, 16.4 instead of 20.9-21.1 a GRU step (Zen 2).
+// core had little else in its window while it waited. The last tanh and h run in a second
+// pass over each 256 units of a row (Zen 2: the cell's share of a forward pass fell by about
+// a sixth; the figures, from a driver outside bench/, are in the stop-22 note).
 constexpr bool kSplitCellSteps = true;
 // Unrolled whole, the accumulators stay in registers through the stores; GCC otherwise
-// spilled all 12 to the stack around the depth loop. Together with the micro-kernel's
-// per-form copies and its outputs worked out first, one group of 6 rows against a panel
-// in L1 went from 89.6 to 94.4 GFLOP/s at depth 64, 94.7-95.6 to 96.2-97.0 at 128 (Zen 2).
+// spilled all 12 to the stack around the depth loop.
 #define RK_UNROLL_REGISTERS _Pragma("GCC unroll 32")
 // The depth loop by 4: Zen 2 predicts the exit of a loop of up to about 64 turns and
-// mispredicts that of a longer one, once per call. One 6-row group against an L1 panel:
-// 100.7 -> 103.1 GFLOP/s at depth 256, 97.0 -> 100.2 at 128; the input GEMM of a
-// (32,100,128,256) LSTM 8.88 -> 8.67-8.74 ms (same sums).
+// mispredicts that of a longer one, once per call (same sums). bench/gemm-kernels.cpp: the
+// input GEMM of a (32,100,128,256) LSTM 8.88 -> 8.67-8.74 ms.
 #define RK_UNROLL_DEPTH _Pragma("GCC unroll 4")
 
 #include "kernels_impl_micro.inc"
