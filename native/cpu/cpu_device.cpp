@@ -100,20 +100,32 @@ int64_t source_step(const int32_t* lengths, int64_t n, int64_t t, int64_t steps,
 
 int permute_steps(const float* src, float* dst, int64_t batch, int64_t steps, int64_t width,
                   const int32_t* lengths, int32_t reverse, int32_t to_time_major) {
-  copy_in_parts(steps, 1, static_cast<double>(batch) * steps * width, [&](Range part) {
-    for (int64_t t = part.begin; t < part.end; ++t)
-      for (int64_t n = 0; n < batch; ++n) {
-        const int64_t s = source_step(lengths, n, t, steps, reverse != 0);
-        const int64_t tm = (t * batch + n) * width, bm = (n * steps + s) * width;
-        float* out = to_time_major ? dst + tm : dst + bm;
-        // Padded steps are written as zeros: whatever the caller left there (NaN) must not
-        // reach a product over all steps (the weight-gradient GEMMs).
-        if (lengths && t >= lengths[n])
-          std::memset(out, 0, width * sizeof(float));
-        else
-          std::memcpy(out, to_time_major ? src + bm : src + tm, width * sizeof(float));
-      }
-  });
+  auto copy_step = [&](int64_t n, int64_t t) {
+    const int64_t s = source_step(lengths, n, t, steps, reverse != 0);
+    const int64_t tm = (t * batch + n) * width, bm = (n * steps + s) * width;
+    float* out = to_time_major ? dst + tm : dst + bm;
+    // Padded steps are written as zeros: whatever the caller left there (NaN) must not
+    // reach a product over all steps (the weight-gradient GEMMs).
+    if (lengths && t >= lengths[n])
+      std::memset(out, 0, width * sizeof(float));
+    else
+      std::memcpy(out, to_time_major ? src + bm : src + tm, width * sizeof(float));
+  };
+  const double floats = static_cast<double>(batch) * steps * width;
+  // Cut by rows where the recurrence that reads the input cuts its rows: the thread that
+  // runs a part of it then mostly finds those rows in its own cache rather than in another
+  // core's (Zen 2, 2 threads on different L3s: a (32,100,128,256) SimpleRNN 2-3% faster).
+  if (splits_by_rows(batch)) {
+    copy_in_parts(batch, 1, floats, [&](Range part) {
+      for (int64_t n = part.begin; n < part.end; ++n)
+        for (int64_t t = 0; t < steps; ++t) copy_step(n, t);
+    });
+  } else {
+    copy_in_parts(steps, 1, floats, [&](Range part) {
+      for (int64_t t = part.begin; t < part.end; ++t)
+        for (int64_t n = 0; n < batch; ++n) copy_step(n, t);
+    });
+  }
   return 0;
 }
 

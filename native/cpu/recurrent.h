@@ -20,6 +20,8 @@ void recurrent_forward(const rk_recurrent_forward_args& args);
 // its units, then (after one barrier, as it needs every unit's gate gradients) the GEMM for
 // its own units of dh_prev, which is all its next step reads; split by rows, no barrier.
 void recurrent_backward(const rk_recurrent_backward_args& args);
+// Whether a recurrence over `batch` rows on the pool's threads splits its rows among them.
+bool splits_by_rows(int64_t batch);
 // Whether the fused paths are on (RNNKIT_CPU_FUSED=0 turns them off, to test the plain loop).
 bool fused_enabled();
 
