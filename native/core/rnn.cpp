@@ -239,17 +239,18 @@ bool in_loop_projection(const RnnWeights& weights) {
 // Steps per block of the input projection computed inside the recurrence: a block of about
 // kProjectionBlockBytes stays in L2 until its steps read it, where the projection of every
 // step at once went out to memory and came back (at (32,100,128,256) 13 MB for an LSTM); at
-// least kMinProjectionRows rows, for the GEMM's sake. Inputs narrower than
-// kMinProjectionDepth keep the one large GEMM (all steps): split by rows, their per-step
-// GEMMs were too shallow to pay (at (16,200,32,64) on 2 threads 1-2% slower).
+// least kMinProjectionRows rows, for the GEMM's sake. Narrow inputs too: their per-step
+// GEMMs are shallow, but the one large GEMM, split among the threads by steps, left each
+// thread of a recurrence split by rows reading half its projection from another core
+// (Zen 2, 2 threads: (64,100,32,128) LSTM 8.6-9.7 -> 7.4-7.5 ms; 1 thread no slower).
 // RNNKIT_CPU_PROJECTION_STEPS sets the block whatever the input (tests, measurements).
-int64_t projection_block_steps(int64_t batch, int64_t input_size, int64_t gates_units, int64_t steps) {
-  constexpr int64_t kProjectionBlockBytes = 256 * 1024, kMinProjectionRows = 48, kMinProjectionDepth = 64;
+int64_t projection_block_steps(int64_t batch, int64_t gates_units, int64_t steps) {
+  constexpr int64_t kProjectionBlockBytes = 256 * 1024, kMinProjectionRows = 48;
   static const int64_t forced = [] {
     const char* env = std::getenv("RNNKIT_CPU_PROJECTION_STEPS");
     return env ? std::atoll(env) : 0;
   }();
-  if (batch <= 0 || gates_units <= 0 || (forced <= 0 && input_size < kMinProjectionDepth)) return steps;
+  if (batch <= 0 || gates_units <= 0) return steps;
   const int64_t by_bytes = kProjectionBlockBytes / (batch * gates_units * static_cast<int64_t>(sizeof(float)));
   const int64_t by_rows = (kMinProjectionRows + batch - 1) / batch;
   const int64_t block = forced > 0 ? forced : std::max({int64_t{1}, by_bytes, by_rows});
@@ -305,7 +306,7 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
   // fused recurrence a block of steps at a time (in_loop_projection).
   DeviceBuffer x_tm = make_floats(device, x.size());
   ops.permute(x.data(), x_tm.floats(), N, T, D, dev_len, desc.go_backwards, true);
-  const int64_t block_steps = in_loop_projection(*weights) ? projection_block_steps(N, D, GH, T) : T;
+  const int64_t block_steps = in_loop_projection(*weights) ? projection_block_steps(N, GH, T) : T;
   DeviceBuffer xw = make_floats(device, block_steps * N * GH);  // <= gates_count
   if (block_steps == T) {
     ops.gemm_packed(T * N, GH, D, x_tm.floats(), D, weights->input_t(), 0.0f, xw.floats(), GH);
