@@ -135,7 +135,7 @@ describe.skipIf(!hasCompiler)(`backends with built plugins${hasCompiler ? '' : `
   it('reports an ABI version it does not support, with both numbers', () => {
     expectUnavailable(
       runChild(fake, 'abi-99'),
-      `the CUDA device plugin ${fake} has device ABI version 99; this rnnkit supports versions 1 to 5`,
+      `the CUDA device plugin ${fake} has device ABI version 99; this rnnkit supports versions 1 to 6`,
     );
   });
 

@@ -167,31 +167,38 @@ describe('forward: more units than one 32-unit chunk and more rows than one row 
   // A team split by units gives each thread its chunks of 32 units; with projection blocks of
   // a few steps (RNNKIT_CPU_PROJECTION_STEPS on the split paths) each member computes the
   // projection of its own units (64 units: whole chunks) or, where a chunk is partial (40),
-  // a share of a block's 6·3 rows that the others' cells read. A team forms when the pool's
-  // workers are awake: passes back to back keep them so.
+  // a share of a block's N·3 rows that the others' cells read. A team forms when the pool's
+  // workers are awake: passes back to back keep them so. Forward in time the projection reads
+  // x in place, row by row: with 7 rows a share of a block starts inside a step.
+  const shapes = [
+    { N: 6, goBackwards: true, lengths: [9, 4, 8, 7, 2, 9] },
+    { N: 7, goBackwards: false, lengths: [9, 4, 8, 7, 2, 9, 5] },
+  ];
   for (const units of [40, 64]) {
-    for (const v of makeVariants(5, units)) {
-      it(`${v.name}: ${units} units, N=6, T=9, goBackwards, lengths, initial state, 12 passes in a row`, async () => {
-        const c: ForwardCase = { cfg: { ...v.cfg, returnSequences: true, goBackwards: true }, N: 6, T: 9, lengths: [9, 4, 8, 7, 2, 9], init: true };
-        const { rng, D, weights, args, layer, tensors, opts } = setUpCase(`${v.name} ${units} units`, c);
-        // Two inputs in turn: a pass that left part of its projection unwritten would find
-        // the previous pass's values there, right for the same input but not for the other.
-        const otherX = rng.normal(c.N * c.T * D);
-        tensors.push(rk.tensor(otherX, [c.N, c.T, D]));
-        const expected = [ref.forward(c.cfg, weights, args), ref.forward(c.cfg, weights, { ...args, x: otherX })];
-        try {
-          for (let pass = 0; pass < 12; pass++) {
-            const fwd = await layer.forward(tensors[pass % 2 === 0 ? 0 : tensors.length - 1], opts);
-            try {
-              expectOutputAndStates(`pass ${pass} `, fwd, expected[pass % 2]);
-            } finally {
-              fwd.dispose();
+    for (const { N: rows, goBackwards, lengths } of shapes) {
+      for (const v of makeVariants(5, units)) {
+        it(`${v.name}: ${units} units, N=${rows}, T=9, goBackwards=${goBackwards}, lengths, initial state, 12 passes in a row`, async () => {
+          const c: ForwardCase = { cfg: { ...v.cfg, returnSequences: true, goBackwards }, N: rows, T: 9, lengths, init: true };
+          const { rng, D, weights, args, layer, tensors, opts } = setUpCase(`${v.name} ${units} units`, c);
+          // Two inputs in turn: a pass that left part of its projection unwritten would find
+          // the previous pass's values there, right for the same input but not for the other.
+          const otherX = rng.normal(c.N * c.T * D);
+          tensors.push(rk.tensor(otherX, [c.N, c.T, D]));
+          const expected = [ref.forward(c.cfg, weights, args), ref.forward(c.cfg, weights, { ...args, x: otherX })];
+          try {
+            for (let pass = 0; pass < 12; pass++) {
+              const fwd = await layer.forward(tensors[pass % 2 === 0 ? 0 : tensors.length - 1], opts);
+              try {
+                expectOutputAndStates(`pass ${pass} `, fwd, expected[pass % 2]);
+              } finally {
+                fwd.dispose();
+              }
             }
+          } finally {
+            tensors.forEach((t) => t.dispose());
           }
-        } finally {
-          tensors.forEach((t) => t.dispose());
-        }
-      });
+        });
+      }
     }
   }
 });

@@ -17,8 +17,8 @@
 // Versions: a table says which layout it has in `abi_version`. Each version only appends
 // entries at the end of rk_device_ops; a version 1 table ends at RK_DEVICE_OPS_V1_SIZE, a
 // version 2 table at RK_DEVICE_OPS_V2_SIZE, a version 3 one at RK_DEVICE_OPS_V3_SIZE, and the
-// core treats every later entry as null. Version 5 adds no entry: it extends
-// rk_recurrent_forward_args, whose new fields the core sets only for tables of version 5 on.
+// core treats every later entry as null. Versions 5 and 6 add no entry: they extend
+// rk_recurrent_forward_args, whose new fields the core sets only for tables of that version on.
 // Optional entries (null allowed) say so and name the core's fallback; every other entry is
 // mandatory and the loader rejects a table where one is null.
 #ifndef RNNKIT_CORE_DEVICE_ABI_H
@@ -31,7 +31,7 @@
 extern "C" {
 #endif
 
-#define RK_DEVICE_ABI_VERSION 5
+#define RK_DEVICE_ABI_VERSION 6
 // The oldest table layout the core still loads.
 #define RK_DEVICE_ABI_MIN_VERSION 1
 
@@ -151,6 +151,12 @@ typedef struct rk_recurrent_forward_args {
   int64_t input_size;
   const void* input;
   int64_t block_steps;
+  // Since version 6. Nonzero x_row_stride: x is read where the caller holds it, row n of
+  // processing step t at x + t·x_step_stride + n·x_row_stride (x_step_stride is negative for
+  // a reversed pass); the rows of steps past a sequence's length hold whatever the caller
+  // left there (the steps that read them are masked). Zero: x is [steps, N, input_size].
+  int64_t x_step_stride;
+  int64_t x_row_stride;
 } rk_recurrent_forward_args;
 
 // Every timestep of a backward pass in one launch (the fused form of the per-step

@@ -303,10 +303,17 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
   const int32_t* dev_len = reserve->device_lengths.ints();
 
   // The input projection, in time-major processing order: over all steps at once, or by the
-  // fused recurrence a block of steps at a time (in_loop_projection).
-  DeviceBuffer x_tm = make_floats(device, x.size());
-  ops.permute(x.data(), x_tm.floats(), N, T, D, dev_len, desc.go_backwards, true);
+  // fused recurrence a block of steps at a time (in_loop_projection), which reads x where it
+  // is (device ABI version 6 on) unless a reversed pass has sequences of their own lengths.
   const int64_t block_steps = in_loop_projection(*weights) ? projection_block_steps(N, GH, T) : T;
+  const bool reversed_lengths = desc.go_backwards && std::any_of(lengths.begin(), lengths.end(),
+                                                                 [T](int32_t length) { return length != T; });
+  const bool x_in_place = block_steps < T && device.ops().abi_version >= 6 && !reversed_lengths;
+  DeviceBuffer x_tm;
+  if (!x_in_place) {
+    x_tm = make_floats(device, x.size());
+    ops.permute(x.data(), x_tm.floats(), N, T, D, dev_len, desc.go_backwards, true);
+  }
   DeviceBuffer xw = make_floats(device, block_steps * N * GH);  // <= gates_count
   if (block_steps == T) {
     ops.gemm_packed(T * N, GH, D, x_tm.floats(), D, weights->input_t(), 0.0f, xw.floats(), GH);
@@ -373,7 +380,11 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
     f.recurrent = weights->fused_recurrent().data();
     f.candidate = weights->fused_candidate().data();
     if (block_steps < T) {
-      f.x = x_tm.floats();
+      f.x = x_in_place ? x.data() + (desc.go_backwards ? (T - 1) * D : 0) : x_tm.floats();
+      if (x_in_place) {
+        f.x_step_stride = desc.go_backwards ? -D : D;
+        f.x_row_stride = T * D;
+      }
       f.input_size = D;
       f.input = weights->input_t().packed.data();
       f.block_steps = block_steps;

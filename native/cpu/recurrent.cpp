@@ -170,6 +170,37 @@ float* own_projection(const rk_recurrent_forward_args& args, Range rows) {
   return const_cast<float*>(args.step.xw) + std::max<int64_t>(1, args.block_steps) * rows.begin * GH;
 }
 
+// Row n of processing step t of the recurrence's input, in either layout args.x may have.
+struct InputRows {
+  const float* x;
+  int64_t step_stride, row_stride;
+  const float* row(int64_t t, int64_t n) const { return x + t * step_stride + n * row_stride; }
+};
+
+InputRows input_rows(const rk_recurrent_forward_args& args) {
+  if (args.x_row_stride != 0) return {args.x, args.x_step_stride, args.x_row_stride};
+  return {args.x, args.step.batch * args.input_size, args.input_size};
+}
+
+// Rows [rows.begin, rows.end) of the block of steps from t, counted step by step (row s·N + n
+// is row n of step t + s), projected into dst (row i at dst + i·G·H), columns [col0, col1):
+// one GEMM where the rows lie evenly spaced (time-major), else one per step.
+void project_rows(const rk_recurrent_forward_args& args, const InputRows& in, int64_t t, Range rows, float* dst,
+                  int64_t col0 = 0, int64_t col1 = -1) {
+  const int64_t N = args.step.batch, D = args.input_size, GH = gate_count(args.step.cell) * args.step.hidden;
+  const auto* input = static_cast<const float*>(args.input);
+  if (in.step_stride == N * in.row_stride) {
+    gemm_packed_b_here(rows.end - rows.begin, GH, D, in.row(t, rows.begin), in.row_stride, input,
+                       dst + rows.begin * GH, GH, col0, col1);
+    return;
+  }
+  for (int64_t r = rows.begin; r < rows.end;) {
+    const int64_t s = r / N, n = r % N, count = std::min(rows.end - r, N - n);
+    gemm_packed_b_here(count, GH, D, in.row(t + s, n), in.row_stride, input, dst + r * GH, GH, col0, col1);
+    r += count;
+  }
+}
+
 // This member's part of the input projection of steps [t, t + steps) into args.step.xw: its
 // own rows when split by rows; in a team of several split by units, its own units of every
 // gate where whole panels hold them (H a multiple of kPanel), so that its cells read only
@@ -179,26 +210,25 @@ bool project_block(const rk_recurrent_forward_args& args, const Member& member, 
                    int64_t steps) {
   const rk_cell_forward_args& first = args.step;
   const int64_t N = first.batch, D = args.input_size, GH = gate_count(first.cell) * first.hidden;
-  const auto* input = static_cast<const float*>(args.input);
+  const InputRows in = input_rows(args);
   float* xw = const_cast<float*>(first.xw);
   if (member.by_rows()) {
     const Range rows = member.share().rows;
     const int64_t count = rows.end - rows.begin;
     float* own = own_projection(args, rows);
     for (int64_t s = 0; s < steps; ++s)
-      gemm_packed_b_here(count, GH, D, args.x + ((t + s) * N + rows.begin) * D, D, input, own + s * count * GH, GH);
+      gemm_packed_b_here(count, GH, D, in.row(t + s, rows.begin), in.row_stride, static_cast<const float*>(args.input),
+                         own + s * count * GH, GH);
     return false;
   }
   const int64_t H = first.hidden;
   const Share& share = member.share();
   if (share.meet && H % kPanel == 0) {
     for (int64_t gate = 0; gate < GH; gate += H)
-      gemm_packed_b_here(steps * N, GH, D, args.x + t * N * D, D, input, xw, GH, gate + share.u0, gate + share.u1);
+      project_rows(args, in, t, {0, steps * N}, xw, gate + share.u0, gate + share.u1);
     return false;
   }
-  const Range rows = member.part(steps * N, mr);
-  gemm_packed_b_here(rows.end - rows.begin, GH, D, args.x + (t * N + rows.begin) * D, D, input, xw + rows.begin * GH,
-                     GH);
+  project_rows(args, in, t, member.part(steps * N, mr), xw);
   return true;
 }
 
