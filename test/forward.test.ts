@@ -168,11 +168,13 @@ describe('forward: more units than one 32-unit chunk and more rows than one row 
   // a few steps (RNNKIT_CPU_PROJECTION_STEPS on the split paths) each member computes the
   // projection of its own units (64 units: whole chunks) or, where a chunk is partial (40),
   // a share of a block's N·3 rows that the others' cells read. A team forms when the pool's
-  // workers are awake: passes back to back keep them so. Forward in time the projection reads
-  // x in place, row by row: with 7 rows a share of a block starts inside a step.
+  // workers are awake: passes back to back keep them so. From 16 rows on, the projection reads
+  // x in place, row by row (backwards in time too, where every sequence is whole): with 17
+  // rows a share of a block starts inside a step.
   const shapes = [
     { N: 6, goBackwards: true, lengths: [9, 4, 8, 7, 2, 9] },
-    { N: 7, goBackwards: false, lengths: [9, 4, 8, 7, 2, 9, 5] },
+    { N: 17, goBackwards: false, lengths: [9, 4, 8, 7, 2, 9, 5, 9, 1, 6, 9, 3, 9, 8, 0, 7, 9] },
+    { N: 16, goBackwards: true, lengths: new Array<number>(16).fill(9) },
   ];
   for (const units of [40, 64]) {
     for (const { N: rows, goBackwards, lengths } of shapes) {
