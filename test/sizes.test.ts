@@ -105,8 +105,8 @@ describe('fit / evaluate on samples without values: a RangeError at once (no ind
 });
 
 describe('empty batches give empty results quickly', () => {
-  // 64 features: the fused recurrence would compute the input projection in blocks sized
-  // by the batch.
+  // The fused recurrence sizes its projection blocks by the batch: with no rows, the one
+  // GEMM over every step, whatever the input's width.
   for (const cell of ['simpleRNN', 'lstm', 'gru'] as const) {
     for (const features of [4, 64]) {
       it(`${cell}: forward and backward on [0, 5, ${features}] (both output modes)`, async () => {
