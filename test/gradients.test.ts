@@ -213,73 +213,80 @@ function padWith(x: Float32Array, N: number, T: number, D: number, lengths: numb
 const POISON = [NaN, Infinity, -Infinity, 3e38];
 
 describe('gradients: NaN / Inf at padded steps leave every gradient finite and unchanged', () => {
-  const D = 3, H = 4, N = 5, T = 6;
-  const LENS = [6, 2, 0, 4, 1];
-  const cases: { name: string; cfg: ref.LayerConfig }[] = [];
-  for (const v of makeVariants(D, H)) {
-    for (const goBackwards of [false, true]) {
-      for (const rs of [false, true]) {
-        for (const maskedOutput of ['zeros', 'carry'] as const) {
-          if (!rs && maskedOutput === 'carry') continue;
-          cases.push({ name: `${v.name} goBackwards=${goBackwards} returnSequences=${rs} maskedOutput=${maskedOutput}`, cfg: { ...v.cfg, goBackwards, returnSequences: rs, maskedOutput } });
+  const D = 3, H = 4, T = 6;
+  // 5 rows, and 17: from 16 rows on, where the fused recurrence projects a block of steps at
+  // a time, it reads x in place, the rows of padded steps included.
+  for (const LENS of [
+    [6, 2, 0, 4, 1],
+    [6, 2, 0, 4, 1, 6, 3, 5, 0, 6, 1, 2, 6, 4, 6, 5, 2],
+  ]) {
+    const N = LENS.length;
+    const cases: { name: string; cfg: ref.LayerConfig }[] = [];
+    for (const v of makeVariants(D, H)) {
+      for (const goBackwards of [false, true]) {
+        for (const rs of [false, true]) {
+          for (const maskedOutput of ['zeros', 'carry'] as const) {
+            if (!rs && maskedOutput === 'carry') continue;
+            cases.push({ name: `${v.name} goBackwards=${goBackwards} returnSequences=${rs} maskedOutput=${maskedOutput}`, cfg: { ...v.cfg, goBackwards, returnSequences: rs, maskedOutput } });
+          }
         }
       }
+      cases.push({ name: `bidirectional(${v.name}) concat returnSequences`, cfg: { layer: { ...v.cfg, returnSequences: true }, mergeMode: 'concat' } });
+      cases.push({ name: `bidirectional(${v.name}) ave last output`, cfg: { layer: { ...v.cfg }, mergeMode: 'ave' } });
     }
-    cases.push({ name: `bidirectional(${v.name}) concat returnSequences`, cfg: { layer: { ...v.cfg, returnSequences: true }, mergeMode: 'concat' } });
-    cases.push({ name: `bidirectional(${v.name}) ave last output`, cfg: { layer: { ...v.cfg }, mergeMode: 'ave' } });
-  }
 
-  for (const c of cases) {
-    it(c.name, async () => {
-      const rng = new Rng(seedOf(`padded poison ${c.name}`));
-      const layer = makeLayer(c.cfg);
-      layer.setWeights(randomWeights(rng, c.cfg));
-      const x = rng.normal(N * T * D);
-      const clean = padWith(x, N, T, D, LENS, () => 0);
-      const poisoned = padWith(x, N, T, D, LENS, (k) => POISON[k % POISON.length]!);
-      const nStates = ref.stateCount(c.cfg);
-      const init = Array.from({ length: nStates }, () => rng.normal(N * ref.units(c.cfg)));
-      const dStates = Array.from({ length: nStates }, () => rng.normal(N * ref.units(c.cfg)));
-      const owned: { dispose(): void }[] = [];
-      const run = async (values: Float32Array) => {
-        const xt = rk.tensor(values, [N, T, D]);
-        const initial = init.map((s) => rk.tensor(s, [N, ref.units(c.cfg)]));
-        const fwd = await layer.forward(xt, { lengths: LENS, initialState: initial, training: true });
-        // dOutput is non-zero at padded positions too: what reaches them is the layer's business.
-        const dOutput = rk.tensor(new Rng(17).normal(fwd.output.size), fwd.output.shape);
-        const ds = dStates.map((s) => rk.tensor(s, [N, ref.units(c.cfg)]));
-        const g = await layer.backward(fwd, { dOutput, dStates: ds });
-        owned.push(xt, ...initial, fwd, fwd.output, ...fwd.states, dOutput, ...ds, g.dInput, ...g.dInitialState, ...g.dWeights);
-        return {
-          output: fwd.output.dataSync(),
-          states: fwd.states.map((s: rk.Tensor) => s.dataSync()),
-          dInput: g.dInput.dataSync(),
-          dInitialState: g.dInitialState.map((s: rk.Tensor) => s.dataSync()),
-          dWeights: g.dWeights.map((w: rk.Tensor) => w.dataSync()),
+    for (const c of cases) {
+      it(`${c.name}${N === 5 ? '' : `, ${N} rows`}`, async () => {
+        const rng = new Rng(seedOf(`padded poison ${c.name}${N === 5 ? '' : ` ${N}`}`));
+        const layer = makeLayer(c.cfg);
+        layer.setWeights(randomWeights(rng, c.cfg));
+        const x = rng.normal(N * T * D);
+        const clean = padWith(x, N, T, D, LENS, () => 0);
+        const poisoned = padWith(x, N, T, D, LENS, (k) => POISON[k % POISON.length]!);
+        const nStates = ref.stateCount(c.cfg);
+        const init = Array.from({ length: nStates }, () => rng.normal(N * ref.units(c.cfg)));
+        const dStates = Array.from({ length: nStates }, () => rng.normal(N * ref.units(c.cfg)));
+        const owned: { dispose(): void }[] = [];
+        const run = async (values: Float32Array) => {
+          const xt = rk.tensor(values, [N, T, D]);
+          const initial = init.map((s) => rk.tensor(s, [N, ref.units(c.cfg)]));
+          const fwd = await layer.forward(xt, { lengths: LENS, initialState: initial, training: true });
+          // dOutput is non-zero at padded positions too: what reaches them is the layer's business.
+          const dOutput = rk.tensor(new Rng(17).normal(fwd.output.size), fwd.output.shape);
+          const ds = dStates.map((s) => rk.tensor(s, [N, ref.units(c.cfg)]));
+          const g = await layer.backward(fwd, { dOutput, dStates: ds });
+          owned.push(xt, ...initial, fwd, fwd.output, ...fwd.states, dOutput, ...ds, g.dInput, ...g.dInitialState, ...g.dWeights);
+          return {
+            output: fwd.output.dataSync(),
+            states: fwd.states.map((s: rk.Tensor) => s.dataSync()),
+            dInput: g.dInput.dataSync(),
+            dInitialState: g.dInitialState.map((s: rk.Tensor) => s.dataSync()),
+            dWeights: g.dWeights.map((w: rk.Tensor) => w.dataSync()),
+          };
         };
-      };
-      try {
-        const want = await run(clean);
-        const got = await run(poisoned);
-        got.dWeights.forEach((w, i) => {
-          expect(w.every(Number.isFinite), `dWeights[${i}] finite`).toBe(true);
-          expect(Array.from(w), `dWeights[${i}]`).toEqual(Array.from(want.dWeights[i]!));
-        });
-        expect(Array.from(got.output), 'output').toEqual(Array.from(want.output));
-        got.states.forEach((s, i) => expect(Array.from(s), `states[${i}]`).toEqual(Array.from(want.states[i]!)));
-        got.dInitialState.forEach((s, i) => expect(Array.from(s), `dInitialState[${i}]`).toEqual(Array.from(want.dInitialState[i]!)));
-        expect(Array.from(got.dInput), 'dInput').toEqual(Array.from(want.dInput));
-        // The padded steps' input gradient is exactly zero; the valid steps' is not.
-        const padded = padWith(got.dInput, N, T, D, LENS, () => NaN);
-        got.dInput.forEach((v, k) => {
-          if (Number.isNaN(padded[k])) expect(v).toBe(0);
-        });
-        expect(got.dInput.some((v) => v !== 0)).toBe(true);
-      } finally {
-        for (const o of owned) o.dispose();
-        layer.dispose();
-      }
-    });
+        try {
+          const want = await run(clean);
+          const got = await run(poisoned);
+          got.dWeights.forEach((w, i) => {
+            expect(w.every(Number.isFinite), `dWeights[${i}] finite`).toBe(true);
+            expect(Array.from(w), `dWeights[${i}]`).toEqual(Array.from(want.dWeights[i]!));
+          });
+          expect(Array.from(got.output), 'output').toEqual(Array.from(want.output));
+          got.states.forEach((s, i) => expect(Array.from(s), `states[${i}]`).toEqual(Array.from(want.states[i]!)));
+          got.dInitialState.forEach((s, i) => expect(Array.from(s), `dInitialState[${i}]`).toEqual(Array.from(want.dInitialState[i]!)));
+          expect(Array.from(got.dInput), 'dInput').toEqual(Array.from(want.dInput));
+          // The padded steps' input gradient is exactly zero; the valid steps' is not.
+          const padded = padWith(got.dInput, N, T, D, LENS, () => NaN);
+          got.dInput.forEach((v, k) => {
+            if (Number.isNaN(padded[k])) expect(v).toBe(0);
+          });
+          expect(got.dInput.some((v) => v !== 0)).toBe(true);
+        } finally {
+          for (const o of owned) o.dispose();
+          layer.dispose();
+        }
+      });
+    }
   }
 
   it('a model (lstm → timeDistributed(dense)) trained with lengths: the same weights, all finite', async () => {
