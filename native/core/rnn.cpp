@@ -242,7 +242,7 @@ bool in_loop_projection(const RnnWeights& weights) {
 // least kMinProjectionRows rows, for the GEMM's sake. Narrow inputs too: their per-step
 // GEMMs are shallow, but the one large GEMM, split among the threads by steps, left each
 // thread of a recurrence split by rows reading half its projection from another core
-// (Zen 2, 2 threads: (64,100,32,128) LSTM 8.6-9.7 -> 7.4-7.5 ms; 1 thread no slower).
+// (Zen 2, 2 threads; figures in the stop-23 note).
 // RNNKIT_CPU_PROJECTION_STEPS sets the block whatever the input (tests, measurements).
 int64_t projection_block_steps(int64_t batch, int64_t gates_units, int64_t steps) {
   constexpr int64_t kProjectionBlockBytes = 256 * 1024, kMinProjectionRows = 48;
@@ -306,8 +306,8 @@ RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeigh
   // fused recurrence a block of steps at a time (in_loop_projection), which reads x where it
   // is (device ABI version 6 on) unless a reversed pass has sequences of their own lengths,
   // or the batch has fewer than kMinRowsInPlace rows: read in place, the projection is a GEMM
-  // per step, whose few rows then stream the input weights once a step (Zen 2, 1 thread: a
-  // (1,100,128,256) LSTM 2.17 instead of 1.78 ms; at N = 8 about 1% slower, at 16 the same).
+  // per step, whose few rows then stream the input weights once a step (bench/'s scaling
+  // table: the (1,100,128,256) LSTM doubled its time; figures in the stop-23 note).
   constexpr int64_t kMinRowsInPlace = 16;
   const int64_t block_steps = in_loop_projection(*weights) ? projection_block_steps(N, GH, T) : T;
   const bool reversed_lengths = desc.go_backwards && std::any_of(lengths.begin(), lengths.end(),

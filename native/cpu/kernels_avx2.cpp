@@ -44,8 +44,8 @@ constexpr bool kNarrowGroupsInPlace = true;
 // An LSTM or GRU step is one long chain of dependent operations per run of units (the
 // gates' exp and division, then c or the candidate's argument, then its tanh and h): the
 // core had little else in its window while it waited. The last tanh and h run in a second
-// pass over each 256 units of a row (Zen 2: the cell's share of a forward pass fell by about
-// a sixth; the figures, from a driver outside bench/, are in the stop-22 note).
+// pass over each 256 units of a row (Zen 2; measured with a driver outside bench/, the
+// figures are in the stop-22 note).
 constexpr bool kSplitCellSteps = true;
 // Unrolled whole, the accumulators stay in registers through the stores; GCC otherwise
 // spilled all 12 to the stack around the depth loop.

@@ -164,7 +164,7 @@ rk_cell_backward_args rows_of(rk_cell_backward_args a, Range rows) {
 // Split by rows, a part's projection goes to a region of the scratch of its own, [block
 // steps, its rows, G·H], rather than to its rows of each step's [N, G·H]: with every
 // part's rows side by side each step, the cores' prefetchers ran into each other's lines
-// (Zen 2, 2 threads on different L3s: a (32,100,128,256) SimpleRNN 4-5% slower).
+// (Zen 2, 2 threads on different L3s; figures in the stop-23 note).
 float* own_projection(const rk_recurrent_forward_args& args, Range rows) {
   const int64_t GH = gate_count(args.step.cell) * args.step.hidden;
   return const_cast<float*>(args.step.xw) + std::max<int64_t>(1, args.block_steps) * rows.begin * GH;
@@ -281,6 +281,7 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
     const Share& share = member.share();
     const int64_t rows = share.rows.end - share.rows.begin;
     if (rows <= 0) return;  // only when splitting by rows: no meetings to attend
+    float* const own = projects && member.by_rows() ? own_projection(args, share.rows) : nullptr;
     for (int64_t t = 0; t < args.steps; ++t) {
       if (projects && t % block == 0) {
         const bool shared = project_block(args, member, kern.mr, t, std::min(block, args.steps - t));
@@ -299,7 +300,7 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
       if (first.extra) a.extra = first.extra + t * args.extra_step;
       if (first.output) a.output = first.output + t * args.output_step;
       a = rows_of(a, share.rows);
-      if (projects && member.by_rows()) a.xw = own_projection(args, share.rows) + (t % block) * rows * GH;
+      if (own) a.xw = own + (t % block) * rows * GH;
       float* hr = const_cast<float*>(a.hr);
 
       if (gru_before) {
