@@ -16,6 +16,7 @@
         "native/core/training.cpp",
         "native/cpu/cpu_device.cpp",
         "native/cpu/gemm.cpp",
+        "native/cpu/home_thread.cpp",
         "native/cpu/host_allocator.cpp",
         "native/cpu/isa.cpp",
         "native/cpu/kernels_avx2.cpp",

@@ -59,7 +59,9 @@ export function setDeviceOption(backend: BackendName, name: string, value: strin
  * (`cpu`: `hardware_threads`, `supported_isas`, `stalled_teams`, the number of times so far
  * a recurrence's threads stopped sharing it because one of them lost its core to another
  * process, and `crowded_periods`, the number of times so far the pool switched to its
- * crowded mode because a thread was not getting its core; `cuda`: `host_copies`, the number
+ * crowded mode because a thread was not getting its core, `home_calls`, the number of calls
+ * so far run on rnnkit's home thread, and `home_busy`, the number of calls that found it
+ * running another call and ran on their own libuv thread; `cuda`: `host_copies`, the number
  * of device-to-host copies so far).
  * @throws as {@link setDeviceOption}
  */

@@ -35,7 +35,7 @@ suites=(test/forward.test.ts test/gradients.test.ts test/sequences.test.ts test/
         test/initializers.test.ts test/memory-limit.test.ts test/errors.test.ts test/tensor.test.ts test/workers.test.ts
         test/tfjs-format.test.ts test/models.test.ts test/fit.test.ts test/conv1d.test.ts test/pooling1d.test.ts
         test/normalization.test.ts test/reshaping.test.ts test/masking.test.ts test/merge.test.ts test/functional-models.test.ts
-        test/masks.test.ts test/model-files.test.ts)
+        test/masks.test.ts test/model-files.test.ts test/home-thread.test.ts)
 
 # node leaks at exit by design, so leak checking is off; our RAII is checked by the suites'
 # memory accounting instead. Reports go to files too, so none can be lost with a worker.

@@ -10,6 +10,7 @@
 #include "../core/cell_math.h"
 #include "../core/errors.h"
 #include "gemm.h"
+#include "home_thread.h"
 #include "host_allocator.h"
 #include "isa.h"
 #include "normalization.h"
@@ -315,6 +316,10 @@ int get_option(const char* name_in, char* out, size_t capacity) {
     value = std::to_string(ThreadPool::instance().stalled_teams());
   } else if (name == "crowded_periods") {
     value = std::to_string(ThreadPool::instance().crowded_periods());
+  } else if (name == "home_calls") {
+    value = std::to_string(HomeThread::instance().calls());
+  } else if (name == "home_busy") {
+    value = std::to_string(HomeThread::instance().busy());
   } else if (name == "isa") {
     value = isa_name();
   } else if (name == "supported_isas") {

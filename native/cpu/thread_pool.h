@@ -41,6 +41,8 @@ class ThreadPool {
   // the threads that do run can claim the parts of one that does not.
   int max_parts() const;
   static constexpr int kCrowdedParts = 4;
+  // Whether some thread recently did not get its core (a stall, or a straggler part).
+  bool crowded() const;
 
   // Runs body(part, parts) once for every part in [0, parts), parts = threads() by default.
   // Concurrent callers (two forward passes at once) do not wait for each other: the later
@@ -89,7 +91,6 @@ class ThreadPool {
   void join_team();
   void worker();
   void ensure_workers(int count);
-  bool crowded() const;
   void note_crowded();
   void publish();
   void close_and_wait();

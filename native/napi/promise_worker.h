@@ -1,6 +1,6 @@
-// Runs a computation on a libuv worker thread and settles a Promise with its result,
-// so heavy native work never blocks the event loop. Work too small to be worth the trip
-// runs on the calling thread instead.
+// Runs a computation off the event loop (on a libuv thread, or on rnnkit's home thread) and
+// settles a Promise with its result, so heavy native work never blocks the event loop.
+// Work too small to be worth the trip runs on the calling thread instead.
 #ifndef RNNKIT_NAPI_PROMISE_WORKER_H
 #define RNNKIT_NAPI_PROMISE_WORKER_H
 
@@ -9,6 +9,8 @@
 #include <functional>
 #include <utility>
 
+#include "../cpu/home_thread.h"
+#include "../cpu/thread_pool.h"
 #include "addon.h"
 #include "convert.h"
 
@@ -59,10 +61,11 @@ struct PendingResult {
   CapturedError error;
 };
 
-// Runs a computation off the JavaScript thread and settles a Promise with its result. Work
-// below Addon::inline_work FLOPs runs on the calling thread instead: handing work to a libuv
-// thread and back wakes two sleeping threads, which on a 2-core virtual machine took longer
-// than such work itself (a streaming session's one-step forwards would mostly wait on it).
+// Runs a computation off the JavaScript thread (a libuv thread, or the home thread for large
+// work) and settles a Promise with its result. Work below Addon::inline_work FLOPs runs on
+// the calling thread instead: handing work to a libuv thread and back wakes two sleeping
+// threads, which on a 2-core virtual machine took longer than such work itself (a
+// streaming session's one-step forwards would mostly wait on it).
 template <typename Result>
 class PromiseWorker : public Napi::AsyncWorker {
  public:
@@ -76,17 +79,27 @@ class PromiseWorker : public Napi::AsyncWorker {
     const Addon& addon = Addon::of(env);
     if (work >= 0 && work < addon.inline_work && !addon.set_immediate.IsEmpty())
       return run_here(env, operation, compute, std::move(to_js));
-    auto* worker = new PromiseWorker(env, operation, std::move(compute), std::move(to_js));  // deletes itself when complete
+    auto* worker = new PromiseWorker(env, operation, std::move(compute), std::move(to_js), work);  // deletes itself when complete
     Napi::Promise promise = worker->pending_.deferred.Promise();
     worker->Queue();
     return promise;
   }
 
  private:
-  PromiseWorker(Napi::Env env, const char* operation, Compute compute, ToJs to_js)
-      : Napi::AsyncWorker(env), pending_(env, operation, std::move(to_js)), compute_(std::move(compute)) {}
+  PromiseWorker(Napi::Env env, const char* operation, Compute compute, ToJs to_js, double work)
+      : Napi::AsyncWorker(env), pending_(env, operation, std::move(to_js)), compute_(std::move(compute)), work_(work) {}
 
-  void Execute() override { pending_.compute(compute_); }
+  // Calls of kHomeWork FLOPs or more run on the home thread (see home_thread.h) while no
+  // other call holds it and the machine is quiet; the rest on the libuv thread that has
+  // them. The hand-off wakes two more threads (tens of microseconds on a virtual machine):
+  // more than a smaller call gains, and while the CPU pool is crowded (its threads do not
+  // all get their cores) each wake-up is one more chance to land behind another process.
+  static constexpr double kHomeWork = 5e7;
+  void Execute() override {
+    const std::function<void()> compute = [this] { pending_.compute(compute_); };
+    const bool home = work_ >= kHomeWork && !cpu::ThreadPool::instance().crowded();
+    if (!home || !cpu::HomeThread::instance().run(compute)) compute();
+  }
 
   void OnWorkComplete(Napi::Env env, napi_status status) override {
     if (status != napi_cancelled) pending_.settle(env);
@@ -106,6 +119,7 @@ class PromiseWorker : public Napi::AsyncWorker {
 
   PendingResult<Result> pending_;
   Compute compute_;
+  double work_;
 };
 
 }  // namespace rk::napi
