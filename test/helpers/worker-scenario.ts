@@ -28,7 +28,7 @@ export interface Outcome {
   code: number;
   expectedCode: number;
   /** Rounds each loop had completed when the worker reported all of them running. */
-  running?: Record<'forwards' | 'wide' | 'backwards' | 'fits' | 'loads', number>;
+  running?: Record<'forwards' | 'wide' | 'large' | 'backwards' | 'fits' | 'loads', number>;
   errors: string[];
 }
 
