@@ -201,12 +201,13 @@ void project_rows(const rk_recurrent_forward_args& args, const InputRows& in, in
   }
 }
 
-// This member's part of the input projection of steps [t, t + steps) into args.step.xw: its
-// own rows when split by rows; in a team of several split by units, its own units of every
-// gate where whole panels hold them (H a multiple of kPanel), so that its cells read only
-// what it wrote, else a share of the block's rows, which every member's cells read (alone:
-// all of them, in one GEMM). Returns whether the team must meet before the cells run.
-bool project_block(const rk_recurrent_forward_args& args, const Member& member, int64_t mr, int64_t t,
+// This member's part of the input projection of steps [t, t + steps): split by rows, its own
+// rows into `own` (its region, own_projection); in a team of several split by units, into
+// args.step.xw, its own units of every gate where whole panels hold them (H a multiple of
+// kPanel), so that its cells read only what it wrote, else a share of the block's rows,
+// which every member's cells read (alone: all of them, in one GEMM). Returns whether the
+// team must meet before the cells run.
+bool project_block(const rk_recurrent_forward_args& args, const Member& member, float* own, int64_t mr, int64_t t,
                    int64_t steps) {
   const rk_cell_forward_args& first = args.step;
   const int64_t N = first.batch, D = args.input_size, GH = gate_count(first.cell) * first.hidden;
@@ -215,7 +216,6 @@ bool project_block(const rk_recurrent_forward_args& args, const Member& member, 
   if (member.by_rows()) {
     const Range rows = member.share().rows;
     const int64_t count = rows.end - rows.begin;
-    float* own = own_projection(args, rows);
     for (int64_t s = 0; s < steps; ++s)
       gemm_packed_b_here(count, GH, D, in.row(t + s, rows.begin), in.row_stride, static_cast<const float*>(args.input),
                          own + s * count * GH, GH);
@@ -284,7 +284,7 @@ void recurrent_forward(const rk_recurrent_forward_args& args) {
     float* const own = projects && member.by_rows() ? own_projection(args, share.rows) : nullptr;
     for (int64_t t = 0; t < args.steps; ++t) {
       if (projects && t % block == 0) {
-        const bool shared = project_block(args, member, kern.mr, t, std::min(block, args.steps - t));
+        const bool shared = project_block(args, member, own, kern.mr, t, std::min(block, args.steps - t));
         if (shared && !member.meet()) return;  // the cells read every member's rows of the block
       }
       rk_cell_forward_args a = first;
