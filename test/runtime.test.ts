@@ -86,6 +86,38 @@ describe('runtime', () => {
     expect(inline.output).toEqual(queued.output);
   });
 
+  it('settles inline passes started together on a later turn, in the order they started, and lets timers run between awaited ones', async () => {
+    const rng = new Rng(41);
+    const layer = rk.layers.lstm({ units: 8, seed: 5 });
+    const inputs = Array.from({ length: 6 }, () => rk.tensor(rng.uniform(2 * 3 * 4), [2, 3, 4]));
+    const alone = await Promise.all(inputs.map(async (x) => {
+      const fwd = await layer.forward(x);
+      return Array.from(fwd.output.dataSync());
+    }));
+    const settled: number[] = [];
+    const passes = inputs.map((x, i) => layer.forward(x).then((fwd) => {
+      settled.push(i);
+      return fwd;
+    }));
+    await Promise.resolve();
+    expect(settled).toEqual([]); // not settled within the calling turn
+    const fwds = await Promise.all(passes);
+    expect(settled).toEqual([0, 1, 2, 3, 4, 5]);
+    fwds.forEach((fwd, i) => expect(Array.from(fwd.output.dataSync())).toEqual(alone[i]));
+    expect(alone[0]).not.toEqual(alone[1]);
+    // A loop of awaited small passes still yields to immediates queued meanwhile.
+    let immediates = 0;
+    const tick = () => {
+      immediates += 1;
+      if (immediates < 50) setImmediate(tick);
+    };
+    setImmediate(tick);
+    for (let i = 0; i < 40; i++) (await layer.forward(inputs[i % inputs.length]!)).dispose();
+    expect(immediates).toBeGreaterThanOrEqual(39);
+    for (const t of [...inputs, ...fwds]) t.dispose();
+    layer.dispose();
+  });
+
   it('makes loading fail with a RangeError naming RNNKIT_INLINE_WORK for a bad value', () => {
     const entry = path.join(__dirname, '..', 'dist', 'index.js');
     for (const value of ['abc', '-1', '1e3x', 'Infinity']) {

@@ -136,6 +136,11 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeTensor", tensor);
   const Napi::Value set_immediate_fn = env.Global().Get("setImmediate");
   if (set_immediate_fn.IsFunction()) set_immediate = Napi::Persistent(set_immediate_fn.As<Napi::Function>());
+  settle_queued_ = Napi::Persistent(Napi::Function::New(env, [this](const Napi::CallbackInfo& info) {
+    std::vector<std::function<void(Napi::Env)>> due;
+    due.swap(queued_);
+    for (auto& settle : due) settle(info.Env());
+  }));
   exports.Set("backends", Napi::Function::New(env, backends, "backends"));
   exports.Set("memory", Napi::Function::New(env, memory, "memory"));
   exports.Set("setMemoryLimit", Napi::Function::New(env, set_memory_limit, "setMemoryLimit"));
@@ -149,6 +154,17 @@ Addon::Addon(Napi::Env env, Napi::Object exports) {
   register_init(*this, env, exports);
   register_shapes(*this, env, exports);
   register_normalization(*this, env, exports);
+}
+
+void Addon::settle_later(std::function<void(Napi::Env)> settle) {
+  queued_.push_back(std::move(settle));
+  if (queued_.size() > 1) return;  // the turn that settles the first settles this one too
+  try {
+    set_immediate.Call({settle_queued_.Value()});
+  } catch (...) {
+    queued_.clear();  // nothing will settle it; the caller's error says why
+    throw;
+  }
 }
 
 }  // namespace rk::napi

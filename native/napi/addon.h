@@ -4,7 +4,9 @@
 
 #include <napi.h>
 
+#include <functional>
 #include <memory>
+#include <vector>
 
 namespace rk {
 class RnnWeights;
@@ -25,6 +27,15 @@ class Addon : public Napi::Addon<Addon> {
   Napi::FunctionReference set_immediate;
   // Passes below this many FLOPs run on the JavaScript thread (RNNKIT_INLINE_WORK, read at load).
   double inline_work = 2e6;
+
+  // Settles `settle` from a later turn of the event loop (setImmediate). Those queued before
+  // that turn settle together, in order, through one function made at load: making a
+  // function for each pass cost more than a small pass's bookkeeping.
+  void settle_later(std::function<void(Napi::Env)> settle);
+
+ private:
+  Napi::FunctionReference settle_queued_;
+  std::vector<std::function<void(Napi::Env)>> queued_;
 };
 
 // Registration of each group of bindings (one file each).

@@ -111,9 +111,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   static Napi::Promise run_here(Napi::Env env, const char* operation, const Compute& compute, ToJs to_js) {
     auto pending = std::make_shared<PendingResult<Result>>(env, operation, std::move(to_js));
     pending->compute(compute);
-    Napi::Function settle_later =
-        Napi::Function::New(env, [pending](const Napi::CallbackInfo& info) { pending->settle(info.Env()); });
-    Addon::of(env).set_immediate.Call({settle_later});
+    Addon::of(env).settle_later([pending](Napi::Env settle_env) { pending->settle(settle_env); });
     return pending->deferred.Promise();
   }
 
