@@ -100,7 +100,7 @@ function targetCounts(targets, isas) {
 
 function targetLines(res) {
   const lines = [
-    "### Targets of issue 11, per ISA (each ISA's kernels against that ISA's own FMA peak; ratios against ORT's best thread count)",
+    "### Targets of issue 11, per ISA (each ISA's kernels against that ISA's own FMA peak; ratios against ORT's best thread count, round by round: the median over the rounds of ORT's time in a round over rnnkit's in the same round)",
     '',
     targetCounts(res.targets, res.isas),
     '',

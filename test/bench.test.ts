@@ -191,6 +191,30 @@ describe('issue 11 targets', () => {
     expect(list.some((t: any) => /tfjs/.test(t.target))).toBe(false);
   });
 
+  it('judges the ratios to ORT round by round, not best round against best round', () => {
+    // rnnkit's 2-thread run had one fast round (its cores close) and ORT its own fast round
+    // at another time: best against best reads 2.05x, the same rounds 1.25x to 2.82x.
+    const r = row(lstmN1, 0.3, 0.3, 1);
+    const rounds = (ms: number[]) => timing(Math.min(...ms), { roundMedians: ms });
+    r.results[plan.rnnkitKey('avx2', 1)] = rounds([0.35, 0.35, 0.36, 0.35]);
+    r.results[plan.rnnkitKey('avx2', 2)] = rounds([0.22, 0.4, 0.41, 0.4]);
+    r.results['ort-1t'] = rounds([0.62, 0.63, 0.62, 0.64]);
+    r.results['ort-2t'] = rounds([0.62, 0.62, 0.45, 0.63]);
+    const paired = targets.pairedOrt(r, 'avx2');
+    expect(paired.ratios.map((x: number) => +x.toFixed(2))).toEqual([1.25, 1.77, 1.8, 2.82]);
+    expect(paired.x).toBeCloseTo((0.62 / 0.35 + 0.63 / 0.35) / 2, 9);
+    const t = find(targets.evaluateTargets([r], PEAKS, ['avx2']), 'avx2', /≥ 2x ORT/, r.label);
+    expect(t.status).toBe('MISS');
+    expect(t.value).toBeCloseTo(paired.x, 9);
+    expect(t.measured).toBe('1.79x, median of the rounds 1.25 · 1.77 · 1.80 · 2.82; best round against best round 2.05x');
+    // The middle round (1.77x: ORT 0.62 ms, rnnkit 0.35) sets what the miss would take.
+    expect(t.limit).toMatch(/^in the middle round ORT took 0\.620 ms and rnnkit 0\.350: needs ≤ 0\.310 ms/);
+    // Without rounds in every result (older files), best against best as before.
+    delete r.results['ort-1t'].roundMedians;
+    expect(targets.pairedOrt(r, 'avx2')).toBeNull();
+    expect(find(targets.evaluateTargets([r], PEAKS, ['avx2']), 'avx2', /≥ 2x ORT/, r.label).status).toBe('PASS');
+  });
+
   it('marks figures from a busy machine with †, and fails only the ISA whose output disagreed', () => {
     const r = row(lstm32, 0.9, 0.9, 1e9);
     r.results[plan.rnnkitKey('avx512', 2)].foreignCores = 1;
