@@ -218,7 +218,7 @@ function targetsOf(rows, peaks, isa) {
       const vsOrt = paired ? paired.x : d.vsOrt && !d.vsOrt.predicted ? d.vsOrt.x : null;
       const ortTarget = (goal) => {
         const t = judge(`forward ≥ ${goal === 1 ? goal.toFixed(1) : goal}x ORT best`, row, d, vsOrt, goal, times, ortTrust,
-          () => ratioLimit(row, d, goal, peak, peaks.cacheReads, paired?.pair));
+          () => ratioLimit(row, d, goal, peak, peaks.cacheReads, paired?.ratios.length > 1 ? paired.pair : null));
         if (!paired || paired.ratios.length < 2 || t.value === undefined) return t;
         const bestRounds = d.vsOrt && !d.vsOrt.predicted ? `; best round against best round ${times(d.vsOrt.x)}` : '';
         return { ...t, measured: `${t.measured}, median of the rounds ${paired.ratios.map((r) => r.toFixed(2)).join(' · ')}${bestRounds}` };
