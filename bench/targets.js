@@ -57,11 +57,11 @@ function pairedOrt(row, isa) {
   const n = rk[0].roundMedians?.length ?? 0;
   if (n === 0 || [...rk, ...ort].some((r) => r.roundMedians?.length !== n)) return null;
   const fastest = (results, i) => Math.min(...results.map((r) => r.roundMedians[i]));
-  const rounds = Array.from({ length: n }, (_, i) => ({ rk: fastest(rk, i), ort: fastest(ort, i) }));
-  const ratios = rounds.map((r) => r.ort / r.rk).sort((a, b) => a - b);
+  const rounds = Array.from({ length: n }, (_, i) => ({ rk: fastest(rk, i), ort: fastest(ort, i) }))
+    .sort((a, b) => a.ort / a.rk - b.ort / b.rk);
+  const ratios = rounds.map((r) => r.ort / r.rk);
   const x = n % 2 ? ratios[(n - 1) / 2] : (ratios[n / 2 - 1] + ratios[n / 2]) / 2;
-  const pair = [...rounds].sort((a, b) => a.ort / a.rk - b.ort / b.rk)[Math.floor((n - 1) / 2)];
-  return { x, ratios, pair };
+  return { x, ratios, pair: rounds[Math.floor((n - 1) / 2)] };
 }
 
 /**
@@ -216,16 +216,17 @@ function targetsOf(rows, peaks, isa) {
       // Judged round by round where every result has its rounds (see pairedOrt).
       const paired = pairedOrt(row, isa);
       const vsOrt = paired ? paired.x : d.vsOrt && !d.vsOrt.predicted ? d.vsOrt.x : null;
-      const ortTarget = (goal) => {
-        const t = judge(`forward ≥ ${goal === 1 ? goal.toFixed(1) : goal}x ORT best`, row, d, vsOrt, goal, times, ortTrust,
+      const ortTarget = (name, goal) => {
+        const t = judge(name, row, d, vsOrt, goal, times, ortTrust,
           () => ratioLimit(row, d, goal, peak, peaks.cacheReads, paired?.ratios.length > 1 ? paired.pair : null));
         if (!paired || paired.ratios.length < 2 || t.value === undefined) return t;
         const bestRounds = d.vsOrt && !d.vsOrt.predicted ? `; best round against best round ${times(d.vsOrt.x)}` : '';
         return { ...t, measured: `${t.measured}, median of the rounds ${paired.ratios.map((r) => r.toFixed(2)).join(' · ')}${bestRounds}` };
       };
-      out.push(ortTarget(GOALS.neverSlower));
+      const never = GOALS.neverSlower;
+      out.push(ortTarget(`forward ≥ ${never.toFixed(1)}x ORT best`, never));
       const goal = latencyGoal(row);
-      if (goal) out.push(ortTarget(goal));
+      if (goal) out.push(ortTarget(`forward ≥ ${goal}x ORT best`, goal));
       if (isComputeBound(row)) {
         out.push(judge(`forward 1t ≥ ${GOALS.onePeak}% of 1-thread peak`, row, d, d.pctPeak1, GOALS.onePeak, percentOf(1), peakOk && !busy(row.results[k1]), () => oneThreadLimit(row, d, GOALS.onePeak, peak)));
         out.push(judge(`forward 2t ≥ ${GOALS.twoPeak}% of 2-thread peak`, row, d, d.pctPeak2, GOALS.twoPeak, percentOf(2), peakOk && !busy(row.results[k1]) && !busy(row.results[k2]), () => twoThreadLimit(row, d, GOALS.twoPeak, peak, k2)));
