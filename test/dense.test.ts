@@ -113,6 +113,30 @@ describe('dense backward', () => {
       expectClose(g.dWeights[1]!.dataSync(), db!.dataSync(), 1e-4, 'dBias');
     });
 
+  // dKernel = xᵀ·dy with 1000 input features: more rows of xᵀ than one packed slab (960) and
+  // a last group of 4 rows, on one thread and on two (each packs its own slab).
+  it('a wide kernel\'s gradient matches the float64 product xᵀ·dOutput on 1 and 2 threads', async () => {
+    const rng = new Rng(78);
+    const [M, D, U] = [7, 1000, 300];
+    const K = rng.normal(D * U, 0, 0.05), xv = rng.normal(M * D), G = rng.normal(M * U);
+    const expected = new Float64Array(D * U);
+    for (let r = 0; r < M; r++)
+      for (let d = 0; d < D; d++) for (let u = 0; u < U; u++) expected[d * U + u]! += xv[r * D + d]! * G[r * U + u]!;
+    const layer = rk.layers.dense({ units: U, useBias: false });
+    layer.setWeights([K]);
+    const threads = rk.getNumThreads();
+    try {
+      for (const t of [1, 2]) {
+        rk.setNumThreads(t);
+        const fwd = await layer.forward(rk.tensor(xv, [M, D]), { training: true });
+        const g = await layer.backward(fwd, { dOutput: rk.tensor(G, [M, U]) });
+        expectClose(g.dWeights[0]!.dataSync(), expected, 1e-5, `dKernel on ${t} thread(s)`);
+      }
+    } finally {
+      rk.setNumThreads(threads);
+    }
+  });
+
   it('softmax gradient matches central finite differences of the float64 reference', async () => {
     const rng = new Rng(77);
     const [M, D, U] = [2, 3, 4];

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <cstring>
 #include <new>
 #include <vector>
 
@@ -13,6 +14,7 @@ namespace {
 
 constexpr int64_t kKc = 384;  // depth of a packed A block: a group stays in L1 across panels
 constexpr int64_t kMc = 96;   // rows of a packed A block (a multiple of every kMr)
+constexpr int64_t kTransposedSlab = 10 * kMc;  // rows of Aᵀ packed at once (1.5 MB at kKc)
 // Up to this many panels of B, a plain op(A) = A is read in place instead of packed: packing
 // costs a pass over A that only a few panels would reuse (in a training step, the input and
 // state gradients' GEMMs have n = D or H, and packed A was a tenth of their time). Kernels
@@ -55,20 +57,42 @@ void pack_b_panels(bool trans_b, int64_t k, int64_t n, const float* b, int64_t l
 
 }  // namespace
 
+namespace {
+
+// op(A) = Aᵀ: read each row of A once, contiguously, scattering it over the groups (a
+// group's width known at compile time: whole groups are then a few vector moves).
+template <int64_t Mr>
+void pack_transposed(const float* a, int64_t lda, int64_t row0, int64_t rows, int64_t p0, int64_t kc,
+                     float* out) {
+  const int64_t whole = rows / Mr, rest = rows % Mr;
+  for (int64_t p = 0; p < kc; ++p) {
+    const float* src = a + (p0 + p) * lda + row0;
+    float* dst = out + p * Mr;
+    for (int64_t g = 0; g < whole; ++g) std::memcpy(dst + g * Mr * kc, src + g * Mr, Mr * sizeof(float));
+    if (rest) std::copy_n(src + whole * Mr, rest, dst + whole * Mr * kc);
+  }
+}
+
+}  // namespace
+
 void pack_a(bool trans_a, const float* a, int64_t lda, int64_t row0, int64_t rows, int64_t p0, int64_t kc,
             int64_t mr, float* out) {
   const int64_t groups = (rows + mr - 1) / mr;
   if (trans_a) {
-    // op(A) = Aᵀ: read each row of A once, contiguously, scattering it over the groups.
-    for (int64_t p = 0; p < kc; ++p) {
-      const float* src = a + (p0 + p) * lda + row0;
-      for (int64_t g = 0; g < groups; ++g) {
-        float* dst = out + g * mr * kc + p * mr;
-        const int64_t valid = std::min(mr, rows - g * mr);
-        for (int64_t r = 0; r < valid; ++r) dst[r] = src[g * mr + r];
-      }
+    switch (mr) {
+      case 4: return pack_transposed<4>(a, lda, row0, rows, p0, kc, out);
+      case 6: return pack_transposed<6>(a, lda, row0, rows, p0, kc, out);
+      case 12: return pack_transposed<12>(a, lda, row0, rows, p0, kc, out);
+      default:
+        for (int64_t p = 0; p < kc; ++p) {
+          const float* src = a + (p0 + p) * lda + row0;
+          for (int64_t g = 0; g < groups; ++g) {
+            const int64_t valid = std::min(mr, rows - g * mr);
+            std::copy_n(src + g * mr, valid, out + g * mr * kc + p * mr);
+          }
+        }
+        return;
     }
-    return;
   }
   for (int64_t g = 0; g < groups; ++g) {
     float* dst = out + g * mr * kc;
@@ -133,21 +157,28 @@ void gemm_part(const Kernels& kern, bool trans_a, int64_t row0, int64_t row1, in
   if (beta != 0.0f && beta != 1.0f) scale_rows(beta, c + row0 * ldc, ldc, row1 - row0, col0, cols);
   const int64_t mr = kern.mr;
   const int64_t kc_max = std::min(k, kKc);
-  const int64_t mc = std::min(row1 - row0, kMc);
   const bool in_place =
       !trans_a && (q1 - q0 <= kInPlaceMaxPanels || (kern.narrow_groups_in_place && row1 - row0 <= kMc));
+  // Aᵀ is packed a slab of row blocks at a time: each row of A is then read in one long run
+  // instead of a run of kMc floats per block, which the prefetchers did not follow (a
+  // training step's weight gradients spent a sixth of their time packing Aᵀ).
+  const int64_t slab = std::min(row1 - row0, trans_a ? kTransposedSlab : kMc);
   std::vector<float>& scratch = thread_scratch();
-  const size_t need = in_place ? 0 : static_cast<size_t>((mc + mr) * kc_max);
+  const size_t need = in_place ? 0 : static_cast<size_t>((slab + mr) * kc_max);
   if (scratch.size() < need) scratch.resize(need);
   for (int64_t p0 = 0; p0 < k; p0 += kKc) {
     const int64_t kc = std::min(kKc, k - p0);
     const bool accumulate = p0 > 0 || beta != 0.0f;
-    for (int64_t i0 = row0; i0 < row1; i0 += kMc) {
-      const int64_t rows = std::min(kMc, row1 - i0);
-      const float* block_a = in_place ? a + i0 * lda + p0 : scratch.data();
-      if (!in_place) pack_a(trans_a, a, lda, i0, rows, p0, kc, mr, scratch.data());
-      kern.gemm_block(rows, kc, block_a, in_place ? lda : 0, packed_b + q0 * k * kPanel + p0 * kPanel, k * kPanel, q1 - q0, 1,
-                      0, cols, alpha, accumulate, c + i0 * ldc + col0, ldc, false);
+    for (int64_t s0 = row0; s0 < row1; s0 += slab) {
+      const int64_t slab_rows = std::min(slab, row1 - s0);
+      if (!in_place) pack_a(trans_a, a, lda, s0, slab_rows, p0, kc, mr, scratch.data());
+      for (int64_t i0 = s0; i0 < s0 + slab_rows; i0 += kMc) {
+        const int64_t rows = std::min(kMc, s0 + slab_rows - i0);
+        // kMc is a multiple of mr: a block's groups follow each other in the packed slab.
+        const float* block_a = in_place ? a + i0 * lda + p0 : scratch.data() + (i0 - s0) * kc;
+        kern.gemm_block(rows, kc, block_a, in_place ? lda : 0, packed_b + q0 * k * kPanel + p0 * kPanel, k * kPanel,
+                        q1 - q0, 1, 0, cols, alpha, accumulate, c + i0 * ldc + col0, ldc, false);
+      }
     }
   }
 }
