@@ -42,12 +42,8 @@ export interface NativeRnnDesc {
 
 export type NativeWeightFormat = 'keras' | 'pytorch' | 'onnx';
 
-export interface NativeForward {
-  output: NativeTensor;
-  h: NativeTensor;
-  c?: NativeTensor;
-  reserve?: NativeReserve;
-}
+/** A forward pass's results: output, h, c (LSTM) and the reserve (training). */
+export type NativeForward = [output: NativeTensor, h: NativeTensor, c: NativeTensor | null, reserve: NativeReserve | null];
 
 export interface NativeGradients {
   dx: NativeTensor;
@@ -127,8 +123,8 @@ export interface NativeAddon {
   supportedIsas(): string[];
   measureFmaPeak(isa: string, threads: number, seconds: number): number;
   rnnPrepare(desc: NativeRnnDesc, weights: NativeTensor[]): NativeRnnWeights;
+  /** A forward pass of the layer `weights` were prepared for (their description). */
   rnnForward(
-    desc: NativeRnnDesc,
     weights: NativeRnnWeights,
     x: NativeTensor,
     h0: NativeTensor | null,

@@ -545,7 +545,6 @@ export class RecurrentLayer implements SequenceLayer, Layer {
     let r;
     try {
       r = await native.rnnForward(
-        this.desc(),
         this.prepared!,
         packed.handle,
         initial?.[0]?.handle ?? null,
@@ -556,15 +555,16 @@ export class RecurrentLayer implements SequenceLayer, Layer {
     } finally {
       if (packed !== input) packed.dispose(); // a training reserve keeps its own reference
     }
-    const states = [fromNative(r.h), ...(r.c ? [fromNative(r.c)] : [])];
+    const [rOutput, rH, rC, reserve] = r;
+    const states = rC ? [fromNative(rH), fromNative(rC)] : [fromNative(rH)];
     if (carry) this.carry(states);
-    let output = fromNative(r.output);
+    let output = fromNative(rOutput);
     if (plan && this.config.returnSequences) {
       const spread = await unpackOutput(output, plan, this.config.goBackwards, this.config.maskedOutput === 'carry');
       output.dispose();
       output = spread;
     }
-    return new RecurrentForward(output, states, this, r.reserve, plan);
+    return new RecurrentForward(output, states, this, reserve ?? undefined, plan);
   }
 
   private checkStates(states: unknown, N: number, name: string): Tensor[] {

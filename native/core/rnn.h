@@ -61,6 +61,8 @@ class RnnWeights {
   // Validates the tensors against `desc` and packs the forward operands.
   RnnWeights(const RnnDesc& desc, RnnParams params);
 
+  // The description the weights were prepared for (cell, sizes and output options).
+  const RnnDesc& desc() const { return desc_; }
   const RnnParams& params() const { return params_; }
   const Device& device() const { return params_.w.device(); }
   // Throws RangeError unless `desc` has this cell, input size and hidden size.
