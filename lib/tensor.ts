@@ -10,17 +10,23 @@ export type TensorLike = Float32Array | number | readonly TensorLike[];
  * Its memory is released by {@link Tensor.dispose} or, failing that, by garbage collection.
  */
 export class Tensor {
-  /** The dimensions, outermost first. */
-  readonly shape: number[];
   /** Always 'float32'. */
   readonly dtype = 'float32' as const;
   /** @internal */
   readonly handle: NativeTensor;
+  #shape: number[] | undefined;
 
   /** @internal Wraps a native tensor; use {@link tensor} to create one. */
   constructor(handle: NativeTensor) {
     this.handle = handle;
-    this.shape = handle.shape;
+  }
+
+  /**
+   * The dimensions, outermost first (the same array on every read). Read from the native
+   * side on first use: a pass's results that are disposed unread never pay for it.
+   */
+  get shape(): number[] {
+    return (this.#shape ??= this.handle.shape);
   }
 
   /** The device that holds the values, e.g. 'cpu'. */
