@@ -55,10 +55,6 @@ void pack_b_panels(bool trans_b, int64_t k, int64_t n, const float* b, int64_t l
   }
 }
 
-}  // namespace
-
-namespace {
-
 // op(A) = Aᵀ: read each row of A once, contiguously, scattering it over the groups (a
 // group's width known at compile time: whole groups are then a few vector moves).
 template <int64_t Mr>
@@ -161,7 +157,7 @@ void gemm_part(const Kernels& kern, bool trans_a, int64_t row0, int64_t row1, in
       !trans_a && (q1 - q0 <= kInPlaceMaxPanels || (kern.narrow_groups_in_place && row1 - row0 <= kMc));
   // Aᵀ is packed a slab of row blocks at a time: each row of A is then read in one long run
   // instead of a run of kMc floats per block, which the prefetchers did not follow (a
-  // training step's weight gradients spent a sixth of their time packing Aᵀ).
+  // training step's weight gradients pack a large Aᵀ; the figures are in the issue notes).
   const int64_t slab = std::min(row1 - row0, trans_a ? kTransposedSlab : kMc);
   std::vector<float>& scratch = thread_scratch();
   const size_t need = in_place ? 0 : static_cast<size_t>((slab + mr) * kc_max);

@@ -149,7 +149,7 @@ Napi::Value rnn_prepare(const Napi::CallbackInfo& info) {
 
 // rnnForward(prepared, x, h0?, c0?, lengths?, training) -> Promise<[output, h, c | null, reserve | null]>
 // The layer's description is the one its weights were prepared with: parsing it from an
-// object on every call was a tenth of a one-step forward's cost.
+// object on every call showed in profiles of one-step forwards (figures in the issue notes).
 Napi::Value rnn_forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return translate_errors(env, [&]() -> Napi::Value {
