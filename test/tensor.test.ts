@@ -223,6 +223,21 @@ describe('rk.tensor: dispose', () => {
     expect(t.isDisposed).toBe(true);
   });
 
+  it('shape reads the same after dispose, also when first read then, and is one array on every read', async () => {
+    const layer = rk.layers.lstm({ units: 3, seed: 1, returnSequences: true });
+    const fwd = await layer.forward(rk.tensor(new Rng(15).normal(2 * 4 * 5), [2, 4, 5]));
+    fwd.output.dispose();
+    for (const s of fwd.states) s.dispose();
+    expect(fwd.output.shape).toEqual([2, 4, 3]);
+    expect(fwd.states.map((s) => s.shape)).toEqual([[2, 3], [2, 3]]);
+    expect(fwd.output.shape).toBe(fwd.output.shape);
+    const t = rk.tensor(new Rng(16).uniform(6), [2, 3]);
+    const before = t.shape;
+    t.dispose();
+    expect(t.shape).toBe(before);
+    expect(t.shape).toEqual([2, 3]);
+  });
+
   it("using a disposed tensor throws an Error mentioning 'disposed'", async () => {
     const t = rk.tensor(new Rng(14).uniform(4), [2, 2]);
     t.dispose();
