@@ -216,12 +216,13 @@ function targetsOf(rows, peaks, isa) {
       // Judged round by round where every result has its rounds (see pairedOrt).
       const paired = pairedOrt(row, isa);
       const vsOrt = paired ? paired.x : d.vsOrt && !d.vsOrt.predicted ? d.vsOrt.x : null;
+      const rounds = paired && paired.ratios.length > 1 ? paired : null;
       const ortTarget = (name, goal) => {
         const t = judge(name, row, d, vsOrt, goal, times, ortTrust,
-          () => ratioLimit(row, d, goal, peak, peaks.cacheReads, paired?.ratios.length > 1 ? paired.pair : null));
-        if (!paired || paired.ratios.length < 2 || t.value === undefined) return t;
+          () => ratioLimit(row, d, goal, peak, peaks.cacheReads, rounds?.pair ?? null));
+        if (!rounds || t.value === undefined) return t;
         const bestRounds = d.vsOrt && !d.vsOrt.predicted ? `; best round against best round ${times(d.vsOrt.x)}` : '';
-        return { ...t, measured: `${t.measured}, median of the rounds ${paired.ratios.map((r) => r.toFixed(2)).join(' · ')}${bestRounds}` };
+        return { ...t, measured: `${t.measured}, median of the rounds ${rounds.ratios.map((r) => r.toFixed(2)).join(' · ')}${bestRounds}` };
       };
       const never = GOALS.neverSlower;
       out.push(ortTarget(`forward ≥ ${never.toFixed(1)}x ORT best`, never));

@@ -192,11 +192,6 @@ RnnWeights::RnnWeights(const RnnDesc& desc, RnnParams params) : desc_(desc), par
   }
 }
 
-void RnnWeights::check_matches(const RnnDesc& desc) const {
-  if (desc.cell != desc_.cell || desc.input_size != desc_.input_size || desc.hidden != desc_.hidden)
-    throw RangeError("weights were prepared for another cell or size than this layer's");
-}
-
 void RnnWeights::pack_backward() const {
   std::call_once(backward_once_, [this] {
     const Ops ops(device());
@@ -259,10 +254,10 @@ int64_t projection_block_steps(int64_t batch, int64_t gates_units, int64_t steps
 
 }  // namespace
 
-RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeights> weights, const Tensor& x,
+RnnForwardResult rnn_forward(std::shared_ptr<const RnnWeights> weights, const Tensor& x,
                              const Tensor* h0, const Tensor* c0,
                              const std::vector<int32_t>& lengths_in, bool training) {
-  weights->check_matches(desc);
+  const RnnDesc& desc = weights->desc();
   const RnnParams& params = weights->params();
   const Device& device = weights->device();
   const Ops ops(device);

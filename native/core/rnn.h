@@ -65,8 +65,6 @@ class RnnWeights {
   const RnnDesc& desc() const { return desc_; }
   const RnnParams& params() const { return params_; }
   const Device& device() const { return params_.w.device(); }
-  // Throws RangeError unless `desc` has this cell, input size and hidden size.
-  void check_matches(const RnnDesc& desc) const;
 
   // Forward: x·Wᵀ, and h·Rᵀ (classic GRU: the r,z rows; its n rows in candidate_t).
   const PreparedB& input_t() const { return input_t_; }
@@ -122,7 +120,8 @@ struct RnnGradients {
   Tensor dw, dr, dbias_w, dbias_r;  // canonical layout; biases only when the layer has them
 };
 
-RnnForwardResult rnn_forward(const RnnDesc& desc, std::shared_ptr<const RnnWeights> weights, const Tensor& x,
+// A forward pass of the layer `weights` were prepared for (their description).
+RnnForwardResult rnn_forward(std::shared_ptr<const RnnWeights> weights, const Tensor& x,
                              const Tensor* h0, const Tensor* c0,
                              const std::vector<int32_t>& lengths, bool training);
 

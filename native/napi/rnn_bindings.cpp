@@ -154,7 +154,6 @@ Napi::Value rnn_forward(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return translate_errors(env, [&]() -> Napi::Value {
     std::shared_ptr<const RnnWeights> weights = WeightsHandle::unwrap(info[0]);
-    const RnnDesc& desc = weights->desc();
     Tensor x = TensorHandle::unwrap(info[1], "x");
     Tensor h0_storage, c0_storage;
     const Tensor* h0 = optional_tensor(info[2], "initialState[0]", h0_storage);
@@ -167,7 +166,7 @@ Napi::Value rnn_forward(const Napi::CallbackInfo& info) {
     return PromiseWorker<RnnForwardResult>::start(
         env, "recurrent forward",
         [=]() {
-          return rk::rnn_forward(desc, weights, x, h0_copy ? &*h0_copy : nullptr,
+          return rk::rnn_forward(weights, x, h0_copy ? &*h0_copy : nullptr,
                                  c0_copy ? &*c0_copy : nullptr, lengths, training);
         },
         [](Napi::Env env, RnnForwardResult& r) -> Napi::Value {
@@ -179,7 +178,7 @@ Napi::Value rnn_forward(const Napi::CallbackInfo& info) {
           out.Set(3u, r.reserve ? Napi::Value(ReserveHandle::wrap(env, std::move(r.reserve))) : env.Null());
           return out;
         },
-        x.shape.size() == 3 ? forward_flops(desc, x.shape[0], x.shape[1]) : -1);
+        x.shape.size() == 3 ? forward_flops(weights->desc(), x.shape[0], x.shape[1]) : -1);
   });
 }
 
